@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# build.sh: OpenSSL 1.1.1w (Debian's source with its security patches) and the C shim,
+# compiled to WebAssembly in wasm/dist/:
+#   openssl-psk.mjs    ES module glue (emscripten), exports createOpenSSLModule
+#   openssl-psk.wasm   the module
+#   build-info.json    every input's sha256, the flags, emcc version, the wasm's sha256 and size
+#
+# Usage: ./build.sh [--force | --verify]
+#   Nothing is rebuilt when the inputs have not changed: the OpenSSL libraries and the linked
+#   module are cached by a hash of everything that goes into them, in
+#   $OPENSSL_PSK_WASM_CACHE (default ~/.cache/openssl-psk-wasm). --force ignores the cache.
+#   --verify builds everything again from the sources, in another directory with an empty
+#   cache, and fails unless the result is byte-identical to wasm/dist (once per set of inputs).
+#   Missing Debian packages (emscripten, node-acorn, patch) are installed with apt-get as root.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$ROOT"
+# shellcheck source=wasm/inputs.sh
+source wasm/inputs.sh
+# shellcheck source=wasm/flags.sh
+source wasm/flags.sh
+
+CACHE=${OPENSSL_PSK_WASM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/openssl-psk-wasm}
+DIST=$ROOT/wasm/dist
+SHIM_FILES=(wasm/shim/opw.h wasm/shim/*.c wasm/shim/library.js wasm/glue.d.mts scripts/gen-ffi.mjs)
+FORCE=0
+VERIFY=0
+case ${1:-} in
+  --force) FORCE=1 ;;
+  --verify) VERIFY=1 ;;
+  '') ;;
+  *) echo "usage: ./build.sh [--force | --verify]" >&2; exit 2 ;;
+esac
+
+step() { printf '[build] %s\n' "$*" >&2; }
+die() { printf '[build] error: %s\n' "$*" >&2; exit 1; }
+sha256() { sha256sum "$1" | cut -d' ' -f1; }
+hash_stdin() { sha256sum | cut -d' ' -f1; }
+
+ensure_tools() {
+  local missing=()
+  command -v emcc >/dev/null || missing+=(emscripten)
+  [[ -f /usr/share/nodejs/acorn/package.json ]] || missing+=(node-acorn)
+  command -v patch >/dev/null || missing+=(patch)
+  command -v xz >/dev/null || missing+=(xz-utils)
+  command -v make >/dev/null || missing+=(make)
+  command -v perl >/dev/null || missing+=(perl)
+  if ((${#missing[@]})); then
+    [[ $(id -u) == 0 ]] || die "missing Debian packages: ${missing[*]} (install them as root: apt-get install ${missing[*]})"
+    step "installing ${missing[*]} with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  # Debian's emscripten finds acorn through NODE_PATH.
+  export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
+  local version
+  version=$(emcc --version | head -n 1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1)
+  [[ $version == "$EMCC_VERSION" ]] || die "emcc $version found; $EMCC_VERSION (Debian's emscripten package) is required"
+}
+
+# The machine's own Debian mirror for $1 (debian | debian-security), as its apt sources name it.
+apt_mirror() {
+  local uri
+  uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
+    | grep -v '^\s*#' | grep -oE "(https?|file):[^ ]*/$1/?( |$)" | head -n 1 | tr -d ' ') || true
+  echo "${uri:-http://deb.debian.org/$1}"
+}
+
+# Downloads the pinned source package through a private apt configuration (the machine's
+# own sources and lists are left untouched) and checks every file against its pinned sha256.
+fetch_sources() {
+  local downloads=$CACHE/downloads file missing=0
+  mkdir -p "$downloads"
+  for file in "${!INPUT_SHA256[@]}"; do
+    [[ -f $downloads/$file && $(sha256 "$downloads/$file") == "${INPUT_SHA256[$file]}" ]] || missing=1
+  done
+  if ((missing)); then
+    step "fetching openssl $DEBIAN_VERSION from Debian (deb-src ${DEBIAN_SUITES[*]})"
+    local apt
+    apt=$(mktemp -d)
+    mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/download"
+    {
+      echo "deb-src $(apt_mirror debian) ${DEBIAN_SUITES[0]} main"
+      echo "deb-src $(apt_mirror debian-security) ${DEBIAN_SUITES[1]} main"
+    } >"$apt/sources.list"
+    local opts=(-q -o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+      -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o APT::Sandbox::User=root)
+    apt-get "${opts[@]}" update >"$apt/update.log" 2>&1 || { cat "$apt/update.log" >&2; die "apt-get update (deb-src) failed"; }
+    (cd "$apt/download" && apt-get "${opts[@]}" source --download-only "openssl=$DEBIAN_VERSION") >"$apt/source.log" 2>&1 \
+      || { cat "$apt/source.log" >&2; die "apt-get source openssl=$DEBIAN_VERSION failed"; }
+    for file in "${!INPUT_SHA256[@]}"; do
+      [[ -f $apt/download/$file ]] || die "the source package has no $file"
+      cp "$apt/download/$file" "$downloads/$file.partial" && mv "$downloads/$file.partial" "$downloads/$file"
+    done
+    rm -rf "$apt"
+  fi
+  for file in "${!INPUT_SHA256[@]}"; do
+    local actual
+    actual=$(sha256 "$downloads/$file")
+    [[ $actual == "${INPUT_SHA256[$file]}" ]] \
+      || die "$file has sha256 $actual, pinned ${INPUT_SHA256[$file]}: refusing to build from it"
+  done
+}
+
+is_packaging_patch() {
+  local p
+  for p in "${DEBIAN_PACKAGING_PATCHES[@]}"; do [[ $1 == "$p" ]] && return 0; done
+  return 1
+}
+
+# Reads make's output; keeps it in $1 and prints a line at every 10% of objects compiled.
+compile_progress() {
+  local log=$1 total=$2 done=0 next=10 line
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >>"$log"
+    if [[ $line == emcc*' -c '* ]]; then
+      done=$((done + 1))
+      if ((done * 100 >= next * total)); then
+        step "compiled $done/$total OpenSSL objects"
+        next=$((next + 10))
+      fi
+    fi
+  done
+}
+
+# Unpacks, patches, configures and compiles libssl.a and libcrypto.a into $1.
+build_openssl() {
+  local out=$1 downloads=$CACHE/downloads work src patch applied=()
+  mkdir -p "$CACHE/tmp"
+  work=$(mktemp -d "$CACHE/tmp/openssl.XXXXXX")
+  src=$work/openssl-$OPENSSL_VERSION
+  step "unpacking OpenSSL $OPENSSL_VERSION and Debian's patches"
+  tar -xzf "$downloads/openssl_$OPENSSL_VERSION.orig.tar.gz" -C "$work"
+  tar -xJf "$downloads/openssl_$DEBIAN_VERSION.debian.tar.xz" -C "$src"
+  while read -r patch; do
+    [[ -z $patch || $patch == \#* ]] && continue
+    is_packaging_patch "$patch" && continue
+    patch -d "$src" -p1 -s --no-backup-if-mismatch <"$src/debian/patches/$patch" \
+      || die "Debian patch $patch does not apply"
+    applied+=("$patch")
+  done <"$src/debian/patches/series"
+  step "applied ${#applied[@]} Debian security patches"
+
+  step "configuring (log: $work/configure.log)"
+  (cd "$src" && SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH ./Configure linux-generic32 "${CONFIGURE_FLAGS[@]}" \
+    --prefix=/openssl-psk-wasm --openssldir=/openssl-psk-wasm \
+    CC=emcc AR=emar RANLIB=emranlib ${OPENSSL_CFLAGS[@]+"${OPENSSL_CFLAGS[@]}"}) >"$work/configure.log" 2>&1 \
+    || { tail -n 30 "$work/configure.log" >&2; die "Configure failed"; }
+
+  local total jobs
+  total=$(grep -cE '^(crypto|ssl)/.*\.o: ' "$src/Makefile" || true)
+  jobs=$(nproc)
+  step "compiling OpenSSL with emcc: $total objects, $jobs jobs, about 1-2 minutes (log: $work/make.log)"
+  (cd "$src" && SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH make -j"$jobs" build_libs 2>&1) \
+    | compile_progress "$work/make.log" "$total" \
+    || { tail -n 30 "$work/make.log" >&2; die "compiling OpenSSL failed"; }
+
+  mkdir -p "$work/out/lib"
+  cp "$src/libssl.a" "$src/libcrypto.a" "$work/out/lib/"
+  cp -r "$src/include" "$work/out/include"
+  for patch in "${applied[@]}"; do
+    printf '%s %s\n' "$(sha256 "$src/debian/patches/$patch")" "$patch"
+  done >"$work/out/patches.sha256"
+  rm -rf "$out"
+  mv "$work/out" "$out"
+  rm -rf "$work"
+}
+
+# Links the shim and the libraries in $1 into the module, writing the outputs to $2.
+link_module() {
+  local libs=$1 out=$2 work
+  mkdir -p "$CACHE/tmp"
+  work=$(mktemp -d "$CACHE/tmp/link.XXXXXX")
+  node scripts/gen-ffi.mjs --exports "$work"
+  step "linking the module with emcc"
+  emcc "${LINK_FLAGS[@]}" -I"$libs/include" wasm/shim/*.c \
+    "$libs/lib/libssl.a" "$libs/lib/libcrypto.a" \
+    --js-library wasm/shim/library.js \
+    -sEXPORTED_FUNCTIONS=@"$work/exported-functions.json" \
+    -o "$work/openssl-psk.mjs"
+  cp wasm/glue.d.mts "$work/openssl-psk.d.mts"
+  write_build_info "$libs" "$work"
+  rm -f "$work/exported-functions.json"
+  rm -rf "$out"
+  mv "$work" "$out"
+}
+
+json_array() {
+  local first=1 item
+  printf '['
+  for item in "$@"; do
+    ((first)) || printf ', '
+    first=0
+    printf '"%s"' "${item//\"/\\\"}"
+  done
+  printf ']'
+}
+
+write_build_info() {
+  local libs=$1 out=$2 file sha name
+  {
+    printf '{\n'
+    printf '  "openssl": "%s",\n' "$DEBIAN_VERSION"
+    printf '  "key": "%s",\n' "$LINK_KEY"
+    printf '  "inputs": {\n'
+    for file in "${!INPUT_SHA256[@]}"; do
+      printf '    "%s": "%s",\n' "$file" "${INPUT_SHA256[$file]}"
+    done
+    while read -r sha name; do
+      printf '    "debian/patches/%s": "%s",\n' "$name" "$sha"
+    done <"$libs/patches.sha256"
+    for file in "${SHIM_FILES[@]}"; do
+      printf '    "%s": "%s",\n' "$file" "$(sha256 "$file")"
+    done
+    printf '    "wasm/inputs.sh": "%s",\n' "$(sha256 wasm/inputs.sh)"
+    printf '    "wasm/flags.sh": "%s"\n' "$(sha256 wasm/flags.sh)"
+    printf '  },\n'
+    printf '  "configureFlags": %s,\n' "$(json_array linux-generic32 "${CONFIGURE_FLAGS[@]}")"
+    printf '  "linkFlags": %s,\n' "$(json_array "${LINK_FLAGS[@]}")"
+    printf '  "sourceDateEpoch": %s,\n' "$SOURCE_DATE_EPOCH"
+    printf '  "emcc": "%s",\n' "$(emcc --version | head -n 1)"
+    printf '  "wasm": { "file": "openssl-psk.wasm", "sha256": "%s", "bytes": %s },\n' \
+      "$(sha256 "$out/openssl-psk.wasm")" "$(stat -c %s "$out/openssl-psk.wasm")"
+    printf '  "glue": { "file": "openssl-psk.mjs", "sha256": "%s", "bytes": %s }\n' \
+      "$(sha256 "$out/openssl-psk.mjs")" "$(stat -c %s "$out/openssl-psk.mjs")"
+    printf '}\n'
+  } >"$out/build-info.json"
+}
+
+# Keeps the three most recently used builds of each kind in the cache.
+prune_cache() {
+  local kind
+  for kind in openssl module; do
+    find "$CACHE" -maxdepth 1 -name "$kind-*" -type d -printf '%T@ %p\n' | sort -rn | tail -n +4 | cut -d' ' -f2- \
+      | xargs -r rm -rf
+  done
+}
+
+# Rebuilds from scratch elsewhere and compares with wasm/dist; remembers success per key.
+verify() {
+  local marker=$CACHE/verified-$LINK_KEY dir file
+  if [[ -f $marker ]]; then
+    step "reproducible: already verified for these inputs ($(cat "$marker"))"
+    return
+  fi
+  dir=$(mktemp -d /tmp/openssl-psk-wasm-verify.XXXXXX)
+  mkdir -p "$dir/tree/scripts" "$dir/cache"
+  cp -r build.sh "$dir/tree/"
+  cp -r scripts/gen-ffi.mjs "$dir/tree/scripts/"
+  cp -r wasm "$dir/tree/"
+  rm -rf "$dir/tree/wasm/dist"
+  [[ -d $CACHE/downloads ]] && cp -r "$CACHE/downloads" "$dir/cache/"
+  step "verifying: building again from the sources in $dir"
+  (cd "$dir/tree" && OPENSSL_PSK_WASM_CACHE=$dir/cache ./build.sh --force) || die "the verification build failed"
+  for file in openssl-psk.wasm openssl-psk.mjs; do
+    [[ $(sha256 "$dir/tree/wasm/dist/$file") == "$(sha256 "$DIST/$file")" ]] \
+      || die "not reproducible: $file differs between wasm/dist and a fresh build in $dir/tree/wasm/dist"
+  done
+  rm -rf "$dir"
+  sha256 "$DIST/openssl-psk.wasm" >"$marker"
+  step "reproducible: a fresh build elsewhere gave byte-identical openssl-psk.wasm and openssl-psk.mjs"
+}
+
+main() {
+  ensure_tools
+  # The keys hash the pinned values, the flags, the toolchain and the code of the steps.
+  OPENSSL_KEY=$({
+    emcc -v 2>&1 | grep -v '^ *"/' || true
+    declare -p INPUT_SHA256 DEBIAN_VERSION DEBIAN_PACKAGING_PATCHES CONFIGURE_FLAGS SOURCE_DATE_EPOCH EMCC_VERSION
+    declare -p OPENSSL_CFLAGS 2>/dev/null || true
+    declare -f build_openssl is_packaging_patch
+  } | hash_stdin)
+  LINK_KEY=$({
+    echo "$OPENSSL_KEY"
+    declare -p LINK_FLAGS
+    declare -f link_module write_build_info json_array
+    for file in "${SHIM_FILES[@]}"; do sha256 "$file"; done
+  } | hash_stdin)
+
+  if ((!FORCE)) && [[ -f $DIST/build-info.json ]] && grep -q "\"key\": \"$LINK_KEY\"" "$DIST/build-info.json" \
+      && [[ -f $DIST/openssl-psk.wasm && -f $DIST/openssl-psk.mjs ]]; then
+    step "wasm/dist is up to date ($(stat -c %s "$DIST/openssl-psk.wasm") bytes)"
+    if ((VERIFY)); then verify; fi
+    return 0
+  fi
+
+  local libs=$CACHE/openssl-${OPENSSL_KEY:0:16} linked=$CACHE/module-${LINK_KEY:0:16}
+  if ((FORCE)) || [[ ! -f $libs/lib/libssl.a ]]; then
+    fetch_sources
+    build_openssl "$libs"
+  else
+    step "OpenSSL libraries from the cache ($libs)"
+  fi
+  if ((FORCE)) || [[ ! -f $linked/openssl-psk.wasm ]]; then
+    link_module "$libs" "$linked"
+  else
+    step "linked module from the cache ($linked)"
+  fi
+
+  touch "$libs" "$linked"
+  prune_cache
+  mkdir -p "$DIST"
+  cp "$linked"/{openssl-psk.mjs,openssl-psk.d.mts,openssl-psk.wasm,build-info.json} "$DIST/"
+  step "wasm/dist: openssl-psk.wasm $(stat -c %s "$DIST/openssl-psk.wasm") bytes, sha256 $(sha256 "$DIST/openssl-psk.wasm")"
+  if ((VERIFY)); then verify; fi
+}
+
+main "$@"

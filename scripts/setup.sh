@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Makes a fresh Debian 12 machine (Node 20, root) ready for the demo or the tests, then builds:
+#   scripts/setup.sh demo   Debian packages for the build and the native peer, npm packages,
+#                           the wasm module (build.sh, cached) and the TypeScript (tsc)
+#   scripts/setup.sh test   the same, plus the test peers: GnuTLS, socat, iproute2
+# Everything already present is left alone; nothing is installed twice.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+mode=${1:-demo}
+packages=(emscripten node-acorn patch xz-utils make perl openssl)
+case $mode in
+  demo) ;;
+  test) packages+=(gnutls-bin socat iproute2 util-linux) ;;
+  *) echo "usage: scripts/setup.sh demo|test" >&2; exit 2 ;;
+esac
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) != 0 ]]; then
+    echo "[setup] missing Debian packages: ${missing[*]}; install them as root (apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  say "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages: install when node_modules is missing or older than the lock file.
+if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+./build.sh
+say "compiling TypeScript"
+npx tsc -p tsconfig.json

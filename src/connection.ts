@@ -1,0 +1,579 @@
+/**
+ * TlsConnection: one SSL object over two memory BIOs, a sans-IO TLS engine.
+ *
+ *   bytes from the peer  -> feed()     -> OpenSSL -> read()   -> plaintext
+ *   plaintext            -> write()    -> OpenSSL -> drain()  -> bytes to the peer
+ *
+ * Nothing here touches a network. After every handshake(), write(), shutdown() (and read(),
+ * which may answer post-handshake messages), send what drain() returns.
+ */
+import type { Cipher, Digest } from './cipher.js';
+import { TlsError, decodeAlert, requireBytes, type TlsAlert, type TlsErrorCode } from './errors.js';
+import { Owned } from './lifetime.js';
+import type { BytePtr, SizeTPtr, SslPtr } from './pointers.js';
+import {
+  CALLBACK_NAMES,
+  checkCallback,
+  messageOf,
+  type PskCallbackKind,
+  type PskCallbacks,
+  type PskClientCallback,
+  type PskFindSessionCallback,
+  type PskServerCallback,
+  type PskUseSessionCallback,
+} from './psk.js';
+import { peekClientPsk } from './psk-digest.js';
+import { reasonOf, type Runtime } from './runtime.js';
+import { SslSession } from './session.js';
+
+// SSL_get_error() values (openssl/ssl.h).
+const SSL_ERROR_NONE = 0;
+const SSL_ERROR_SSL = 1;
+const SSL_ERROR_WANT_READ = 2;
+const SSL_ERROR_WANT_WRITE = 3;
+const SSL_ERROR_SYSCALL = 5;
+const SSL_ERROR_ZERO_RETURN = 6;
+// SSL_get_shutdown() bits.
+const SSL_SENT_SHUTDOWN = 1;
+const SSL_RECEIVED_SHUTDOWN = 2;
+// SSL_read_early_data() results.
+const SSL_READ_EARLY_DATA_FINISH = 2;
+
+/** One TLS record's worth of plaintext: the unit of read() and of write()'s copies. */
+const RECORD_SIZE = 16384;
+
+export type EarlyDataStatus = 'not-sent' | 'rejected' | 'accepted';
+const EARLY_DATA_STATUS: EarlyDataStatus[] = ['not-sent', 'rejected', 'accepted'];
+
+export interface EarlyDataRead {
+  /** Early data received by this call, or null if none arrived. */
+  data: Uint8Array | null;
+  /** True once there is no more early data to read: go on with handshake(). */
+  finished: boolean;
+}
+
+export interface ConnectionOptions {
+  /**
+   * Server name: sent as SNI (unless an IP address) and checked against the certificate
+   * when a certificate-authenticated handshake is verified.
+   */
+  serverName?: string;
+}
+
+export class TlsConnection extends Owned {
+  readonly role: 'client' | 'server';
+  /** @internal */
+  readonly pskCallbacks: PskCallbacks;
+  /** @internal The PSK the use-session callback offered, for error messages. */
+  offeredPsk: { identity: Uint8Array; digest: Digest } | null = null;
+  /** @internal Why the server ignored the PSK it found, for error messages. */
+  pskDigestNote: string | null = null;
+  /** @internal True inside writeEarlyData(), for the use-session callback's checks. */
+  writingEarlyData = false;
+  /** @internal Put or keep the PSK's digest's suites first (ContextOptions.pskDigestFirst). */
+  readonly pskDigestFirst: boolean;
+  /** @internal The use-session callback's answer for its first call, asked ahead (psk-digest.ts). */
+  peekedUseSession: { result: unknown } | { error: unknown } | null = null;
+  /** @internal The find-session callback's answers for this ClientHello, asked ahead (psk-digest.ts). */
+  readonly peekedFindSession = new Map<string, unknown>();
+
+  readonly #rt: Runtime;
+  readonly #ssl: SslPtr;
+  /** Scratch memory for I/O: a size_t out-parameter, then one record of data. */
+  readonly #io: BytePtr;
+  #identity: { ptr: BytePtr; len: number } | null = null;
+  #callbackError: TlsError | null = null;
+  #failure: TlsError | null = null;
+  #inCallback = false;
+  #inCall = false;
+  #peeked = false;
+
+  /** @internal Use SslContext.createConnection(). */
+  constructor(rt: Runtime, ssl: SslPtr, callbacks: PskCallbacks, pskDigestFirst: boolean) {
+    super('TlsConnection');
+    this.#rt = rt;
+    this.#ssl = ssl;
+    this.pskCallbacks = { ...callbacks };
+    this.pskDigestFirst = pskDigestFirst;
+    this.role = rt.shim.connIsServer(ssl) ? 'server' : 'client';
+    try {
+      this.#io = rt.heap.alloc(8 + RECORD_SIZE);
+    } catch (error) {
+      rt.shim.connFree(ssl);
+      this.disown();
+      throw error;
+    }
+    rt.connections.set(ssl, this);
+  }
+
+  /** @internal The SSL pointer, checked live. */
+  get pointer(): SslPtr {
+    this.assertLive();
+    return this.#ssl;
+  }
+
+  // ---- PSK callbacks (SSL_set_psk_*_callback) ----
+
+  /** SSL_set_psk_use_session_callback; null removes it. */
+  setPskUseSessionCallback(cb: PskUseSessionCallback | null): void {
+    this.#setCallback('useSession', cb, this.#rt.shim.connSetPskUseSessionCallback);
+  }
+
+  /** SSL_set_psk_client_callback; null removes it. */
+  setPskClientCallback(cb: PskClientCallback | null): void {
+    this.#setCallback('client', cb, this.#rt.shim.connSetPskClientCallback);
+  }
+
+  /** SSL_set_psk_find_session_callback; null removes it. */
+  setPskFindSessionCallback(cb: PskFindSessionCallback | null): void {
+    this.#setCallback('findSession', cb, this.#rt.shim.connSetPskFindSessionCallback);
+  }
+
+  /** SSL_set_psk_server_callback; null removes it. */
+  setPskServerCallback(cb: PskServerCallback | null): void {
+    this.#setCallback('server', cb, this.#rt.shim.connSetPskServerCallback);
+  }
+
+  #setCallback(kind: PskCallbackKind, cb: unknown, set: (ssl: SslPtr, on: number) => void): void {
+    checkCallback(cb, kind);
+    this.#assertNotInCallback();
+    (this.pskCallbacks as Record<PskCallbackKind, unknown>)[kind] = cb;
+    this.#rt.enter(() => set(this.pointer, cb ? 1 : 0));
+  }
+
+  // ---- Settings before the handshake ----
+
+  /** SSL_set_ciphersuites: the TLS 1.3 suites of this connection, in preference order. */
+  setCiphersuites(list: string | readonly string[]): void {
+    const text = Array.isArray(list) ? list.join(':') : list;
+    if (typeof text !== 'string') throw new TlsError('ERR_INVALID_ARGUMENT', 'ciphersuites must be a string or an array of strings');
+    const ok = this.#rt.enter(() => this.#rt.heap.withCString(text, (s) => this.#rt.shim.connSetCiphersuites(this.pointer, s)));
+    if (!ok) throw this.#rt.configError('ERR_CONFIG', `ciphersuites ${JSON.stringify(text)} were refused`);
+  }
+
+  /** SSL_set_session: resume an earlier session (ticket or session ID). */
+  setSession(session: SslSession): void {
+    if (!(session instanceof SslSession)) throw new TlsError('ERR_INVALID_ARGUMENT', 'setSession() takes an SslSession');
+    if (!this.#rt.enter(() => this.#rt.shim.connSetSession(this.pointer, session.pointer))) {
+      throw this.#rt.configError('ERR_CONFIG', 'SSL_set_session failed');
+    }
+  }
+
+  /** @internal Applies ConnectionOptions. */
+  configure(options: ConnectionOptions): void {
+    if (options.serverName !== undefined) {
+      const name = options.serverName;
+      if (typeof name !== 'string' || name === '') throw new TlsError('ERR_INVALID_ARGUMENT', 'serverName must be a non-empty string');
+      const ok = this.#rt.enter(() => this.#rt.heap.withCString(name, (s) => this.#rt.shim.connSetHost(this.pointer, s)));
+      if (!ok) throw this.#rt.configError('ERR_CONFIG', `serverName ${JSON.stringify(name)} was refused`);
+    }
+  }
+
+  // ---- Bytes in and out ----
+
+  /** Gives OpenSSL bytes received from the peer. They are all kept until read. */
+  feed(bytes: Uint8Array): void {
+    requireBytes(bytes, 'feed() input');
+    if (bytes.byteLength === 0) return;
+    const rt = this.#rt;
+    rt.enter(() => {
+      for (let offset = 0; offset < bytes.byteLength; offset += RECORD_SIZE) {
+        const chunk = bytes.subarray(offset, offset + RECORD_SIZE);
+        rt.heap.u8.set(chunk, this.#io);
+        if (rt.shim.connFeed(this.pointer, this.#io, chunk.byteLength) !== chunk.byteLength) {
+          throw new TlsError('ERR_OUT_OF_MEMORY', 'the read BIO could not take the bytes fed to it');
+        }
+      }
+    });
+  }
+
+  /** Tells OpenSSL the peer's byte stream has ended (transport closed). */
+  feedEnd(): void {
+    this.#rt.enter(() => this.#rt.shim.connFeedEof(this.pointer));
+  }
+
+  /** Takes the bytes OpenSSL has produced for the peer (possibly none). */
+  drain(): Uint8Array {
+    const rt = this.#rt;
+    return rt.enter(() => {
+      const pending = rt.shim.connPendingOut(this.pointer);
+      if (pending === 0) return new Uint8Array(0);
+      const out = new Uint8Array(pending);
+      for (let filled = 0; filled < pending; ) {
+        const n = rt.shim.connDrain(this.#ssl, this.#io, Math.min(RECORD_SIZE, pending - filled));
+        if (n <= 0) break;
+        out.set(rt.heap.u8.subarray(this.#io, this.#io + n), filled);
+        filled += n;
+      }
+      return out;
+    });
+  }
+
+  // ---- The TLS engine ----
+
+  /**
+   * SSL_do_handshake. 'done' when the handshake is complete; 'want-read' when OpenSSL needs
+   * more bytes from the peer: drain(), send, feed() the answer, and call again.
+   */
+  handshake(): 'done' | 'want-read' {
+    const err = this.#engine(() => this.#rt.shim.connHandshake(this.#ssl));
+    if (err === SSL_ERROR_NONE) {
+      this.#handshakeComplete();
+      return 'done';
+    }
+    if (err === SSL_ERROR_WANT_READ) return 'want-read';
+    throw this.#fail(err);
+  }
+
+  /** True once the handshake has completed (SSL_is_init_finished). */
+  get handshakeDone(): boolean {
+    return this.#rt.enter(() => this.#rt.shim.connIsInitFinished(this.pointer)) === 1;
+  }
+
+  /**
+   * SSL_read_ex: up to one record of plaintext, or null when none is available yet (feed
+   * more) or the peer has closed (see peerClosed).
+   */
+  read(): Uint8Array | null {
+    const nread = this.#io as number as SizeTPtr;
+    const data = (this.#io + 8) as BytePtr;
+    const err = this.#engine(() => this.#rt.shim.connRead(this.#ssl, data, RECORD_SIZE, nread));
+    if (err === SSL_ERROR_NONE) {
+      this.#handshakeComplete();
+      return this.#rt.heap.copyOut(data, this.#rt.heap.readSize(nread));
+    }
+    if (err === SSL_ERROR_WANT_READ || err === SSL_ERROR_ZERO_RETURN) return null;
+    throw this.#fail(err);
+  }
+
+  /** SSL_write_ex: encrypts all of `plain` (in records of up to 16 KiB). Then drain(). */
+  write(plain: Uint8Array): void {
+    requireBytes(plain, 'write() input');
+    this.#requireHandshake('write()');
+    const written = this.#io as number as SizeTPtr;
+    const data = (this.#io + 8) as BytePtr;
+    for (let offset = 0; offset < plain.byteLength; offset += RECORD_SIZE) {
+      const chunk = plain.subarray(offset, offset + RECORD_SIZE);
+      const err = this.#engine(() => {
+        this.#rt.heap.u8.set(chunk, data);
+        return this.#rt.shim.connWrite(this.#ssl, data, chunk.byteLength, written);
+      });
+      if (err !== SSL_ERROR_NONE) throw this.#fail(err);
+    }
+  }
+
+  /**
+   * SSL_write_early_data (client, TLS 1.3): sends `plain` as 0-RTT data before the handshake
+   * completes. Needs a PSK from the use-session callback whose session allows early data;
+   * afterwards, handshake() as usual and check earlyDataStatus.
+   */
+  writeEarlyData(plain: Uint8Array): void {
+    requireBytes(plain, 'writeEarlyData() input');
+    const rt = this.#rt;
+    const written = this.#io as number as SizeTPtr;
+    const err = this.#engine(() => {
+      const ptr = rt.heap.copyIn(plain);
+      this.writingEarlyData = true;
+      try {
+        return rt.shim.connWriteEarlyData(this.#ssl, ptr, plain.byteLength, written);
+      } finally {
+        this.writingEarlyData = false;
+        rt.heap.free(ptr);
+      }
+    });
+    if (err === SSL_ERROR_NONE) return;
+    throw this.#fail(err, 'ERR_EARLY_DATA');
+  }
+
+  /**
+   * SSL_read_early_data (server, TLS 1.3): call before handshake() to accept early data.
+   * Repeat until `finished`, feeding more bytes whenever it returns neither data nor finished.
+   */
+  readEarlyData(): EarlyDataRead {
+    const nread = this.#io as number as SizeTPtr;
+    const data = (this.#io + 8) as BytePtr;
+    const ret = this.#engine(() => this.#rt.shim.connReadEarlyData(this.#ssl, data, RECORD_SIZE, nread));
+    if (ret > 0) {
+      const n = this.#rt.heap.readSize(nread);
+      return { data: n > 0 ? this.#rt.heap.copyOut(data, n) : null, finished: ret === SSL_READ_EARLY_DATA_FINISH };
+    }
+    if (-ret === SSL_ERROR_WANT_READ) return { data: null, finished: false };
+    throw this.#fail(-ret, 'ERR_EARLY_DATA');
+  }
+
+  /**
+   * SSL_shutdown: sends close_notify ('sent'), or completes the closure if the peer's
+   * close_notify has arrived ('complete'). Then drain().
+   */
+  shutdown(): 'sent' | 'complete' {
+    this.#requireHandshake('shutdown()');
+    const ret = this.#engine(() => this.#rt.shim.connShutdown(this.#ssl));
+    if (ret === 1) return 'complete';
+    if (ret === 0 || -ret === SSL_ERROR_WANT_READ) return 'sent';
+    throw this.#fail(-ret);
+  }
+
+  // ---- What was negotiated ----
+
+  /** SSL_get_version once the handshake is done ('TLSv1.3', 'TLSv1.2'), else null. */
+  get protocol(): string | null {
+    if (!this.handshakeDone) return null;
+    return this.#rt.heap.cString(this.#rt.enter(() => this.#rt.shim.connVersion(this.#ssl)));
+  }
+
+  /** SSL_get_current_cipher. */
+  get cipher(): Cipher | null {
+    return this.#rt.ciphers.cipher(this.#rt.enter(() => this.#rt.shim.connCipher(this.pointer)));
+  }
+
+  /**
+   * The group of the peer's ephemeral key (SSL_get_peer_tmp_key): 'X25519', 'P-256', 'DH'
+   * (TLS 1.2 DHE-PSK), or null when none was exchanged: TLS 1.3 psk_ke, TLS 1.2 plain PSK.
+   */
+  get keyExchangeGroup(): string | null {
+    return this.#rt.heap.cString(this.#rt.enter(() => this.#rt.shim.connKeyExchangeGroup(this.pointer)));
+  }
+
+  /** SSL_session_reused: true after a TLS 1.3 PSK handshake and after a resumption. */
+  get sessionReused(): boolean {
+    return this.#rt.enter(() => this.#rt.shim.connSessionReused(this.pointer)) === 1;
+  }
+
+  /** SSL_get_early_data_status. */
+  get earlyDataStatus(): EarlyDataStatus {
+    return EARLY_DATA_STATUS[this.#rt.enter(() => this.#rt.shim.connEarlyDataStatus(this.pointer))] ?? 'not-sent';
+  }
+
+  /** True once the peer's close_notify has been read. */
+  get peerClosed(): boolean {
+    return (this.#rt.enter(() => this.#rt.shim.connShutdownState(this.pointer)) & SSL_RECEIVED_SHUTDOWN) !== 0;
+  }
+
+  /** True once this side has sent close_notify. */
+  get closeSent(): boolean {
+    return (this.#rt.enter(() => this.#rt.shim.connShutdownState(this.pointer)) & SSL_SENT_SHUTDOWN) !== 0;
+  }
+
+  /** The last alert this side sent, if any. */
+  get alertSent(): TlsAlert | undefined {
+    return decodeAlert(this.#rt.enter(() => this.#rt.shim.connAlert(this.pointer, 0)), 'sent');
+  }
+
+  /** The last alert received from the peer, if any. */
+  get alertReceived(): TlsAlert | undefined {
+    return decodeAlert(this.#rt.enter(() => this.#rt.shim.connAlert(this.pointer, 1)), 'received');
+  }
+
+  /** Server, TLS 1.2: the identity the client sent (SSL_get_psk_identity). */
+  get pskIdentity(): string | null {
+    return this.#rt.heap.cString(this.#rt.enter(() => this.#rt.shim.connPskIdentity(this.pointer)));
+  }
+
+  /** Client, TLS 1.2: the identity hint the server sent (SSL_get_psk_identity_hint). */
+  get pskIdentityHint(): string | null {
+    return this.#rt.heap.cString(this.#rt.enter(() => this.#rt.shim.connPskIdentityHint(this.pointer)));
+  }
+
+  /** SSL_get1_session: the session, usable for resumption or as the basis of a PSK. */
+  getSession(): SslSession | null {
+    const ptr = this.#rt.enter(() => this.#rt.shim.connGet1Session(this.pointer));
+    return ptr === 0 ? null : new SslSession(this.#rt, ptr);
+  }
+
+  // ---- Internals ----
+
+  /** @internal Runs an application callback; calls back into this connection are refused. */
+  runCallback<T>(kind: PskCallbackKind, fn: () => T): T {
+    this.#inCallback = true;
+    try {
+      return fn();
+    } catch (error) {
+      throw new TlsError('ERR_PSK_CALLBACK', `the ${CALLBACK_NAMES[kind]} threw: ${messageOf(error)}`, { cause: error });
+    } finally {
+      this.#inCallback = false;
+    }
+  }
+
+  /** @internal The first callback failure is the one the handshake reports. */
+  recordCallbackError(error: TlsError): void {
+    this.#callbackError ??= error;
+  }
+
+  /** @internal Keeps the identity the use-session callback returned until the handshake ends. */
+  holdPskIdentity(identity: Uint8Array): BytePtr {
+    this.#releaseIdentity();
+    const ptr = this.#rt.heap.copyIn(identity);
+    this.#identity = { ptr, len: identity.byteLength };
+    return ptr;
+  }
+
+  #releaseIdentity(): void {
+    if (this.#identity) {
+      this.#rt.heap.cleanseFree(this.#identity.ptr, this.#identity.len);
+      this.#identity = null;
+    }
+  }
+
+  /** "The memory pointed to by *id ... should be freed ... after the handshake is complete." */
+  #handshakeComplete(): void {
+    this.#releaseIdentity();
+  }
+
+  /** Runs one engine call: live, not re-entered, not already failed, traps contained. */
+  #engine(fn: () => number): number {
+    this.assertLive();
+    this.#assertNotInCallback();
+    if (this.#failure) throw this.#failure;
+    if (this.#inCall) {
+      throw new TlsError('ERR_REENTRANT', 'this connection is already inside a call; calls cannot nest');
+    }
+    this.#inCall = true;
+    this.#callbackError = null;
+    try {
+      return this.#rt.enter(() => {
+        if (!this.#peeked && this.role === 'client' && this.pskDigestFirst && this.#rt.shim.connInBefore(this.#ssl)) {
+          this.#peeked = true;
+          peekClientPsk(this.#rt, this);
+        }
+        return fn();
+      });
+    } finally {
+      this.#inCall = false;
+    }
+  }
+
+  /** @internal The first use-session answer if it was asked ahead; rethrows what it threw. */
+  takePeekedUseSession(): { result: unknown } | null {
+    const peeked = this.peekedUseSession;
+    this.peekedUseSession = null;
+    if (peeked && 'error' in peeked) throw peeked.error;
+    return peeked;
+  }
+
+  #assertNotInCallback(): void {
+    if (this.#inCallback) {
+      throw new TlsError('ERR_REENTRANT', 'a PSK callback cannot call back into its own connection; return, and act after the call');
+    }
+  }
+
+  #requireHandshake(what: string): void {
+    if (!this.handshakeDone) {
+      throw new TlsError(
+        'ERR_HANDSHAKE_INCOMPLETE',
+        `${what} before the handshake finished: call handshake() (feeding the peer's bytes) until it returns 'done'`,
+      );
+    }
+  }
+
+  /** Turns an SSL_get_error() value into the TlsError to throw; fatal ones stick. */
+  #fail(sslError: number, codeHint?: TlsErrorCode): TlsError {
+    const rt = this.#rt;
+    const openssl = rt.takeErrors();
+    const received = this.alertReceived;
+    const sent = this.alertSent;
+    const inHandshake = !this.handshakeDone;
+    const reason = openssl.length ? reasonOf(openssl[openssl.length - 1]!) : null;
+    const peerAlert = received && received.code !== 0 ? received : undefined;
+    const alert = peerAlert ?? (sent && sent.code !== 0 ? sent : undefined);
+    const alertText = peerAlert
+      ? `the peer sent alert ${peerAlert.name} (${peerAlert.code})`
+      : alert
+        ? `sent alert ${alert.name} (${alert.code})`
+        : null;
+    const details = { openssl, ...(alert ? { alert } : {}) };
+
+    let error: TlsError;
+    const callbackError = this.#callbackError;
+    this.#callbackError = null;
+    if (callbackError) {
+      error = new TlsError(callbackError.code, `TLS handshake failed: ${callbackError.message}`, {
+        ...details,
+        cause: callbackError.cause ?? callbackError,
+      });
+    } else if (sslError === SSL_ERROR_ZERO_RETURN) {
+      return new TlsError('ERR_CLOSED', 'the peer closed the connection (close_notify)', details);
+    } else if (sslError === SSL_ERROR_SYSCALL && !reason) {
+      error = new TlsError(
+        'ERR_TRUNCATED',
+        `the peer's stream ended without close_notify${inHandshake ? ' during the handshake' : ''}: data may have been cut off`,
+        details,
+      );
+    } else if (sslError === SSL_ERROR_WANT_WRITE) {
+      return new TlsError('ERR_PROTOCOL', 'OpenSSL wants to write but the memory BIO refused (out of memory?)', details);
+    } else {
+      const what = [alertText, reason].filter(Boolean).join(': ') || `SSL_get_error ${sslError}`;
+      const mismatch = this.#digestMismatch();
+      if (inHandshake && mismatch) {
+        error = new TlsError('ERR_PSK_DIGEST_MISMATCH', `TLS handshake failed: ${mismatch} (${what})`, details);
+      } else if (inHandshake && reason === 'certificate verify failed') {
+        error = new TlsError('ERR_CERT_VERIFY', `TLS handshake failed: the peer's certificate did not verify against the configured CA (${what})`, details);
+      } else if (codeHint && sslError === SSL_ERROR_SSL && !alert) {
+        error = new TlsError(codeHint, earlyDataMessage(reason, what), details);
+      } else {
+        const likely = inHandshake ? this.#likelyDigestMismatch() : null;
+        const hint = likely ? ` (probably ${likely})` : '';
+        error = new TlsError(inHandshake ? 'ERR_HANDSHAKE' : 'ERR_PROTOCOL', `${inHandshake ? 'TLS handshake failed' : 'TLS error'}: ${what}${hint}`, details);
+      }
+    }
+    // After a fatal alert, or the end of the stream, OpenSSL can do nothing more on this
+    // connection; later calls get this error again instead of an empty one.
+    if (alert?.level === 'fatal' || error.code === 'ERR_TRUNCATED') this.#failure = error;
+    return error;
+  }
+
+  /** A client that offered a PSK of one digest and got a suite of another, or a server that ignored one. */
+  #digestMismatch(): string | null {
+    if (this.pskDigestNote) return this.pskDigestNote;
+    const offered = this.offeredPsk;
+    if (!offered) return null;
+    const chosen = this.#rt.ciphers.cipher(this.#rt.shim.connPendingCipher(this.#ssl)) ?? this.cipher;
+    const digest = chosen?.handshakeDigest;
+    if (!chosen || !digest || digest.name === offered.digest.name) return null;
+    return (
+      `the PSK uses ${offered.digest.name} but the server chose ${chosen.name} (${digest.name}), so it ignored the PSK; ` +
+      `put ${offered.digest.name} suites first in ciphersuites, or offer only those`
+    );
+  }
+
+  /**
+   * A client whose handshake was refused before any ServerHello, having offered a PSK of one
+   * digest with a first suite of another: the likely cause, since a server taking that suite
+   * drops the PSK.
+   */
+  #likelyDigestMismatch(): string | null {
+    const offered = this.offeredPsk;
+    if (this.role !== 'client' || !offered || this.#rt.shim.connPendingCipher(this.#ssl) !== 0) return null;
+    const first = this.#rt.ciphers.cipher(this.#rt.shim.connOfferedCipher(this.#ssl, 0));
+    const digest = first?.handshakeDigest;
+    if (!first || !digest || first.version !== 'TLSv1.3' || digest.name === offered.digest.name) return null;
+    return (
+      `the client offered a ${offered.digest.name} PSK but lists ${first.name} (${digest.name}) first; a server that ` +
+      `picks that suite ignores the PSK (OpenSSL 1.1.1 and 3.0 do): put ${offered.digest.name} suites first in ciphersuites`
+    );
+  }
+
+  protected override beforeFree(): void {
+    this.#assertNotInCallback();
+    if (this.#inCall) throw new TlsError('ERR_REENTRANT', 'free() from inside a call on the same connection');
+  }
+
+  protected release(): void {
+    const rt = this.#rt;
+    rt.connections.delete(this.#ssl);
+    rt.enter(() => {
+      this.#releaseIdentity();
+      rt.heap.cleanseFree(this.#io, 8 + RECORD_SIZE);
+      rt.shim.connFree(this.#ssl);
+    });
+  }
+}
+
+function earlyDataMessage(reason: string | null, what: string): string {
+  if (reason === 'called a function you should not call') {
+    return (
+      `early data is not possible on this connection (${what}): it needs a TLS 1.3 PSK from the use-session callback ` +
+      'whose session allows early data (maxEarlyData > 0), before the handshake; the TLS 1.2-style client callback cannot send early data'
+    );
+  }
+  return `early data failed: ${what}`;
+}

@@ -1,0 +1,138 @@
+/**
+ * The one error type of the library. `code` is stable and documented in README; `message`
+ * says what happened and what to do; `openssl` holds OpenSSL's error queue as text.
+ */
+
+/** Every code a {@link TlsError} can carry. */
+export type TlsErrorCode =
+  /** An argument is of the wrong type or out of range. */
+  | 'ERR_INVALID_ARGUMENT'
+  /** OpenSSL refused a setting: unknown suite or group, bad version range, … */
+  | 'ERR_CONFIG'
+  /** A PEM certificate, private key or CA could not be loaded. */
+  | 'ERR_CERTIFICATE'
+  /** A PSK callback threw (the error is the `cause`) or returned failure. */
+  | 'ERR_PSK_CALLBACK'
+  /** A PSK identity longer than OpenSSL can carry; it is never truncated. */
+  | 'ERR_PSK_IDENTITY_TOO_LONG'
+  /** A PSK longer than OpenSSL can carry; it is never truncated. */
+  | 'ERR_PSK_KEY_TOO_LONG'
+  /** The PSK's handshake digest differs from the negotiated suite's. */
+  | 'ERR_PSK_DIGEST_MISMATCH'
+  /** The handshake failed; `alert` says which alert was sent or received. */
+  | 'ERR_HANDSHAKE'
+  /** The peer's certificate did not verify against the configured CA. */
+  | 'ERR_CERT_VERIFY'
+  /** A TLS protocol error after the handshake (bad record, unexpected message, alert). */
+  | 'ERR_PROTOCOL'
+  /** The transport ended without close_notify: the data may have been truncated. */
+  | 'ERR_TRUNCATED'
+  /** The connection was closed with close_notify; nothing more can be sent or received. */
+  | 'ERR_CLOSED'
+  /** write() or shutdown() before the handshake finished. */
+  | 'ERR_HANDSHAKE_INCOMPLETE'
+  /** Early data is not possible, or was refused, on this connection. */
+  | 'ERR_EARLY_DATA'
+  /** The object was freed. */
+  | 'ERR_USE_AFTER_FREE'
+  /** A callback called back into its own connection (e.g. free() or handshake()). */
+  | 'ERR_REENTRANT'
+  /** No cryptographically secure random source: the module refuses to run. */
+  | 'ERR_NO_CSPRNG'
+  /** The .wasm could not be fetched, compiled or instantiated. */
+  | 'ERR_WASM_LOAD'
+  /** The module trapped (a bug, or memory exhausted); this instance is unusable. */
+  | 'ERR_WASM_TRAP'
+  /** The module could not allocate memory. */
+  | 'ERR_OUT_OF_MEMORY';
+
+/** A TLS alert, as sent or received on the wire (RFC 8446 §6). */
+export interface TlsAlert {
+  readonly direction: 'sent' | 'received';
+  readonly level: 'warning' | 'fatal';
+  /** The AlertDescription number, e.g. 20. */
+  readonly code: number;
+  /** The RFC name, e.g. 'bad_record_mac'. */
+  readonly name: string;
+}
+
+export interface TlsErrorDetails {
+  /** OpenSSL's error queue at the time of the failure, oldest first (ERR_error_string_n). */
+  openssl?: readonly string[];
+  alert?: TlsAlert;
+  cause?: unknown;
+}
+
+export class TlsError extends Error {
+  override readonly name = 'TlsError';
+  readonly code: TlsErrorCode;
+  readonly openssl: readonly string[];
+  readonly alert: TlsAlert | undefined;
+
+  constructor(code: TlsErrorCode, message: string, details: TlsErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.openssl = details.openssl ?? [];
+    this.alert = details.alert;
+  }
+}
+
+const ALERT_NAMES: Record<number, string> = {
+  0: 'close_notify',
+  10: 'unexpected_message',
+  20: 'bad_record_mac',
+  21: 'decryption_failed',
+  22: 'record_overflow',
+  30: 'decompression_failure',
+  40: 'handshake_failure',
+  42: 'bad_certificate',
+  43: 'unsupported_certificate',
+  44: 'certificate_revoked',
+  45: 'certificate_expired',
+  46: 'certificate_unknown',
+  47: 'illegal_parameter',
+  48: 'unknown_ca',
+  49: 'access_denied',
+  50: 'decode_error',
+  51: 'decrypt_error',
+  70: 'protocol_version',
+  71: 'insufficient_security',
+  80: 'internal_error',
+  86: 'inappropriate_fallback',
+  90: 'user_canceled',
+  100: 'no_renegotiation',
+  109: 'missing_extension',
+  110: 'unsupported_extension',
+  112: 'unrecognized_name',
+  113: 'bad_certificate_status_response',
+  115: 'unknown_psk_identity',
+  116: 'certificate_required',
+  120: 'no_application_protocol',
+};
+
+/** Decodes the `(level << 8) | description` value that OpenSSL's info callback reports. */
+export function decodeAlert(value: number, direction: TlsAlert['direction']): TlsAlert | undefined {
+  if (value < 0) return undefined;
+  const code = value & 0xff;
+  return {
+    direction,
+    level: value >> 8 === 2 ? 'fatal' : 'warning',
+    code,
+    name: ALERT_NAMES[code] ?? `alert_${code}`,
+  };
+}
+
+/** Throws ERR_INVALID_ARGUMENT unless `value` is a Uint8Array. */
+export function requireBytes(value: unknown, what: string): Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new TlsError('ERR_INVALID_ARGUMENT', `${what} must be a Uint8Array, got ${describe(value)}`);
+  }
+  return value;
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return `a ${value.constructor?.name ?? 'object'}`;
+  return typeof value === 'string' ? `the string ${JSON.stringify(value.slice(0, 40))}` : `${typeof value} ${String(value)}`;
+}

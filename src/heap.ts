@@ -1,0 +1,103 @@
+/**
+ * Marshalling between JavaScript and the module's linear memory: copy in, copy out, C
+ * strings, and cleansing of secrets. Linear memory can grow during any call into the module,
+ * which replaces its ArrayBuffer, so views are always taken fresh from the module.
+ */
+import type { EmscriptenModule } from '../wasm/dist/openssl-psk.mjs';
+import { TlsError } from './errors.js';
+import type { Shim } from './ffi.js';
+import type { BytePtr, CStringPtr, Ptr, SizeTPtr } from './pointers.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class Heap {
+  constructor(
+    private readonly module: EmscriptenModule,
+    private readonly shim: Shim,
+  ) {}
+
+  /** The current view of linear memory; invalid after the next call into the module. */
+  get u8(): Uint8Array {
+    return this.module.HEAPU8;
+  }
+
+  /** Allocates `len` bytes; the caller owns them and must free them. */
+  alloc(len: number): BytePtr {
+    const ptr = this.shim.alloc(len);
+    if (ptr === 0) throw new TlsError('ERR_OUT_OF_MEMORY', `the module could not allocate ${len} bytes`);
+    return ptr;
+  }
+
+  free(ptr: Ptr): void {
+    this.shim.free(ptr);
+  }
+
+  /** Overwrites with zeros (OPENSSL_cleanse), then frees. */
+  cleanseFree(ptr: Ptr, len: number): void {
+    this.shim.cleanseFree(ptr, len);
+  }
+
+  /** Copies bytes into newly allocated memory, honouring the view's offset and length. */
+  copyIn(bytes: Uint8Array): BytePtr {
+    const ptr = this.alloc(bytes.byteLength);
+    this.u8.set(bytes, ptr);
+    return ptr;
+  }
+
+  /** Copies bytes out of linear memory into a new Uint8Array that JavaScript owns. */
+  copyOut(ptr: Ptr, len: number): Uint8Array {
+    return this.u8.slice(ptr, ptr + len);
+  }
+
+  readSize(ptr: SizeTPtr): number {
+    return this.module.HEAPU32[ptr >>> 2]!;
+  }
+
+  writeU32(ptr: Ptr, value: number): void {
+    this.module.HEAPU32[ptr >>> 2] = value;
+  }
+
+  /** Reads a NUL-terminated UTF-8 string; NULL reads as null. */
+  cString(ptr: CStringPtr): string | null {
+    if (ptr === 0) return null;
+    const u8 = this.u8;
+    const end = u8.indexOf(0, ptr);
+    return decoder.decode(u8.subarray(ptr, end < 0 ? u8.length : end));
+  }
+
+  /** Runs `fn` with a NUL-terminated UTF-8 copy of `text`, freed afterwards. */
+  withCString<T>(text: string, fn: (ptr: CStringPtr, len: number) => T): T {
+    const bytes = encoder.encode(text);
+    const ptr = this.alloc(bytes.length + 1);
+    try {
+      const u8 = this.u8;
+      u8.set(bytes, ptr);
+      u8[ptr + bytes.length] = 0;
+      return fn(ptr as number as CStringPtr, bytes.length);
+    } finally {
+      this.free(ptr);
+    }
+  }
+
+  /**
+   * Runs `fn` with a copy of secret bytes in linear memory; the copy is cleansed and freed as
+   * soon as `fn` returns, which is when OpenSSL holds its own copy.
+   */
+  withSecret<T>(secret: Uint8Array, fn: (ptr: BytePtr, len: number) => T): T {
+    const ptr = this.copyIn(secret);
+    try {
+      return fn(ptr, secret.byteLength);
+    } finally {
+      this.cleanseFree(ptr, secret.byteLength);
+    }
+  }
+}
+
+export function utf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+export function fromUtf8(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}

@@ -1,0 +1,19 @@
+/**
+ * openssl-psk-wasm: OpenSSL 1.1.1w in WebAssembly, speaking PSK TLS (TLS 1.2 PSK suites and
+ * TLS 1.3 external PSKs with early data) through a sans-IO engine.
+ */
+export { loadOpenSSL, compileOpenSSL, type LoadOptions } from './loader.js';
+export { OpenSSL, type HeapStats } from './openssl.js';
+export { SslContext, DEFAULT_CLIENT_CIPHERSUITES, type ContextOptions } from './context.js';
+export { TlsConnection, type ConnectionOptions, type EarlyDataRead, type EarlyDataStatus } from './connection.js';
+export { SslSession, MAX_MASTER_KEY_LENGTH, type PskSessionOptions } from './session.js';
+export type { Cipher, Digest } from './cipher.js';
+export type {
+  PskUseSessionCallback,
+  PskClientCallback,
+  PskFindSessionCallback,
+  PskServerCallback,
+} from './psk.js';
+export { TlsError, type TlsErrorCode, type TlsAlert } from './errors.js';
+export { onLeak } from './lifetime.js';
+export type { ProtocolVersion } from './runtime.js';

@@ -1,0 +1,135 @@
+/**
+ * loadOpenSSL(): fetch or read the .wasm, compile it (once per URL), instantiate the module,
+ * wire the shim's imports, and seed OpenSSL from the platform CSPRNG. The same code runs in
+ * Node 20, browsers and workers; the emscripten glue never loads anything by itself.
+ */
+import createOpenSSLModule from '../wasm/dist/openssl-psk.mjs';
+import { TlsError } from './errors.js';
+import { bindShim, type RawExports } from './ffi.js';
+import { OpenSSL } from './openssl.js';
+import { installHooks } from './psk.js';
+import { Runtime } from './runtime.js';
+
+export interface LoadOptions {
+  /** The .wasm bytes, if you have them already. */
+  wasmBinary?: ArrayBuffer | ArrayBufferView;
+  /** Where to fetch the .wasm from (default: next to this package's build, wasm/dist/). */
+  wasmUrl?: string | URL;
+  /** A compiled module, e.g. from compileOpenSSL(), to skip compilation. */
+  module?: WebAssembly.Module;
+}
+
+const DEFAULT_WASM_URL = new URL('../wasm/dist/openssl-psk.wasm', import.meta.url);
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+/**
+ * Compiles the .wasm. With a URL (or the default) the result is cached, so later
+ * loadOpenSSL() calls only instantiate. Pass the result as `module` to share it yourself.
+ */
+export function compileOpenSSL(options: Omit<LoadOptions, 'module'> = {}): Promise<WebAssembly.Module> {
+  if (options.wasmBinary !== undefined) {
+    return WebAssembly.compile(bytesOf(options.wasmBinary)).catch((error: unknown) => {
+      throw loadError('the wasmBinary given could not be compiled', error);
+    });
+  }
+  const url = new URL(options.wasmUrl ?? DEFAULT_WASM_URL, DEFAULT_WASM_URL);
+  let module = compiled.get(url.href);
+  if (!module) {
+    module = compileFrom(url);
+    compiled.set(url.href, module);
+    module.catch(() => compiled.delete(url.href));
+  }
+  return module;
+}
+
+/** Loads a new, independent OpenSSL instance. */
+export async function loadOpenSSL(options: LoadOptions = {}): Promise<OpenSSL> {
+  const random = platformRandom();
+  const wasmModule = options.module ?? (await compileOpenSSL(options));
+
+  let instantiationFailed!: (error: unknown) => void;
+  const failed = new Promise<never>((_, reject) => (instantiationFailed = reject));
+  const ready = createOpenSSLModule({
+    instantiateWasm(imports, receiveInstance) {
+      WebAssembly.instantiate(wasmModule, imports)
+        .then((instance) => receiveInstance(instance, wasmModule))
+        .catch((error: unknown) => instantiationFailed(loadError('the module could not be instantiated', error)));
+      return {};
+    },
+  });
+  const module = await Promise.race([ready, failed]);
+
+  const rt = new Runtime(module, bindShim(module as unknown as RawExports));
+  installHooks(rt, random.fill);
+  let initialised: number;
+  try {
+    initialised = rt.enter(() => rt.shim.init());
+  } catch (error) {
+    // A .wasm from another build lacks the functions this glue calls.
+    throw error instanceof TlsError ? error : loadError('the .wasm does not match this package (rebuild with build.sh)', error);
+  }
+  if (!initialised) {
+    const openssl = rt.takeErrors();
+    if (random.failure !== undefined) {
+      throw new TlsError('ERR_NO_CSPRNG', 'crypto.getRandomValues failed while seeding OpenSSL, so it will not run', {
+        openssl,
+        cause: random.failure,
+      });
+    }
+    throw new TlsError('ERR_WASM_LOAD', `OpenSSL failed to initialise: ${openssl.join('; ') || 'no reason given'}`, { openssl });
+  }
+  return new OpenSSL(rt);
+}
+
+/** crypto.getRandomValues, captured now; the module refuses to load without it. */
+function platformRandom(): { fill: (view: Uint8Array) => void; failure: unknown } {
+  const crypto = (globalThis as { crypto?: { getRandomValues?: unknown } }).crypto;
+  if (typeof crypto?.getRandomValues !== 'function') {
+    throw new TlsError(
+      'ERR_NO_CSPRNG',
+      'this environment has no crypto.getRandomValues, so OpenSSL would have no secure seed: it will not run (Node 20+, browsers and workers have it)',
+    );
+  }
+  const getRandomValues = crypto.getRandomValues.bind(crypto) as (view: Uint8Array) => Uint8Array;
+  const state = {
+    failure: undefined as unknown,
+    fill(view: Uint8Array): void {
+      try {
+        // getRandomValues fills at most 65536 bytes per call.
+        for (let i = 0; i < view.length; i += 65536) getRandomValues(view.subarray(i, i + 65536));
+      } catch (error) {
+        state.failure = error;
+        throw error;
+      }
+    },
+  };
+  return state;
+}
+
+async function compileFrom(url: URL): Promise<WebAssembly.Module> {
+  try {
+    if (url.protocol === 'file:') {
+      const { readFile } = (await import('node:fs/promises' as string)) as { readFile(path: URL): Promise<Uint8Array<ArrayBuffer>> };
+      return await WebAssembly.compile(await readFile(url));
+    }
+    const response = await fetch(url, { credentials: 'same-origin' });
+    if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
+    if (typeof WebAssembly.compileStreaming === 'function' && response.headers.get('content-type') === 'application/wasm') {
+      return await WebAssembly.compileStreaming(response);
+    }
+    return await WebAssembly.compile(await response.arrayBuffer());
+  } catch (error) {
+    throw loadError(`${url.href} could not be loaded`, error);
+  }
+}
+
+function bytesOf(source: ArrayBuffer | ArrayBufferView): Uint8Array<ArrayBuffer> {
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  // WebAssembly.compile wants an unshared buffer; copy a view of anything else.
+  return new Uint8Array(source.buffer, source.byteOffset, source.byteLength).slice();
+}
+
+function loadError(what: string, cause: unknown): TlsError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new TlsError('ERR_WASM_LOAD', `${what}: ${reason}`, { cause });
+}

@@ -1,0 +1,137 @@
+/**
+ * PSK digests and suite choice. A TLS 1.3 PSK is tied to one hash (SHA-256 or SHA-384), and
+ * OpenSSL 1.1.1 handles that badly on both sides:
+ * - a client writes its suite list into the ClientHello before it asks the use-session
+ *   callback for the PSK, so it cannot put the PSK's suites first;
+ * - a server picks the suite before it asks the find-session callback, then silently drops a
+ *   PSK of another digest and falls back to certificates.
+ * So with OpenSSL's own settings a SHA-384 PSK fails against most servers, and a SHA-256 PSK
+ * fails against a server when the client lists TLS_AES_256_GCM_SHA384 first.
+ *
+ * With `pskDigestFirst` (the default), the facade asks the callback first instead:
+ * - client: just before the first ClientHello it calls the use-session callback (the call
+ *   with md NULL that OpenSSL would make a moment later, which then gets this answer), and
+ *   moves the suites of the PSK's digest to the front of this connection's list;
+ * - server: in the ClientHello callback, before the suite is chosen, it asks the find-session
+ *   callback about the client's identities (OpenSSL's own calls then get these answers), and
+ *   if one has a PSK, keeps only the suites of its digest, provided the client offers one.
+ * Each callback is still called exactly once per ClientHello and identity, as OpenSSL would.
+ */
+import type { Cipher, Digest } from './cipher.js';
+import type { TlsConnection } from './connection.js';
+import type { Ptr, SslPtr } from './pointers.js';
+import type { Runtime } from './runtime.js';
+import { SslSession } from './session.js';
+
+const TLSEXT_TYPE_PSK = 41;
+
+/** Client, before the first ClientHello: see the module comment. */
+export function peekClientPsk(rt: Runtime, conn: TlsConnection): void {
+  const ssl = conn.pointer;
+  if (!rt.shim.connTls13Enabled(ssl)) return; // OpenSSL would not call the callback at all
+  let digest: Digest | null = null;
+  const useSession = conn.pskCallbacks.useSession;
+  if (useSession) {
+    try {
+      const result = conn.runCallback('useSession', () => useSession(conn, null));
+      conn.peekedUseSession = { result };
+      if (result && typeof result === 'object' && result.session instanceof SslSession && !result.session.freed) {
+        digest = result.session.cipher?.handshakeDigest ?? null;
+      }
+    } catch (error) {
+      conn.peekedUseSession = { error };
+      return;
+    }
+  } else if (conn.pskCallbacks.client) {
+    digest = rt.ciphers.sha256(); // a TLS 1.2-style callback's PSK is SHA-256 under TLS 1.3
+  }
+  if (!digest) return;
+  const suites = tls13Suites(rt, ssl);
+  const first = [...suites.filter((c) => sameDigest(c, digest)), ...suites.filter((c) => !sameDigest(c, digest))];
+  if (first.some((c, i) => c !== suites[i])) setSuites(rt, ssl, first);
+}
+
+/** Server, in the ClientHello callback: see the module comment. */
+export function peekServerPsk(rt: Runtime, conn: TlsConnection): void {
+  const findSession = conn.pskCallbacks.findSession;
+  conn.peekedFindSession.clear();
+  if (!findSession) return;
+  const ssl = conn.pointer;
+  const identities = offeredIdentities(rt, ssl);
+  let digest: Digest | null = null;
+  for (const identity of identities) {
+    const result = conn.runCallback('findSession', () => findSession(conn, identity));
+    conn.peekedFindSession.set(identityKey(identity), result);
+    if (result instanceof SslSession && !result.freed) digest = result.cipher?.handshakeDigest ?? null;
+    if (result !== null) break; // OpenSSL stops at the first answer too
+  }
+  if (!digest) return;
+  const suites = tls13Suites(rt, ssl);
+  const matching = suites.filter((c) => sameDigest(c, digest));
+  if (matching.length === 0 || matching.length === suites.length) return;
+  const offered = clientSuiteIds(rt, ssl);
+  if (matching.some((c) => offered.has(c.id))) setSuites(rt, ssl, matching);
+}
+
+/** The key under which peekServerPsk keeps an answer for an identity. */
+export function identityKey(identity: Uint8Array): string {
+  let key = '';
+  for (const b of identity) key += String.fromCharCode(b);
+  return key;
+}
+
+function sameDigest(cipher: Cipher, digest: Digest): boolean {
+  return cipher.handshakeDigest?.name === digest.name;
+}
+
+/** The connection's TLS 1.3 suites in preference order (OpenSSL lists them first). */
+function tls13Suites(rt: Runtime, ssl: SslPtr): Cipher[] {
+  const suites: Cipher[] = [];
+  for (let i = 0; ; i++) {
+    const cipher = rt.ciphers.cipher(rt.shim.connOfferedCipher(ssl, i));
+    if (!cipher || cipher.version !== 'TLSv1.3') return suites;
+    suites.push(cipher);
+  }
+}
+
+function setSuites(rt: Runtime, ssl: SslPtr, suites: Cipher[]): void {
+  const list = suites.map((c) => c.name).join(':');
+  if (!rt.heap.withCString(list, (s) => rt.shim.connSetCiphersuites(ssl, s))) rt.takeErrors();
+}
+
+/** Reads a pointer-sized out-parameter filled by the shim. */
+function withOutPointer<T>(rt: Runtime, fn: (out: Ptr) => T): { value: T; pointer: number } {
+  const out = rt.heap.alloc(4);
+  try {
+    const value = fn(out);
+    return { value, pointer: rt.module.HEAPU32[out >>> 2]! };
+  } finally {
+    rt.heap.free(out);
+  }
+}
+
+/** The identities of the ClientHello's pre_shared_key extension (RFC 8446 §4.2.11). */
+function offeredIdentities(rt: Runtime, ssl: SslPtr): Uint8Array[] {
+  const { value: len, pointer } = withOutPointer(rt, (out) => rt.shim.connClientHelloExt(ssl, TLSEXT_TYPE_PSK, out));
+  if (len < 2) return [];
+  const ext = rt.heap.copyOut(pointer as Ptr, len);
+  const view = new DataView(ext.buffer);
+  const end = Math.min(2 + view.getUint16(0), ext.length);
+  const identities: Uint8Array[] = [];
+  // identity<1..2^16-1> followed by a 4-byte obfuscated_ticket_age, repeated.
+  for (let at = 2; at + 2 <= end; ) {
+    const idLen = view.getUint16(at);
+    if (at + 2 + idLen + 4 > end) break; // malformed: OpenSSL will reject the extension itself
+    identities.push(ext.slice(at + 2, at + 2 + idLen));
+    at += 2 + idLen + 4;
+  }
+  return identities;
+}
+
+function clientSuiteIds(rt: Runtime, ssl: SslPtr): Set<number> {
+  const { value: len, pointer } = withOutPointer(rt, (out) => rt.shim.connClientHelloCiphers(ssl, out));
+  const bytes = rt.heap.copyOut(pointer as Ptr, len);
+  const ids = new Set<number>();
+  for (let i = 0; i + 1 < bytes.length; i += 2) ids.add((bytes[i]! << 8) | bytes[i + 1]!);
+  return ids;
+}

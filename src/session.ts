@@ -1,0 +1,139 @@
+/**
+ * SslSession: an SSL_SESSION, the basis of a TLS 1.3 PSK (a master key, a suite whose
+ * handshake digest the PSK uses, the protocol version, and the early data allowance), or a
+ * session from an earlier handshake.
+ *
+ * The wrapper owns one reference. When a PSK callback hands a session to OpenSSL, the shim
+ * gives OpenSSL a reference of its own, so the same SslSession can serve many connections and
+ * free() on it never pulls a session out from under a handshake.
+ */
+import type { Cipher } from './cipher.js';
+import { TlsError, describe, requireBytes } from './errors.js';
+import { Owned } from './lifetime.js';
+import type { SessionPtr } from './pointers.js';
+import { protocolName, protocolNumber, type ProtocolVersion, type Runtime } from './runtime.js';
+
+/** OpenSSL 1.1.1 keeps at most this many bytes of master key (SSL_MAX_MASTER_KEY_LENGTH). */
+export const MAX_MASTER_KEY_LENGTH = 48;
+
+export interface PskSessionOptions {
+  /** The pre-shared key: 1 to 48 bytes. Copied into OpenSSL; the copy in wasm memory is cleansed. */
+  masterKey: Uint8Array;
+  /** A TLS 1.3 suite (name or Cipher) whose handshake digest the PSK uses. */
+  cipher: string | Cipher;
+  /** Must be 'TLSv1.3' for a PSK (the default). */
+  protocolVersion?: ProtocolVersion;
+  /** Early data the client may send with this PSK (SSL_SESSION_set_max_early_data); 0 = none. */
+  maxEarlyData?: number;
+}
+
+export class SslSession extends Owned {
+  readonly #rt: Runtime;
+  readonly #ptr: SessionPtr;
+
+  /** @internal Takes ownership of one reference to `ptr`. */
+  constructor(rt: Runtime, ptr: SessionPtr) {
+    super('SslSession');
+    this.#rt = rt;
+    this.#ptr = ptr;
+  }
+
+  /** @internal The SSL_SESSION, checked live. */
+  get pointer(): SessionPtr {
+    this.assertLive();
+    return this.#ptr;
+  }
+
+  /** SSL_SESSION_get0_cipher. */
+  get cipher(): Cipher | null {
+    return this.#rt.ciphers.cipher(this.#rt.enter(() => this.#rt.shim.sessionCipher(this.pointer)));
+  }
+
+  /** SSL_SESSION_get_protocol_version, as 'TLSv1.3', 'TLSv1.2', or a hex number. */
+  get protocolVersion(): string {
+    return protocolName(this.#rt.enter(() => this.#rt.shim.sessionProtocolVersion(this.pointer)));
+  }
+
+  /** SSL_SESSION_get_max_early_data. */
+  get maxEarlyData(): number {
+    return this.#rt.enter(() => this.#rt.shim.sessionMaxEarlyData(this.pointer));
+  }
+
+  /** Length of the master key in bytes (the key itself never leaves OpenSSL). */
+  get masterKeyLength(): number {
+    return this.#rt.enter(() => this.#rt.shim.sessionMasterKeyLength(this.pointer));
+  }
+
+  /** SSL_SESSION_is_resumable: true for a session from a completed handshake that can resume. */
+  get resumable(): boolean {
+    return this.#rt.enter(() => this.#rt.shim.sessionIsResumable(this.pointer)) === 1;
+  }
+
+  /** SSL_SESSION_set1_master_key. The key is copied; the copy in wasm memory is cleansed. */
+  setMasterKey(key: Uint8Array): this {
+    requireBytes(key, 'the master key');
+    if (key.byteLength === 0) throw new TlsError('ERR_INVALID_ARGUMENT', 'the master key (PSK) is empty');
+    if (key.byteLength > MAX_MASTER_KEY_LENGTH) {
+      throw new TlsError(
+        'ERR_PSK_KEY_TOO_LONG',
+        `the master key (PSK) is ${key.byteLength} bytes; OpenSSL 1.1.1 sessions hold at most ${MAX_MASTER_KEY_LENGTH}`,
+      );
+    }
+    const ok = this.#rt.enter(() =>
+      this.#rt.heap.withSecret(key, (ptr, len) => this.#rt.shim.sessionSet1MasterKey(this.pointer, ptr, len)),
+    );
+    if (!ok) throw this.#rt.configError('ERR_CONFIG', 'SSL_SESSION_set1_master_key failed');
+    return this;
+  }
+
+  /** SSL_SESSION_set_cipher. */
+  setCipher(cipher: string | Cipher): this {
+    const ptr = this.#rt.ciphers.pointer(resolveCipher(this.#rt, cipher));
+    if (!this.#rt.enter(() => this.#rt.shim.sessionSetCipher(this.pointer, ptr))) {
+      throw this.#rt.configError('ERR_CONFIG', 'SSL_SESSION_set_cipher failed');
+    }
+    return this;
+  }
+
+  /** SSL_SESSION_set_protocol_version: 'TLSv1.3' for a PSK. */
+  setProtocolVersion(version: ProtocolVersion): this {
+    const number = protocolNumber(version, 'protocolVersion');
+    if (!this.#rt.enter(() => this.#rt.shim.sessionSetProtocolVersion(this.pointer, number))) {
+      throw this.#rt.configError('ERR_CONFIG', 'SSL_SESSION_set_protocol_version failed');
+    }
+    return this;
+  }
+
+  /** SSL_SESSION_set_max_early_data. */
+  setMaxEarlyData(max: number): this {
+    requireUint32(max, 'maxEarlyData');
+    if (!this.#rt.enter(() => this.#rt.shim.sessionSetMaxEarlyData(this.pointer, max))) {
+      throw this.#rt.configError('ERR_CONFIG', 'SSL_SESSION_set_max_early_data failed');
+    }
+    return this;
+  }
+
+  protected release(): void {
+    this.#rt.enter(() => this.#rt.shim.sessionFree(this.#ptr));
+  }
+}
+
+/** A Cipher from a name (OpenSSL or IANA) or a Cipher this module made. */
+export function resolveCipher(rt: Runtime, cipher: unknown): Cipher {
+  if (typeof cipher === 'string') {
+    const ptr = rt.enter(() => rt.heap.withCString(cipher, (name) => rt.shim.cipherByName(name)));
+    const found = rt.ciphers.cipher(ptr);
+    if (!found) {
+      throw new TlsError('ERR_INVALID_ARGUMENT', `unknown cipher suite ${JSON.stringify(cipher)} (this build has no such suite)`);
+    }
+    return found;
+  }
+  if (cipher && typeof cipher === 'object' && rt.ciphers.pointer(cipher as Cipher) !== 0) return cipher as Cipher;
+  throw new TlsError('ERR_INVALID_ARGUMENT', `cipher must be a suite name or a Cipher from findCipher(), got ${describe(cipher)}`);
+}
+
+export function requireUint32(value: unknown, what: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new TlsError('ERR_INVALID_ARGUMENT', `${what} must be an integer from 0 to 4294967295, got ${describe(value)}`);
+  }
+}

@@ -1,0 +1,351 @@
+// The facade's own rules: loading, lifetimes, argument checking, errors, the sans-IO engine's
+// edges (close_notify, truncation, big writes), memory accounting and key hygiene.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { compileOpenSSL, loadOpenSSL, TlsError } from '../lib/index.js';
+import { handshake, str, text, transfer, tryHandshake } from './helpers/memory.js';
+import { testPki } from './helpers/pki.js';
+import { freeAll, key32 } from './helpers/psk.js';
+
+const ossl = await loadOpenSSL();
+const wasmPath = new URL('../wasm/dist/openssl-psk.wasm', import.meta.url);
+
+function pskPair(options = {}) {
+  const session = ossl.createPskSession({ masterKey: options.key ?? key32(), cipher: 'TLS_AES_128_GCM_SHA256' });
+  const cctx = ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev-1', session }), ...options.client });
+  const sctx = ossl.createContext({ role: 'server', pskFindSession: () => session, ...options.server });
+  const cc = cctx.createConnection();
+  const sc = sctx.createConnection();
+  return { session, cctx, sctx, cc, sc, free: () => freeAll(cc, sc, cctx, sctx, session) };
+}
+
+/** Runs `code` (an ES module body) in a fresh Node process; returns its stdout. */
+function runNode(code, args = []) {
+  const result = spawnSync(process.execPath, [...args, '--input-type=module', '-e', code], { cwd: new URL('..', import.meta.url), encoding: 'utf8', timeout: 30000 });
+  if (result.status !== 0) throw new Error(`child failed (${result.status}): ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+describe('loading', () => {
+  test('loadOpenSSL() gives independent instances, each seeded from the platform CSPRNG', async () => {
+    const other = await loadOpenSSL();
+    assert.notEqual(other, ossl);
+    const a = ossl.randomBytes(32);
+    const b = other.randomBytes(32);
+    assert.equal(a.length, 32);
+    assert.notDeepEqual(a, b, 'two instances draw different random bytes');
+    assert.notDeepEqual(ossl.randomBytes(32), a);
+  });
+
+  test('two instances produce different client randoms', async () => {
+    const randoms = [];
+    for (let i = 0; i < 2; i++) {
+      const instance = await loadOpenSSL();
+      const conn = instance.createContext({ role: 'client' }).createConnection();
+      conn.handshake();
+      const hello = conn.drain(); // record header (5) + handshake header (4) + version (2), then 32 bytes of random
+      randoms.push(Buffer.from(hello.subarray(11, 43)).toString('hex'));
+    }
+    assert.notEqual(randoms[0], randoms[1]);
+  });
+
+  test('the .wasm can be given as bytes, as a compiled module, or by URL', async () => {
+    const bytes = readFileSync(wasmPath);
+    const fromBytes = await loadOpenSSL({ wasmBinary: bytes });
+    const fromModule = await loadOpenSSL({ module: await compileOpenSSL() });
+    const fromUrl = await loadOpenSSL({ wasmUrl: wasmPath });
+    for (const instance of [fromBytes, fromModule, fromUrl]) assert.equal(instance.version, ossl.version);
+    assert.equal(await compileOpenSSL(), await compileOpenSSL(), 'compiled once per URL');
+  });
+
+  test('a .wasm that is not ours fails to load with ERR_WASM_LOAD', async () => {
+    await assert.rejects(loadOpenSSL({ wasmBinary: new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]) }), { code: 'ERR_WASM_LOAD' });
+    await assert.rejects(loadOpenSSL({ wasmBinary: new Uint8Array([1, 2, 3]) }), { code: 'ERR_WASM_LOAD' });
+    await assert.rejects(loadOpenSSL({ wasmUrl: new URL('./no-such.wasm', wasmPath) }), { code: 'ERR_WASM_LOAD' });
+  });
+
+  test('without crypto.getRandomValues the module refuses to run (ERR_NO_CSPRNG)', () => {
+    const out = runNode(`
+      Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true });
+      const { loadOpenSSL } = await import('./lib/index.js');
+      try { await loadOpenSSL(); console.log('loaded'); } catch (e) { console.log(e.code); }
+    `);
+    assert.equal(out, 'ERR_NO_CSPRNG');
+  });
+
+  test('a CSPRNG that fails while seeding also stops it (ERR_NO_CSPRNG), never a weak seed', () => {
+    const out = runNode(`
+      const broken = { getRandomValues() { throw new Error('entropy source gone'); } };
+      Object.defineProperty(globalThis, 'crypto', { value: broken, configurable: true });
+      const { loadOpenSSL } = await import('./lib/index.js');
+      try { await loadOpenSSL(); console.log('loaded'); } catch (e) { console.log(e.code, e.cause?.message); }
+    `);
+    assert.equal(out, 'ERR_NO_CSPRNG entropy source gone');
+  });
+});
+
+describe('lifetimes', () => {
+  test('free() is idempotent; any other use after it is ERR_USE_AFTER_FREE', () => {
+    const p = pskPair();
+    p.free();
+    p.free();
+    for (const use of [() => p.cc.handshake(), () => p.cc.feed(new Uint8Array(1)), () => p.cc.protocol, () => p.cctx.createConnection(), () => p.session.cipher, () => p.session.setMaxEarlyData(1)]) {
+      assert.throws(use, { code: 'ERR_USE_AFTER_FREE' });
+    }
+    assert.equal(p.cc.freed, true);
+  });
+
+  test('[Symbol.dispose] frees (what `using` calls at the end of a block)', () => {
+    const session = ossl.createPskSession({ masterKey: key32(), cipher: 'TLS_AES_128_GCM_SHA256' });
+    const ctx = ossl.createContext({ role: 'client' });
+    const conn = ctx.createConnection();
+    for (const o of [conn, ctx, session]) {
+      assert.equal(o.freed, false);
+      o[Symbol.dispose]();
+      assert.equal(o.freed, true);
+    }
+  });
+
+  test('freeing a context leaves its connections working (they hold their own reference)', () => {
+    const p = pskPair();
+    p.cctx.free();
+    p.sctx.free();
+    handshake(p.cc, p.sc);
+    assert.equal(str(transfer(p.cc, p.sc, text('still here'))), 'still here');
+    p.free();
+  });
+
+  test('a connection copies its context\'s callbacks when created, as SSL_new does', () => {
+    const p = pskPair();
+    p.cctx.setPskUseSessionCallback(() => false); // too late for p.cc
+    handshake(p.cc, p.sc);
+    const later = p.cctx.createConnection();
+    assert.equal(tryHandshake(later, p.sctx.createConnection()).client?.code, 'ERR_PSK_CALLBACK');
+    freeAll(later);
+    p.free();
+  });
+
+  test('an object dropped without free() is reported, never freed behind OpenSSL\'s back', () => {
+    const out = runNode(`
+      const { loadOpenSSL, onLeak } = await import('./lib/index.js');
+      const ossl = await loadOpenSSL();
+      const leaks = [];
+      onLeak((what) => leaks.push(what));
+      (() => { ossl.createContext({ role: 'client' }); })();
+      for (let i = 0; i < 10 && leaks.length === 0; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)); }
+      console.log(leaks.join(','));
+    `, ['--expose-gc']);
+    assert.equal(out, 'SslContext');
+  });
+});
+
+describe('callbacks calling back', () => {
+  test('a callback that frees or drives its own connection gets ERR_REENTRANT as the failure cause', () => {
+    for (const action of [(conn) => conn.free(), (conn) => conn.handshake(), (conn) => conn.setPskUseSessionCallback(null)]) {
+      const p = pskPair({ client: { pskUseSession: (conn) => (action(conn), null) } });
+      const r = tryHandshake(p.cc, p.sc);
+      assert.equal(r.client?.code, 'ERR_PSK_CALLBACK');
+      assert.equal(r.client.cause?.code, 'ERR_REENTRANT');
+      assert.equal(p.cc.freed, false);
+      p.free();
+    }
+  });
+
+  test('a callback may use other connections of the same instance meanwhile', () => {
+    const inner = pskPair();
+    const outer = pskPair({
+      client: {
+        pskUseSession: () => {
+          handshake(inner.cc, inner.sc);
+          return { identity: 'dev-1', session: outer.session };
+        },
+      },
+    });
+    handshake(outer.cc, outer.sc);
+    assert.equal(inner.cc.sessionReused, true);
+    assert.equal(outer.cc.sessionReused, true);
+    inner.free();
+    outer.free();
+  });
+});
+
+describe('arguments and settings', () => {
+  test('bad context options are refused with what to do', () => {
+    const cases = [
+      [{ role: 'both' }, 'ERR_INVALID_ARGUMENT', /role must be/],
+      [{ role: 'client', cipherSuites: 'x' }, 'ERR_INVALID_ARGUMENT', /unknown context option "cipherSuites"/],
+      [{ role: 'client', maxVersion: 'TLSv1.1' }, 'ERR_INVALID_ARGUMENT', /'TLSv1.2' or 'TLSv1.3'/],
+      [{ role: 'client', minVersion: 'TLSv1.3', maxVersion: 'TLSv1.2' }, 'ERR_INVALID_ARGUMENT', /above/],
+      [{ role: 'client', ciphersuites: 'TLS_NOPE' }, 'ERR_CONFIG', /ciphersuites "TLS_NOPE"/],
+      [{ role: 'client', cipherList: 'RC4-SHA' }, 'ERR_CONFIG', /cipherList/],
+      [{ role: 'client', groups: ['X25519', 'brainpool'] }, 'ERR_CONFIG', /groups/],
+      [{ role: 'server', maxEarlyData: -1 }, 'ERR_INVALID_ARGUMENT', /maxEarlyData/],
+      [{ role: 'client', allowNoDheKex: 'yes' }, 'ERR_INVALID_ARGUMENT', /true or false/],
+      [{ role: 'server', certificate: 'not PEM' }, 'ERR_CERTIFICATE', /certificate could not be loaded/],
+      [{ role: 'client', pskUseSession: 'callback' }, 'ERR_INVALID_ARGUMENT', /function or null/],
+      [{ role: 'server', pskIdentityHint: 'h'.repeat(129) }, 'ERR_PSK_IDENTITY_TOO_LONG', /128 bytes/],
+    ];
+    for (const [options, code, message] of cases) {
+      assert.throws(() => ossl.createContext(options), (e) => e instanceof TlsError && e.code === code && message.test(e.message), JSON.stringify(options));
+    }
+  });
+
+  test('a private key that does not match the certificate is refused', () => {
+    const pki = testPki();
+    const otherKey = execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'], { encoding: 'utf8' });
+    assert.throws(() => ossl.createContext({ role: 'server', certificate: pki.certificate, privateKey: otherKey }), (e) => {
+      assert.equal(e.code, 'ERR_CERTIFICATE');
+      assert.ok(e.openssl.some((line) => /key values mismatch/.test(line)), e.openssl.join('\n'));
+      return true;
+    });
+  });
+
+  test('PSK sessions: keys above 48 bytes and non-TLS 1.3 suites are refused, never truncated', () => {
+    assert.throws(() => ossl.createPskSession({ masterKey: new Uint8Array(49), cipher: 'TLS_AES_256_GCM_SHA384' }), { code: 'ERR_PSK_KEY_TOO_LONG' });
+    assert.throws(() => ossl.createPskSession({ masterKey: new Uint8Array(0), cipher: 'TLS_AES_256_GCM_SHA384' }), { code: 'ERR_INVALID_ARGUMENT' });
+    assert.throws(() => ossl.createPskSession({ masterKey: key32(), cipher: 'PSK-AES128-GCM-SHA256' }), /not a TLS 1.3 suite/);
+    assert.throws(() => ossl.createPskSession({ masterKey: 'secret', cipher: 'TLS_AES_128_GCM_SHA256' }), { code: 'ERR_INVALID_ARGUMENT' });
+    const max = ossl.createPskSession({ masterKey: new Uint8Array(48).fill(1), cipher: 'TLS_AES_128_GCM_SHA256' });
+    assert.equal(max.masterKeyLength, 48);
+    max.free();
+  });
+
+  test('a TLS 1.3 identity longer than 65535 bytes is refused, never truncated', () => {
+    const p = pskPair({ client: { pskUseSession: () => ({ identity: new Uint8Array(65536), session: p.session }) } });
+    const r = tryHandshake(p.cc, p.sc);
+    assert.equal(r.client?.code, 'ERR_PSK_IDENTITY_TOO_LONG');
+    p.free();
+  });
+
+  test('feed() and write() take Uint8Array views and honour their offset and length', () => {
+    const p = pskPair();
+    handshake(p.cc, p.sc);
+    const big = text('xxxxhello, viewyyyy');
+    p.cc.write(big.subarray(4, 15));
+    const wire = p.cc.drain();
+    const padded = new Uint8Array(wire.length + 10);
+    padded.set(wire, 5);
+    p.sc.feed(padded.subarray(5, 5 + wire.length));
+    assert.equal(str(p.sc.read()), 'hello, view');
+    assert.throws(() => p.cc.write('text'), { code: 'ERR_INVALID_ARGUMENT' });
+    assert.throws(() => p.cc.feed([1, 2]), { code: 'ERR_INVALID_ARGUMENT' });
+    p.free();
+  });
+});
+
+describe('the engine', () => {
+  test('1 MiB each way arrives byte for byte, in records of at most 16 KiB', () => {
+    const p = pskPair();
+    handshake(p.cc, p.sc);
+    const data = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 7919) >>> 3);
+    p.cc.write(data);
+    p.sc.feed(p.cc.drain());
+    const chunks = [];
+    for (let chunk; (chunk = p.sc.read()); ) {
+      assert.ok(chunk.length <= 16384);
+      chunks.push(chunk);
+    }
+    assert.deepEqual(Buffer.concat(chunks), Buffer.from(data));
+    assert.deepEqual(transfer(p.sc, p.cc, data), data);
+    p.free();
+  });
+
+  test('write() before the handshake is done is ERR_HANDSHAKE_INCOMPLETE; nothing is dropped silently', () => {
+    const p = pskPair();
+    assert.throws(() => p.cc.write(text('too early')), { code: 'ERR_HANDSHAKE_INCOMPLETE' });
+    assert.throws(() => p.cc.shutdown(), { code: 'ERR_HANDSHAKE_INCOMPLETE' });
+    handshake(p.cc, p.sc);
+    assert.equal(str(transfer(p.cc, p.sc, text('now'))), 'now');
+    p.free();
+  });
+
+  test('close_notify: shutdown() sends it, the peer sees peerClosed, answers, and both are complete', () => {
+    const p = pskPair();
+    handshake(p.cc, p.sc);
+    assert.equal(p.cc.shutdown(), 'sent');
+    assert.equal(p.cc.closeSent, true);
+    p.sc.feed(p.cc.drain());
+    assert.equal(p.sc.read(), null);
+    assert.equal(p.sc.peerClosed, true);
+    assert.equal(p.sc.shutdown(), 'complete');
+    p.cc.feed(p.sc.drain());
+    assert.equal(p.cc.read(), null);
+    assert.equal(p.cc.peerClosed, true);
+    assert.equal(p.cc.shutdown(), 'complete');
+    assert.throws(() => p.cc.write(text('after close')), { code: 'ERR_PROTOCOL' });
+    p.free();
+  });
+
+  test('the stream ending without close_notify is ERR_TRUNCATED, not an end of file; it sticks', () => {
+    const p = pskPair();
+    handshake(p.cc, p.sc);
+    p.cc.write(text('cut'));
+    p.sc.feed(p.cc.drain());
+    assert.equal(str(p.sc.read()), 'cut');
+    p.sc.feedEnd();
+    assert.throws(() => p.sc.read(), { code: 'ERR_TRUNCATED' });
+    assert.throws(() => p.sc.read(), { code: 'ERR_TRUNCATED' });
+    p.free();
+  });
+
+  test('garbage from the peer fails the handshake with a typed error, and an alert where TLS has one', () => {
+    const p = pskPair();
+    p.sc.feed(text('GET / HTTP/1.1\r\nHost: example\r\n\r\n'));
+    assert.throws(() => p.sc.handshake(), (e) => {
+      assert.equal(e.code, 'ERR_HANDSHAKE');
+      assert.match(e.message, /http request/);
+      assert.equal(e.alert, undefined, 'OpenSSL sends no alert to something that is not TLS');
+      return true;
+    });
+    // A TLS record holding a truncated ClientHello: decode_error.
+    const q = pskPair();
+    q.sc.feed(new Uint8Array([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x03]));
+    assert.throws(() => q.sc.handshake(), (e) => {
+      assert.equal(e.code, 'ERR_HANDSHAKE');
+      assert.deepEqual([e.alert?.direction, e.alert?.level], ['sent', 'fatal']);
+      return true;
+    });
+    assert.ok(q.sc.drain().length > 0, 'the alert is there to send');
+    // The other connections of the instance are unaffected.
+    const r = pskPair();
+    handshake(r.cc, r.sc);
+    assert.equal(r.cc.sessionReused, true);
+    freeAll(p, q, r);
+  });
+});
+
+describe('memory', () => {
+  test('heapStats() counts live allocations: connections raise it, free() brings it back', () => {
+    const p = pskPair();
+    const before = ossl.heapStats();
+    assert.ok(before.memoryBytes >= before.inUseBytes && before.inUseBytes > 0);
+    const conns = Array.from({ length: 20 }, () => p.cctx.createConnection());
+    const during = ossl.heapStats().inUseBytes;
+    assert.ok(during > before.inUseBytes + 20 * 1000, `${during} vs ${before.inUseBytes}`);
+    freeAll(...conns);
+    assert.equal(ossl.heapStats().inUseBytes, before.inUseBytes);
+    p.free();
+  });
+
+  test('no copy of a PSK is left in wasm memory once its sessions and connections are freed', async () => {
+    const instance = await loadOpenSSL();
+    const memory = () => instance.runtime.heap.u8;
+    const find = (key) => Buffer.from(memory().buffer, 0, memory().length).indexOf(Buffer.from(key));
+    const key = key32();
+    const tls12Key = key32();
+    const session = instance.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256' });
+    assert.ok(find(key) >= 0, 'the session holds the key while it lives');
+    const cctx = instance.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev-1', session }) });
+    const sctx = instance.createContext({ role: 'server', pskFindSession: () => session });
+    const c12 = instance.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskClient: () => ({ identity: 'x', psk: tls12Key }) });
+    const s12 = instance.createContext({ role: 'server', pskServer: () => tls12Key });
+    const conns = [cctx.createConnection(), sctx.createConnection(), c12.createConnection(), s12.createConnection()];
+    handshake(conns[0], conns[1]);
+    handshake(conns[2], conns[3]);
+    freeAll(...conns, cctx, sctx, c12, s12, session);
+    assert.equal(find(key), -1, 'TLS 1.3 PSK');
+    assert.equal(find(tls12Key), -1, 'TLS 1.2 PSK');
+  });
+});

@@ -1,0 +1,70 @@
+// The build's promises: pinned inputs recorded in build-info.json, the recorded hash is the
+// .wasm's, only the shim's functions exported, src/ffi.ts in step with the C header.
+// (That the same inputs give the same bytes is checked by `./build.sh --verify`, run by npm test.)
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { EXPORTED_FUNCTIONS } from '../lib/ffi.js';
+
+const root = new URL('..', import.meta.url);
+const read = (path) => readFileSync(new URL(path, root));
+const info = JSON.parse(read('wasm/dist/build-info.json'));
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+/** The values pinned in wasm/inputs.sh, read by bash itself. */
+function pinned() {
+  const out = execFileSync('bash', ['-c', 'source wasm/inputs.sh; for f in "${!INPUT_SHA256[@]}"; do echo "$f ${INPUT_SHA256[$f]}"; done; echo "debian $DEBIAN_VERSION"; echo "packaging ${#DEBIAN_PACKAGING_PATCHES[@]}"'], { cwd: root, encoding: 'utf8' });
+  return Object.fromEntries(out.trim().split('\n').map((line) => line.split(' ')));
+}
+
+test('build-info.json records every pinned input with the pinned sha256', () => {
+  const pins = pinned();
+  assert.equal(info.openssl, pins.debian);
+  assert.equal(info.inputs['openssl_1.1.1w.orig.tar.gz'], 'cf3098950cb4d853ad95c0841f1f9c6d3dc102dccfcacd521d93925208b76ac8');
+  for (const [file, hash] of Object.entries(pins)) {
+    if (file.endsWith('.tar.gz') || file.endsWith('.tar.xz')) assert.equal(info.inputs[file], hash, file);
+  }
+  const patches = Object.keys(info.inputs).filter((k) => k.startsWith('debian/patches/'));
+  assert.equal(patches.length, 40, 'the 40 security patches of the series, not the 6 packaging ones');
+  assert.ok(patches.includes('debian/patches/CVE-2024-5535-1.patch'));
+  assert.ok(!patches.includes('debian/patches/debian-targets.patch'));
+  for (const file of ['wasm/shim/psk.c', 'wasm/shim/opw.h', 'wasm/shim/library.js', 'wasm/flags.sh']) {
+    assert.equal(info.inputs[file], sha256(read(file)), `${file} as built is the file in the tree`);
+  }
+});
+
+test('build-info.json records the toolchain, the flags, and the .wasm it describes', () => {
+  assert.match(info.emcc, /3\.1\.6/);
+  for (const flag of ['no-asm', 'no-threads', 'no-shared', 'no-dso', 'no-engine', 'no-async', 'no-ssl3', 'no-comp', 'no-srp', 'no-ct', 'no-ocsp', 'no-cms', '--with-rand-seed=none']) {
+    assert.ok(info.configureFlags.includes(flag), flag);
+  }
+  assert.ok(!info.configureFlags.includes('no-psk'));
+  assert.ok(info.linkFlags.includes('-sFILESYSTEM=0'));
+  const wasm = read('wasm/dist/openssl-psk.wasm');
+  assert.equal(info.wasm.sha256, sha256(wasm));
+  assert.equal(info.wasm.bytes, wasm.length);
+  assert.equal(info.glue.sha256, sha256(read('wasm/dist/openssl-psk.mjs')));
+});
+
+test('the .wasm exports only the shim (and the runtime\'s own three functions)', () => {
+  const exports = WebAssembly.Module.exports(new WebAssembly.Module(read('wasm/dist/openssl-psk.wasm')));
+  const functions = exports.filter((e) => e.kind === 'function');
+  // __wasm_call_ctors, __errno_location and malloc come with the emscripten runtime.
+  assert.equal(functions.length, EXPORTED_FUNCTIONS.length + 3);
+  assert.deepEqual(exports.filter((e) => e.kind !== 'function').map((e) => e.kind).sort(), ['memory', 'table']);
+});
+
+test('src/ffi.ts is generated from wasm/shim/opw.h and up to date', () => {
+  execFileSync(process.execPath, ['scripts/gen-ffi.mjs', '--check'], { cwd: root, stdio: 'pipe' });
+  const header = read('wasm/shim/opw.h').toString();
+  const declared = header.match(/^OPW_EXPORT .*?\b(opw_\w+)\(/gm).map((line) => `_${/\b(opw_\w+)\(/.exec(line)[1]}`);
+  assert.deepEqual([...EXPORTED_FUNCTIONS], declared);
+});
+
+test('no build output or OpenSSL source is tracked by git', () => {
+  const tracked = execFileSync('git', ['ls-files'], { cwd: root, encoding: 'utf8' }).split('\n');
+  const bad = tracked.filter((f) => /(^|\/)node_modules\/|\.wasm$|^wasm\/dist\/|^lib\/|openssl-1\.1\.1/.test(f));
+  assert.deepEqual(bad, []);
+});

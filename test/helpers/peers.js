@@ -1,0 +1,162 @@
+// Real TLS-PSK peers as child processes, on loopback only, each stopped by the test that
+// started it (stopPeers() in an after() hook stops any left over). Every wait is bounded.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const running = new Set();
+
+export class Peer {
+  #output = '';
+  #exit = null;
+
+  constructor(name, child) {
+    this.name = name;
+    this.child = child;
+    const collect = (chunk) => {
+      this.#output += chunk.toString('latin1');
+      this.child.emit('output');
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.#exit = { code, signal };
+        running.delete(this);
+        resolve(this.#exit);
+      });
+      child.on('error', (error) => {
+        this.#exit = { error };
+        running.delete(this);
+        resolve(this.#exit);
+      });
+    });
+    running.add(this);
+  }
+
+  /** Everything the process wrote to stdout and stderr so far (latin1, byte for byte). */
+  get output() {
+    return this.#output;
+  }
+
+  /** Waits until the output matches `pattern`; returns the match. */
+  async waitFor(pattern, { timeoutMs = 10000 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = typeof pattern === 'string' ? (this.#output.includes(pattern) ? [pattern] : null) : this.#output.match(pattern);
+      if (match) return match;
+      if (this.#exit) throw new Error(`${this.name} exited (${JSON.stringify(this.#exit)}) before printing ${pattern}:\n${this.#output}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${this.name} did not print ${pattern} within ${timeoutMs} ms:\n${this.#output}`);
+      await Promise.race([once(this.child, 'output'), this.exited, sleep(Math.min(left, 250))]);
+    }
+  }
+
+  write(data) {
+    this.child.stdin.write(data);
+  }
+
+  /** SIGTERM, then SIGKILL after 2 s; the whole process group when started detached. */
+  async stop() {
+    if (this.#exit) return this.#exit;
+    const signal = (sig) => {
+      try {
+        if (this.detached) process.kill(-this.child.pid, sig);
+        else this.child.kill(sig);
+      } catch {
+        // already gone
+      }
+    };
+    signal('SIGTERM');
+    const timer = setTimeout(() => signal('SIGKILL'), 2000);
+    const result = await this.exited;
+    clearTimeout(timer);
+    return result;
+  }
+}
+
+export function startPeer(name, command, args, { detached = false, env } = {}) {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], detached, env: env ?? process.env });
+  const peer = new Peer(name, child);
+  peer.detached = detached;
+  return peer;
+}
+
+export async function stopPeers() {
+  await Promise.all([...running].map((p) => p.stop()));
+}
+
+const hexOf = (key) => Buffer.from(key).toString('hex');
+
+/** `openssl s_server` on 127.0.0.1 with a kernel-chosen port; resolves once it accepts. */
+export async function opensslServer(args) {
+  const peer = startPeer('openssl s_server', 'openssl', ['s_server', '-accept', '127.0.0.1:0', ...args]);
+  const [, port] = await peer.waitFor(/ACCEPT [^\n]*:(\d+)\n/);
+  peer.port = Number(port);
+  return peer;
+}
+
+/** `openssl s_client -quiet` to 127.0.0.1:port; stdin stays open until stop(). */
+export function opensslClient(port, args) {
+  return startPeer('openssl s_client', 'openssl', ['s_client', '-connect', `127.0.0.1:${port}`, ...args]);
+}
+
+export const pskArgs = (identity, key) => ['-psk_identity', identity, '-psk', hexOf(key)];
+
+/**
+ * `gnutls-serv --echo` with a PSK file. It cannot be told to listen on loopback only, so it
+ * runs in a private network namespace that has only loopback, reached through a UNIX socket;
+ * a listener on 127.0.0.1 here relays to that socket.
+ */
+export async function gnutlsServer({ users, priority, hint }) {
+  const dir = mkdtempSync(join(tmpdir(), 'opw-gnutls-'));
+  const passwd = join(dir, 'psk.passwd');
+  writeFileSync(passwd, [...users].map(([id, key]) => `${id}:${hexOf(key)}\n`).join(''));
+  const socket = join(dir, 'serv.sock');
+  const serv = ['gnutls-serv', '--echo', '-p', '5556', '--pskpasswd', passwd, '--priority', priority];
+  if (hint) serv.push('--pskhint', hint);
+  const script = `ip link set lo up && { ${serv.map(quote).join(' ')} & } && sleep 0.2 && exec socat UNIX-LISTEN:${quote(socket)},fork TCP:127.0.0.1:5556`;
+  const peer = startPeer('gnutls-serv', 'unshare', ['--net', 'sh', '-c', script], { detached: true });
+  await peer.waitFor(/listening/i);
+  for (let i = 0; i < 100 && !existsSync(socket); i++) await sleep(50);
+  if (!existsSync(socket)) throw new Error(`gnutls-serv: no socket at ${socket}:\n${peer.output}`);
+
+  const relay = createServer((client) => {
+    const upstream = connect({ path: socket });
+    client.pipe(upstream).on('error', () => {});
+    upstream.pipe(client).on('error', () => {});
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  relay.listen(0, '127.0.0.1');
+  await once(relay, 'listening');
+  peer.port = relay.address().port;
+  const stop = peer.stop.bind(peer);
+  peer.stop = async () => {
+    relay.close();
+    const result = await stop();
+    rmSync(dir, { recursive: true, force: true });
+    return result;
+  };
+  return peer;
+}
+
+/** `gnutls-cli` to 127.0.0.1:port with a PSK. */
+export function gnutlsClient(port, { identity, key, priority }) {
+  return startPeer('gnutls-cli', 'gnutls-cli', [
+    '-p', String(port), '127.0.0.1', '--pskusername', identity, '--pskkey', hexOf(key), '--priority', priority,
+  ]);
+}
+
+/** Resolves with the promise's value, or with 'timeout' after `ms` (the timer never holds the process). */
+export function withTimeout(promise, ms) {
+  let timer;
+  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, ms, 'timeout')));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const quote = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

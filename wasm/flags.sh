@@ -1,0 +1,61 @@
+# Configure and emcc flags, each with the reason it is there. Sourced by build.sh.
+# Part of the cache key: editing a flag rebuilds.
+
+# ./Configure linux-generic32 …: a plain 32-bit target (wasm32 has 4-byte long), C only.
+CONFIGURE_FLAGS=(
+  no-asm                  # no assembly exists for wasm
+  no-threads              # one thread per instance; no pthreads in the module
+  no-shared               # static libraries linked into one .wasm
+  no-pic                  # position-independent code buys nothing in a static wasm
+  no-dso                  # no dlopen in wasm
+  no-engine               # no ENGINE plug-ins
+  no-async                # no ucontext/fibers in wasm
+  no-sock no-dgram        # I/O goes through memory BIOs, never sockets
+  no-stdio                # no files: keys, certificates and sessions arrive as bytes
+  no-autoload-config      # never read openssl.cnf
+  no-filenames            # no source file names in the error queue: smaller, no build paths
+  no-ui-console           # no terminal prompts
+  no-tests                # the library only
+  --with-rand-seed=none   # the only seed source is the platform CSPRNG, wired in by wasm/shim/random.c
+  # Protocols a PSK TLS 1.2/1.3 library never speaks.
+  no-ssl3 no-ssl3-method no-tls1 no-tls1-method no-tls1_1 no-tls1_1-method
+  no-dtls no-srtp no-sctp no-nextprotoneg no-heartbeats no-comp no-zlib
+  # Features outside PSK TLS: SRP, certificate transparency, OCSP, CMS, timestamps, RFC 3779.
+  no-srp no-ct no-ocsp no-cms no-ts no-rfc3779
+  # Old, weak or national algorithms that no TLS 1.2/1.3 PSK suite uses.
+  no-weak-ssl-ciphers no-des no-rc2 no-rc4 no-rc5 no-idea no-seed no-bf no-cast
+  no-camellia no-aria no-sm2 no-sm3 no-sm4 no-gost no-md2 no-md4 no-mdc2
+  no-rmd160 no-whirlpool no-blake2 no-siphash no-scrypt no-ocb no-ec2m no-dsa
+  no-ssl-trace            # SSL_trace pretty-printing; the message callback stays
+)
+# Kept on purpose: psk, ec (X25519, P-256/384/521 for ECDHE-PSK and certificate fallback),
+# dh (DHE-PSK, FFDHE groups), rsa and ecdsa (certificate-authenticated fallback and
+# resumption from a non-PSK handshake), chacha/poly1305, aes-gcm/cbc, sha2, hkdf, err strings.
+
+# Extra compiler flags for OpenSSL and the shim. linux-generic32 already gives -O3, which the
+# benchmark showed is worth 20-50% of handshake speed over -Os/-Oz.
+OPENSSL_CFLAGS=()
+
+# emcc link flags.
+LINK_FLAGS=(
+  -O3
+  --no-entry                          # a library: no main()
+  -sMODULARIZE=1 -sEXPORT_ES6=1       # an ES module exporting a factory, one instance per call
+  -sEXPORT_NAME=createOpenSSLModule
+  -sENVIRONMENT=web,worker            # the facade supplies the .wasm bytes itself (instantiateWasm),
+                                      # so Node needs none of the glue's require()-based loader
+  -sFILESYSTEM=0                      # OpenSSL reads no files here (no-stdio, no-autoload-config)
+  -sALLOW_MEMORY_GROWTH=1             # connections come and go; start small, grow on demand
+  -sINITIAL_MEMORY=4194304            # 4 MiB is enough to load and run a few connections
+  -sTOTAL_STACK=262144                # 256 KiB: OpenSSL's deepest paths (ASN.1, BN) use a few KiB
+  -Wl,--stack-first                   # put the stack below the data, so an overflow traps at
+                                      # address 0 instead of silently overwriting static data
+  -sABORTING_MALLOC=0                 # malloc failure returns NULL; OpenSSL handles it as an error
+  -sMALLOC=dlmalloc                   # its mallinfo() gives heapStats().inUseBytes
+  -sSUPPORT_LONGJMP=0                 # OpenSSL does not use setjmp/longjmp
+  -sNODEJS_CATCH_EXIT=0 -sNODEJS_CATCH_REJECTION=0   # never install process-wide handlers
+  -sERROR_ON_UNDEFINED_SYMBOLS=1      # a missing symbol is a build error, not a runtime abort
+  -sDYNAMIC_EXECUTION=0               # no eval/new Function in the glue: CSP needs only 'wasm-unsafe-eval'
+  -sTEXTDECODER=2                     # every target has TextDecoder; drop the fallback
+  -sINCOMING_MODULE_JS_API=instantiateWasm,onAbort   # the only Module options the facade passes
+)

@@ -1,0 +1,154 @@
+/*
+ * opw.h: the whole FFI surface between the TypeScript facade and OpenSSL.
+ *
+ * Every function the .wasm exports is declared here, one per line, as
+ *     OPW_EXPORT <return type> opw_<name>(<parameters>);
+ * scripts/gen-ffi.mjs reads these lines to write the export list for emcc and the typed
+ * declarations in src/ffi.ts, so the two can never disagree with this file.
+ *
+ * Conventions
+ * - Status returns: 1 success, 0 failure with the reason on OpenSSL's error queue,
+ *   unless a comment says otherwise.
+ * - "ssl error" returns are SSL_get_error() values (0 = SSL_ERROR_NONE).
+ * - Buffers passed in are borrowed for the duration of the call; pointers returned are
+ *   borrowed from OpenSSL (static tables, or owned by the object passed in) unless the
+ *   name says new/get1, in which case the caller owns one reference.
+ */
+#ifndef OPW_H
+#define OPW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/ssl.h>
+#include <emscripten/emscripten.h>
+
+#define OPW_EXPORT EMSCRIPTEN_KEEPALIVE
+
+/* init.c: library set-up, memory, errors */
+OPW_EXPORT int opw_init(void);
+OPW_EXPORT const char *opw_version(void);
+OPW_EXPORT uint8_t *opw_alloc(size_t len);
+OPW_EXPORT void opw_free(void *ptr);
+OPW_EXPORT void opw_cleanse_free(void *ptr, size_t len);
+OPW_EXPORT void opw_cleanse(void *ptr, size_t len);
+OPW_EXPORT size_t opw_heap_in_use(void);
+OPW_EXPORT uint32_t opw_err_get(void);
+OPW_EXPORT void opw_err_string(uint32_t code, char *buf, size_t len);
+OPW_EXPORT void opw_err_clear(void);
+
+/* random.c: the CSPRNG seed source */
+OPW_EXPORT int opw_random_status(void);
+OPW_EXPORT int opw_random_bytes(uint8_t *buf, size_t len);
+
+/* context.c: SSL_CTX */
+OPW_EXPORT SSL_CTX *opw_ctx_new(int server);
+OPW_EXPORT void opw_ctx_free(SSL_CTX *ctx);
+OPW_EXPORT int opw_ctx_set_versions(SSL_CTX *ctx, int min_version, int max_version);
+OPW_EXPORT int opw_ctx_set_ciphersuites(SSL_CTX *ctx, const char *list);
+OPW_EXPORT int opw_ctx_set_cipher_list(SSL_CTX *ctx, const char *list);
+OPW_EXPORT int opw_ctx_set_groups(SSL_CTX *ctx, const char *list);
+OPW_EXPORT void opw_ctx_set_allow_no_dhe_kex(SSL_CTX *ctx, int on);
+OPW_EXPORT void opw_ctx_set_server_preference(SSL_CTX *ctx, int on);
+OPW_EXPORT int opw_ctx_set_max_early_data(SSL_CTX *ctx, uint32_t max);
+OPW_EXPORT int opw_ctx_set_num_tickets(SSL_CTX *ctx, size_t count);
+OPW_EXPORT int opw_ctx_use_certificate_chain_pem(SSL_CTX *ctx, const char *pem, size_t len);
+OPW_EXPORT int opw_ctx_use_private_key_pem(SSL_CTX *ctx, const char *pem, size_t len);
+OPW_EXPORT int opw_ctx_add_ca_pem(SSL_CTX *ctx, const char *pem, size_t len);
+OPW_EXPORT void opw_ctx_set_verify_peer(SSL_CTX *ctx, int on);
+OPW_EXPORT int opw_ctx_use_psk_identity_hint(SSL_CTX *ctx, const char *hint);
+OPW_EXPORT void opw_ctx_set_psk_use_session_callback(SSL_CTX *ctx, int on);
+OPW_EXPORT void opw_ctx_set_psk_client_callback(SSL_CTX *ctx, int on);
+OPW_EXPORT void opw_ctx_set_psk_find_session_callback(SSL_CTX *ctx, int on);
+OPW_EXPORT void opw_ctx_set_psk_server_callback(SSL_CTX *ctx, int on);
+
+/* connection.c: SSL over two memory BIOs (sans-IO) */
+OPW_EXPORT SSL *opw_conn_new(SSL_CTX *ctx);
+OPW_EXPORT void opw_conn_free(SSL *ssl);
+OPW_EXPORT int opw_conn_feed(SSL *ssl, const uint8_t *data, size_t len);
+OPW_EXPORT size_t opw_conn_pending_out(SSL *ssl);
+OPW_EXPORT int opw_conn_drain(SSL *ssl, uint8_t *out, size_t cap);
+OPW_EXPORT void opw_conn_feed_eof(SSL *ssl);
+OPW_EXPORT int opw_conn_handshake(SSL *ssl);
+OPW_EXPORT int opw_conn_read(SSL *ssl, uint8_t *out, size_t cap, size_t *nread);
+OPW_EXPORT int opw_conn_write(SSL *ssl, const uint8_t *data, size_t len, size_t *written);
+OPW_EXPORT int opw_conn_write_early_data(SSL *ssl, const uint8_t *data, size_t len, size_t *written);
+OPW_EXPORT int opw_conn_read_early_data(SSL *ssl, uint8_t *out, size_t cap, size_t *nread);
+OPW_EXPORT int opw_conn_shutdown(SSL *ssl);
+OPW_EXPORT int opw_conn_is_server(SSL *ssl);
+OPW_EXPORT int opw_conn_is_init_finished(SSL *ssl);
+OPW_EXPORT int opw_conn_shutdown_state(SSL *ssl);
+OPW_EXPORT const char *opw_conn_version(SSL *ssl);
+OPW_EXPORT const SSL_CIPHER *opw_conn_cipher(SSL *ssl);
+OPW_EXPORT const SSL_CIPHER *opw_conn_pending_cipher(SSL *ssl);
+OPW_EXPORT const SSL_CIPHER *opw_conn_offered_cipher(SSL *ssl, int index);
+OPW_EXPORT int opw_conn_session_reused(SSL *ssl);
+OPW_EXPORT const char *opw_conn_key_exchange_group(SSL *ssl);
+OPW_EXPORT int opw_conn_early_data_status(SSL *ssl);
+OPW_EXPORT int opw_conn_alert(SSL *ssl, int received);
+OPW_EXPORT long opw_conn_verify_result(SSL *ssl);
+OPW_EXPORT const char *opw_conn_psk_identity(SSL *ssl);
+OPW_EXPORT const char *opw_conn_psk_identity_hint(SSL *ssl);
+OPW_EXPORT SSL_SESSION *opw_conn_get1_session(SSL *ssl);
+OPW_EXPORT int opw_conn_set_session(SSL *ssl, SSL_SESSION *session);
+OPW_EXPORT int opw_conn_set_ciphersuites(SSL *ssl, const char *list);
+OPW_EXPORT int opw_conn_set_host(SSL *ssl, const char *name);
+OPW_EXPORT int opw_conn_in_before(SSL *ssl);
+OPW_EXPORT int opw_conn_tls13_enabled(SSL *ssl);
+OPW_EXPORT size_t opw_conn_client_hello_ext(SSL *ssl, unsigned int type, const uint8_t **out);
+OPW_EXPORT size_t opw_conn_client_hello_ciphers(SSL *ssl, const uint8_t **out);
+OPW_EXPORT void opw_conn_set_psk_use_session_callback(SSL *ssl, int on);
+OPW_EXPORT void opw_conn_set_psk_client_callback(SSL *ssl, int on);
+OPW_EXPORT void opw_conn_set_psk_find_session_callback(SSL *ssl, int on);
+OPW_EXPORT void opw_conn_set_psk_server_callback(SSL *ssl, int on);
+
+/* session.c: SSL_SESSION */
+OPW_EXPORT SSL_SESSION *opw_session_new(void);
+OPW_EXPORT void opw_session_free(SSL_SESSION *session);
+OPW_EXPORT int opw_session_set1_master_key(SSL_SESSION *session, const uint8_t *key, size_t len);
+OPW_EXPORT int opw_session_set_cipher(SSL_SESSION *session, const SSL_CIPHER *cipher);
+OPW_EXPORT int opw_session_set_protocol_version(SSL_SESSION *session, int version);
+OPW_EXPORT int opw_session_set_max_early_data(SSL_SESSION *session, uint32_t max);
+OPW_EXPORT const SSL_CIPHER *opw_session_cipher(SSL_SESSION *session);
+OPW_EXPORT int opw_session_protocol_version(SSL_SESSION *session);
+OPW_EXPORT uint32_t opw_session_max_early_data(SSL_SESSION *session);
+OPW_EXPORT size_t opw_session_master_key_length(SSL_SESSION *session);
+OPW_EXPORT int opw_session_is_resumable(SSL_SESSION *session);
+
+/* cipher.c: SSL_CIPHER and EVP_MD, static tables owned by OpenSSL */
+OPW_EXPORT const SSL_CIPHER *opw_cipher_find(const uint8_t *id);
+OPW_EXPORT const SSL_CIPHER *opw_cipher_by_name(const char *name);
+OPW_EXPORT const char *opw_cipher_name(const SSL_CIPHER *cipher);
+OPW_EXPORT const char *opw_cipher_standard_name(const SSL_CIPHER *cipher);
+OPW_EXPORT const char *opw_cipher_version(const SSL_CIPHER *cipher);
+OPW_EXPORT uint32_t opw_cipher_protocol_id(const SSL_CIPHER *cipher);
+OPW_EXPORT const EVP_MD *opw_cipher_handshake_digest(const SSL_CIPHER *cipher);
+OPW_EXPORT const char *opw_digest_name(const EVP_MD *md);
+OPW_EXPORT int opw_digest_size(const EVP_MD *md);
+
+/* Implemented in JavaScript (wasm/shim/library.js): the facade's side of each callback. */
+extern int opw_js_random(uint8_t *buf, size_t len);
+extern int opw_js_psk_use_session(SSL *ssl, const EVP_MD *md, const unsigned char **id,
+                                  size_t *idlen, SSL_SESSION **sess);
+extern unsigned int opw_js_psk_client(SSL *ssl, const char *hint, char *identity,
+                                      unsigned int max_identity_len, unsigned char *psk,
+                                      unsigned int max_psk_len);
+extern int opw_js_psk_find_session(SSL *ssl, const unsigned char *identity, size_t identity_len,
+                                   SSL_SESSION **sess);
+extern unsigned int opw_js_psk_server(SSL *ssl, const char *identity, unsigned char *psk,
+                                      unsigned int max_psk_len);
+extern int opw_js_client_hello(SSL *ssl);
+
+/* Shared between the shim's files, not exported. */
+int opw_random_install(void);
+int opw_psk_use_session_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t *idlen,
+                           SSL_SESSION **sess);
+unsigned int opw_psk_client_cb(SSL *ssl, const char *hint, char *identity,
+                               unsigned int max_identity_len, unsigned char *psk,
+                               unsigned int max_psk_len);
+int opw_psk_find_session_cb(SSL *ssl, const unsigned char *identity, size_t identity_len,
+                            SSL_SESSION **sess);
+unsigned int opw_psk_server_cb(SSL *ssl, const char *identity, unsigned char *psk,
+                               unsigned int max_psk_len);
+int opw_client_hello_cb(SSL *ssl, int *alert, void *arg);
+
+#endif
