@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Makes a fresh Debian 12 machine (Node 20, root) ready for the demo or the tests, then builds:
-#   scripts/setup.sh demo   Debian packages for the build and the native peer, npm packages,
-#                           the wasm module (build.sh, cached) and the TypeScript (tsc)
-#   scripts/setup.sh test   the same, plus the test peers: GnuTLS, socat, iproute2
+#   scripts/setup.sh demo   Debian packages for the build and the demo (emscripten, Chromium),
+#                           npm packages, the wasm module (build.sh, cached), the TypeScript
+#                           (tsc) and the browser bundle (esbuild)
+#   scripts/setup.sh test   the same, plus the test peers: OpenSSL and GnuTLS command lines,
+#                           websockify, socat, iproute2
 # Everything already present is left alone; nothing is installed twice.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 mode=${1:-demo}
-packages=(emscripten node-acorn patch xz-utils make perl openssl)
+packages=(emscripten node-acorn patch xz-utils make perl openssl chromium)
 case $mode in
   demo) ;;
-  test) packages+=(gnutls-bin socat iproute2 util-linux) ;;
+  test) packages+=(gnutls-bin websockify socat iproute2 util-linux) ;;
   *) echo "usage: scripts/setup.sh demo|test" >&2; exit 2 ;;
 esac
 
@@ -38,5 +40,7 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
 fi
 
 ./build.sh
-say "compiling TypeScript"
+say "compiling TypeScript and bundling for browsers"
 npx tsc -p tsconfig.json
+npx tsc -p tsconfig.node.json
+node scripts/bundle.mjs

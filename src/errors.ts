@@ -44,7 +44,19 @@ export type TlsErrorCode =
   /** The module trapped (a bug, or memory exhausted); this instance is unusable. */
   | 'ERR_WASM_TRAP'
   /** The module could not allocate memory. */
-  | 'ERR_OUT_OF_MEMORY';
+  | 'ERR_OUT_OF_MEMORY'
+  /** The transport (WebSocket, stream) failed or closed abnormally; see closeCode. */
+  | 'ERR_TRANSPORT'
+  /** The WebSocket bridge refused the target or the page's Origin (close code 1008). */
+  | 'ERR_BRIDGE_REFUSED'
+  /** The WebSocket bridge is at its connection limit (close code 1013). */
+  | 'ERR_BRIDGE_BUSY'
+  /** The WebSocket bridge could not reach the TLS server, or lost it (close code 1014). */
+  | 'ERR_BRIDGE_UPSTREAM'
+  /** The peer sent more than the read buffer holds while the application did not read. */
+  | 'ERR_BUFFER_FULL'
+  /** The handshake (or the closing handshake) took longer than allowed. */
+  | 'ERR_TIMEOUT';
 
 /** A TLS alert, as sent or received on the wire (RFC 8446 §6). */
 export interface TlsAlert {
@@ -61,6 +73,9 @@ export interface TlsErrorDetails {
   openssl?: readonly string[];
   alert?: TlsAlert;
   cause?: unknown;
+  /** The WebSocket close code and reason, for transport errors. */
+  closeCode?: number;
+  closeReason?: string;
 }
 
 export class TlsError extends Error {
@@ -68,12 +83,25 @@ export class TlsError extends Error {
   readonly code: TlsErrorCode;
   readonly openssl: readonly string[];
   readonly alert: TlsAlert | undefined;
+  readonly closeCode: number | undefined;
+  readonly closeReason: string | undefined;
 
   constructor(code: TlsErrorCode, message: string, details: TlsErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
     this.openssl = details.openssl ?? [];
     this.alert = details.alert;
+    this.closeCode = details.closeCode;
+    this.closeReason = details.closeReason;
+  }
+
+  /** This error, explained further by `cause` (e.g. a transport failure behind a truncation). */
+  withCause(cause: TlsError): TlsError {
+    const details: TlsErrorDetails = { openssl: cause.openssl, cause };
+    if (this.closeCode !== undefined) details.closeCode = this.closeCode;
+    if (this.closeReason !== undefined) details.closeReason = this.closeReason;
+    if (cause.alert) details.alert = cause.alert;
+    return new TlsError(this.code, `${this.message} (${cause.message})`, details);
   }
 }
 

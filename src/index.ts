@@ -16,4 +16,7 @@ export type {
 } from './psk.js';
 export { TlsError, type TlsErrorCode, type TlsAlert } from './errors.js';
 export { onLeak } from './lifetime.js';
+export { connectTls, acceptTls, TlsSocket, type TlsSocketOptions, type TlsSocketInfo, type TlsTarget } from './socket.js';
+export type { StaticPsk } from './static-psk.js';
+export type { ByteDuplex, WebSocketLike } from './transport.js';
 export type { ProtocolVersion } from './runtime.js';

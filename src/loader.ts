@@ -9,6 +9,7 @@ import { bindShim, type RawExports } from './ffi.js';
 import { OpenSSL } from './openssl.js';
 import { installHooks } from './psk.js';
 import { Runtime } from './runtime.js';
+import { defaultWasmUrl } from './wasm-url.js';
 
 export interface LoadOptions {
   /** The .wasm bytes, if you have them already. */
@@ -19,7 +20,6 @@ export interface LoadOptions {
   module?: WebAssembly.Module;
 }
 
-const DEFAULT_WASM_URL = new URL('../wasm/dist/openssl-psk.wasm', import.meta.url);
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
 /**
@@ -32,7 +32,8 @@ export function compileOpenSSL(options: Omit<LoadOptions, 'module'> = {}): Promi
       throw loadError('the wasmBinary given could not be compiled', error);
     });
   }
-  const url = new URL(options.wasmUrl ?? DEFAULT_WASM_URL, DEFAULT_WASM_URL);
+  const base = defaultWasmUrl();
+  const url = new URL(options.wasmUrl ?? base, base);
   let module = compiled.get(url.href);
   if (!module) {
     module = compileFrom(url);

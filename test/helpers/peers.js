@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -149,6 +150,96 @@ export function gnutlsClient(port, { identity, key, priority }) {
   return startPeer('gnutls-cli', 'gnutls-cli', [
     '-p', String(port), '127.0.0.1', '--pskusername', identity, '--pskkey', hexOf(key), '--priority', priority,
   ]);
+}
+
+/**
+ * Node's own `tls` (native OpenSSL 3) as a PSK server on 127.0.0.1, TLS 1.2 and 1.3 (SHA-256
+ * PSKs); `onConnection` gets each TLS socket. Without `identity`, any identity gets the key.
+ */
+export async function nodeTlsServer({ identity, key, hint }, onConnection) {
+  const server = createTlsServer(
+    {
+      minVersion: 'TLSv1.2',
+      ciphers: 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:PSK-AES128-GCM-SHA256:ECDHE-PSK-CHACHA20-POLY1305:DHE-PSK-AES256-GCM-SHA384',
+      dhparam: 'auto',
+      ...(hint ? { pskIdentityHint: hint } : {}),
+      pskCallback: (socket, id) => (identity === undefined || id === identity ? Buffer.from(key) : null),
+    },
+    (socket) => {
+      socket.on('error', () => {});
+      onConnection(socket);
+    },
+  );
+  server.on('tlsClientError', () => {});
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: server.address().port, stop: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+/** Every byte back as it came. */
+export function nodeTlsEchoServer(options) {
+  return nodeTlsServer(options, (socket) => socket.pipe(socket));
+}
+
+/** Sends `bytes` bytes of 0x5a as fast as the client takes them, then ends. */
+export function nodeTlsFloodServer({ key, bytes }) {
+  return nodeTlsServer({ key }, async (socket) => {
+    const chunk = Buffer.alloc(65536, 0x5a);
+    for (let sent = 0; sent < bytes && !socket.destroyed; sent += chunk.length) {
+      if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+    }
+    socket.end();
+  });
+}
+
+/** Debian's websockify from 127.0.0.1:<free port> to 127.0.0.1:targetPort; resolves once it accepts. */
+export async function websockify(targetPort) {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const peer = startPeer('websockify', 'websockify', [`127.0.0.1:${port}`, `127.0.0.1:${targetPort}`]);
+    try {
+      await peer.waitFor('proxying from', { timeoutMs: 10000 });
+      await waitListening(port, 5000);
+      peer.port = port;
+      peer.url = `ws://127.0.0.1:${port}`;
+      return peer;
+    } catch (error) {
+      await peer.stop();
+      if (attempt >= 2) throw error;
+    }
+  }
+}
+
+/** A port that was free a moment ago (for peers that cannot report the one they bound). */
+export async function freePort() {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+async function waitListening(port, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const socket = connect({ port, host: '127.0.0.1' }, () => (socket.destroy(), resolve(true)));
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+    await sleep(50);
+  }
+}
+
+/** Polls `predicate` every 10 ms; rejects if it is still false after `ms`. */
+export async function waitUntil(predicate, ms) {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`still not true after ${ms} ms: ${predicate}`);
+    await sleep(10);
+  }
 }
 
 /** Resolves with the promise's value, or with 'timeout' after `ms` (the timer never holds the process). */

@@ -1,0 +1,77 @@
+// `npm start`: PSK TLS from a web page. Starts, on loopback, a TLS-PSK echo server (Node's own
+// `tls`, native OpenSSL), the WebSocket bridge in front of it, and a web server for
+// examples/browser/; runs one scripted session in headless Chromium and prints it; then keeps
+// serving the page for a person until Ctrl-C. With --once it stops after the scripted session.
+import { webcrypto } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { startBridge } from '../lib/node/bridge.js';
+import { launchChromium } from './chromium.mjs';
+import { serveStatic } from './static-server.mjs';
+
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const identity = 'browser-demo';
+const key = webcrypto.getRandomValues(new Uint8Array(32));
+const keyHex = Buffer.from(key).toString('hex');
+
+// 1. A native TLS-PSK echo server: TLS 1.3 and TLS 1.2 PSK suites.
+const tlsServer = createServer(
+  {
+    minVersion: 'TLSv1.2',
+    ciphers: 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:ECDHE-PSK-CHACHA20-POLY1305:PSK-AES128-GCM-SHA256',
+    pskIdentityHint: 'demo-server',
+    pskCallback: (socket, id) => (id === identity ? key : null),
+  },
+  (socket) => socket.pipe(socket).on('error', () => {}),
+);
+tlsServer.listen(0, '127.0.0.1');
+await once(tlsServer, 'listening');
+const target = `127.0.0.1:${tlsServer.address().port}`;
+
+// 2. The web server, then the bridge, which only lets that page's origin reach the TLS server.
+let bridgeUrl = '';
+const web = await serveStatic({
+  mounts: { '/': here('./browser/'), '/lib/': here('../dist/browser/') },
+  routes: {
+    '/config.json': (req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ url: bridgeUrl, identity, keyHex })),
+  },
+});
+const bridge = await startBridge({ allow: [target], origins: [web.url] });
+bridgeUrl = `${bridge.url}/${target}`;
+
+console.log(`TLS-PSK echo server (Node tls)  ${target}   identity "${identity}"`);
+console.log(`WebSocket bridge                ${bridge.url}   allows ${target} from ${web.url}`);
+console.log(`web page                        ${web.url}/`);
+
+// 3. One scripted session in headless Chromium.
+let failed = false;
+const browser = await launchChromium();
+try {
+  const page = await browser.newPage();
+  await page.goto(`${web.url}/?auto=1`);
+  await page.waitForSelector('#result[data-done]', { state: 'attached', timeout: 30000 });
+  const result = JSON.parse(await page.textContent('#result'));
+  failed = !result.ok;
+  console.log('\nheadless Chromium session:');
+  console.log(result.ok
+    ? `  ${result.info.protocol} ${result.info.cipher}, PSK used: ${result.info.sessionReused}; echo: "${result.echo}"`
+    : `  FAILED: ${result.error ?? JSON.stringify(result)}`);
+} finally {
+  await browser.close();
+}
+
+async function stop() {
+  await bridge.close();
+  await web.close();
+  tlsServer.close();
+}
+
+if (process.argv.includes('--once')) {
+  await stop();
+  process.exitCode = failed ? 1 : 0;
+} else {
+  console.log(`\nOpen ${web.url}/ in a browser on this machine to try it (the fields are filled in). Ctrl-C stops everything.`);
+  await new Promise((resolve) => process.once('SIGINT', resolve));
+  await stop();
+}

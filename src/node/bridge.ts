@@ -1,0 +1,220 @@
+/**
+ * The WebSocket-to-TCP bridge (Node): carries raw TLS bytes between a WebSocket (binary
+ * frames, as websockify does, so either bridge serves the same clients) and a TCP server on
+ * the allow-list. It sees only ciphertext.
+ *
+ * - Target: the URL path, ws://bridge/HOST:PORT (or ?target=HOST:PORT); with a single allowed
+ *   target, any path means that one (websockify's behaviour). Only exact HOST:PORT entries of
+ *   the allow-list are reached: no open proxy, no name resolution games.
+ * - Refusals close the WebSocket with a code the client library turns into a typed error:
+ *   1008 target or Origin not allowed, 1013 too many connections, 1014 the TCP side failed,
+ *   1003 a text frame, 1009 a frame above maxMessageBytes, 1001 idle too long.
+ * - Backpressure both ways: a slow TCP server pauses the WebSocket, a slow WebSocket client
+ *   pauses the TCP socket; at most about highWaterMark bytes wait in each direction.
+ * - When either side closes, so does the other (after what was already sent).
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+
+export interface BridgeOptions {
+  /** Where to listen, 'HOST:PORT' or { host, port } (default 127.0.0.1 and a free port). */
+  listen?: string | { host: string; port: number };
+  /** TCP targets that may be reached, as 'HOST:PORT'. */
+  allow: readonly string[];
+  /** Allowed Origin header values (e.g. 'http://127.0.0.1:8080'); omitted: any origin. */
+  origins?: readonly string[];
+  /** Open tunnels at once before refusing with 1013 (default 64). */
+  maxConnections?: number;
+  /** Close a tunnel with no traffic either way for this long (default 300 000 ms). */
+  idleTimeoutMs?: number;
+  /** Largest WebSocket message accepted (default 1 MiB; TLS needs at most 16 KiB + overhead per record). */
+  maxMessageBytes?: number;
+  /** Bytes allowed to wait in each direction before the sender is paused (default 1 MiB). */
+  highWaterMark?: number;
+  /** Called for each tunnel event, for logs. */
+  onEvent?: (event: BridgeEvent) => void;
+}
+
+export type BridgeEvent =
+  | { type: 'open'; id: number; target: string; origin: string | undefined }
+  | { type: 'refused'; id: number; code: number; reason: string; origin: string | undefined }
+  | { type: 'close'; id: number; target: string; bytesUp: number; bytesDown: number; reason: string };
+
+export interface Bridge {
+  /** ws://HOST:PORT of the bridge. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Tunnels open now. */
+  readonly connections: number;
+  /** Stops accepting, closes every tunnel. */
+  close(): Promise<void>;
+}
+
+/** Starts a bridge; resolves once it listens. */
+export async function startBridge(options: BridgeOptions): Promise<Bridge> {
+  const allow = new Set(options.allow.map((target) => normaliseTarget(target, '--allow')));
+  if (allow.size === 0) throw new Error('the bridge needs at least one allowed target (--allow HOST:PORT)');
+  const origins = options.origins ? new Set(options.origins) : null;
+  const maxConnections = options.maxConnections ?? 64;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
+  const highWaterMark = options.highWaterMark ?? 1 << 20;
+  const onEvent = options.onEvent ?? (() => {});
+  const listen = typeof options.listen === 'string' ? splitHostPort(options.listen, '--listen', 0) : (options.listen ?? { host: '127.0.0.1', port: 0 });
+
+  const http: Server = createServer((req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain' }).end('openssl-psk-wasm bridge: WebSocket only\n');
+  });
+  const wss = new WebSocketServer({
+    server: http,
+    maxPayload: options.maxMessageBytes ?? 1 << 20,
+    perMessageDeflate: false,
+    // Accept websockify's 'binary' subprotocol if offered; never 'base64'.
+    handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false),
+  });
+  const tunnels = new Set<{ ws: WebSocket; tcp: Socket | null }>();
+  let nextId = 1;
+
+  wss.on('connection', (ws, req) => {
+    const id = nextId++;
+    const origin = req.headers.origin;
+    const refuse = (code: number, reason: string) => {
+      onEvent({ type: 'refused', id, code, reason, origin });
+      ws.close(code, reason);
+    };
+    if (origins && !origins.has(origin ?? '')) return refuse(1008, `origin ${origin ?? '(none)'} not allowed`);
+    const target = chooseTarget(req, allow);
+    if (typeof target !== 'string') return refuse(1008, target.refused);
+    if (tunnels.size >= maxConnections) return refuse(1013, 'too many connections');
+    const tunnel = { ws, tcp: null as Socket | null };
+    tunnels.add(tunnel);
+    onEvent({ type: 'open', id, target, origin });
+    runTunnel(ws, target, { idleTimeoutMs, highWaterMark }, (stats) => {
+      tunnels.delete(tunnel);
+      onEvent({ type: 'close', id, target, ...stats });
+    }, (tcp) => (tunnel.tcp = tcp));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(listen.port, listen.host, () => resolve());
+  });
+  const address = http.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `ws://${host}:${address.port}`,
+    host: address.address,
+    port: address.port,
+    get connections() {
+      return tunnels.size;
+    },
+    async close() {
+      wss.close();
+      for (const { ws, tcp } of tunnels) {
+        ws.close(1001, 'bridge shutting down');
+        tcp?.destroy();
+      }
+      // A moment for the closing handshakes, then cut whatever is left.
+      for (let waited = 0; wss.clients.size > 0 && waited < 1000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+      for (const ws of wss.clients) ws.terminate();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+function runTunnel(
+  ws: WebSocket,
+  target: string,
+  { idleTimeoutMs, highWaterMark }: { idleTimeoutMs: number; highWaterMark: number },
+  onClose: (stats: { bytesUp: number; bytesDown: number; reason: string }) => void,
+  onTcp: (tcp: Socket) => void,
+): void {
+  const { host, port } = splitHostPort(target, 'target');
+  const tcp = connect({ host, port });
+  onTcp(tcp);
+  let bytesUp = 0;
+  let bytesDown = 0;
+  let closed = false;
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const touch = () => {
+    if (closed) return;
+    clearTimeout(idle);
+    idle = setTimeout(() => finish(1001, 'idle timeout'), idleTimeoutMs);
+  };
+  const finish = (code: number, reason: string) => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(idle);
+    ws.resume(); // a paused socket would never read the client's answer to our close frame
+    if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, reason.slice(0, 120));
+    tcp.end();
+    setTimeout(() => tcp.destroy(), 1000).unref();
+    onClose({ bytesUp, bytesDown, reason });
+  };
+  touch();
+  ws.pause(); // nothing goes to the TCP side before it is connected
+  tcp.once('connect', () => ws.resume());
+
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    if (closed) return;
+    if (!isBinary) return finish(1003, 'binary frames only');
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    bytesUp += bytes.length;
+    touch();
+    if (!tcp.write(bytes)) ws.pause();
+  });
+  tcp.on('drain', () => ws.resume());
+
+  tcp.on('data', (bytes) => {
+    bytesDown += bytes.length;
+    touch();
+    ws.send(bytes, { binary: true }, () => {
+      if (ws.bufferedAmount < highWaterMark / 2) tcp.resume();
+    });
+    if (ws.bufferedAmount >= highWaterMark) tcp.pause();
+  });
+
+  tcp.on('end', () => finish(1000, 'the TCP server closed the connection'));
+  tcp.on('error', (error: NodeJS.ErrnoException) => finish(1014, `${target}: ${error.code ?? error.message}`));
+  ws.on('close', () => finish(1000, 'the WebSocket closed'));
+  ws.on('error', (error) => {
+    // ws reports protocol errors (oversized or invalid frames) here, then closes with 1009/1002
+    if (!closed) finish(1002, error.message);
+  });
+}
+
+function chooseTarget(req: IncomingMessage, allow: Set<string>): string | { refused: string } {
+  const url = new URL(req.url ?? '/', 'ws://bridge');
+  const asked = url.searchParams.get('target') ?? decodeURIComponent(url.pathname.slice(1));
+  if (asked === '') {
+    if (allow.size === 1) return [...allow][0]!;
+    return { refused: 'no target: connect to ws://BRIDGE/HOST:PORT' };
+  }
+  let target: string;
+  try {
+    target = normaliseTarget(asked, 'target');
+  } catch {
+    // websockify ignores the path; with a single target, so does this bridge, unless the path
+    // names a HOST:PORT (then it must be that target).
+    if (allow.size === 1) return [...allow][0]!;
+    return { refused: 'target must be HOST:PORT' };
+  }
+  if (allow.has(target)) return target;
+  return { refused: `target ${target} not allowed` };
+}
+
+/** 'HOST:PORT' or '[v6]:PORT' to a canonical 'host:port' ('[v6]:port' for IPv6). */
+function normaliseTarget(text: string, what: string): string {
+  const { host, port } = splitHostPort(text, what);
+  return `${host.includes(':') ? `[${host}]` : host.toLowerCase()}:${port}`;
+}
+
+function splitHostPort(text: string, what: string, lowestPort = 1): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:/[\]\s]+)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < lowestPort || port > 65535) throw new Error(`${what} must be HOST:PORT (or [IPv6]:PORT), got ${JSON.stringify(text)}`);
+  return { host: m[1] ?? m[2]!, port };
+}

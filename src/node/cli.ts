@@ -1,0 +1,95 @@
+/**
+ * The `openssl-psk-wasm` command. Subcommands:
+ *   bridge --listen HOST:PORT --allow HOST:PORT [--allow …] [--origin ORIGIN …]
+ *          [--max-connections N] [--idle-timeout SECONDS] [--quiet]
+ */
+import { startBridge, type BridgeEvent } from './bridge.js';
+
+const USAGE = `usage: openssl-psk-wasm bridge --listen HOST:PORT --allow HOST:PORT [--allow HOST:PORT …]
+                                [--origin ORIGIN …] [--max-connections N] [--idle-timeout SECONDS] [--quiet]
+
+  bridge   WebSocket (binary frames, websockify-compatible) to TCP, for PSK TLS from browsers.
+           Only --allow targets are reached; clients pick one with ws://BRIDGE/HOST:PORT.
+`;
+
+export class UsageError extends Error {}
+
+interface BridgeArgs {
+  listen: string;
+  allow: string[];
+  origins: string[];
+  maxConnections: number | undefined;
+  idleTimeoutMs: number | undefined;
+  quiet: boolean;
+}
+
+export function parseBridgeArgs(args: readonly string[]): BridgeArgs {
+  const parsed: BridgeArgs = { listen: '127.0.0.1:8080', allow: [], origins: [], maxConnections: undefined, idleTimeoutMs: undefined, quiet: false };
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i]!;
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    const number = (what: string) => {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${what} must be a positive whole number`);
+      return n;
+    };
+    switch (flag) {
+      case '--listen': parsed.listen = value(); break;
+      case '--allow': parsed.allow.push(value()); break;
+      case '--origin': parsed.origins.push(value()); break;
+      case '--max-connections': parsed.maxConnections = number(flag); break;
+      case '--idle-timeout': parsed.idleTimeoutMs = number(flag) * 1000; break;
+      case '--quiet': parsed.quiet = true; break;
+      default: throw new UsageError(`unknown option ${flag}`);
+    }
+  }
+  if (parsed.allow.length === 0) throw new UsageError('at least one --allow HOST:PORT is required: the bridge is not an open proxy');
+  return parsed;
+}
+
+function describeEvent(event: BridgeEvent): string {
+  switch (event.type) {
+    case 'open': return `#${event.id} open -> ${event.target} (origin ${event.origin ?? 'none'})`;
+    case 'refused': return `#${event.id} refused ${event.code}: ${event.reason}`;
+    case 'close': return `#${event.id} closed ${event.target}: ${event.bytesUp} bytes up, ${event.bytesDown} down (${event.reason})`;
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command !== 'bridge') {
+    process.stderr.write(`openssl-psk-wasm: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+    return 2;
+  }
+  let args: BridgeArgs;
+  try {
+    args = parseBridgeArgs(rest);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`openssl-psk-wasm bridge: ${error.message}\n${USAGE}`);
+    return 2;
+  }
+  const bridge = await startBridge({
+    listen: args.listen,
+    allow: args.allow,
+    ...(args.origins.length ? { origins: args.origins } : {}),
+    ...(args.maxConnections ? { maxConnections: args.maxConnections } : {}),
+    ...(args.idleTimeoutMs ? { idleTimeoutMs: args.idleTimeoutMs } : {}),
+    onEvent: (event) => args.quiet || process.stderr.write(`bridge: ${describeEvent(event)}\n`),
+  });
+  process.stdout.write(`bridge listening on ${bridge.url}, allowing ${args.allow.join(', ')}${args.origins.length ? `, origins ${args.origins.join(', ')}` : ' (any origin: add --origin to restrict)'}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await bridge.close();
+  return 0;
+}

@@ -1,0 +1,439 @@
+/**
+ * connectTls() and acceptTls(): a TLS socket shaped like the Direct Sockets / Cloudflare
+ * `connect()` socket (opened, readable, writable, close(), closed), running a TlsConnection
+ * over a transport (WebSocket URL, open WebSocket, or any byte duplex).
+ *
+ * Backpressure: the readable holds at most `readHighWaterMark` bytes of plaintext (default
+ * 64 KiB) plus one record; the transport is only read when the reader wants more, so a slow
+ * reader stops the flow (over a browser WebSocket, which cannot stop its sender, unread
+ * ciphertext is capped at `maxBufferedBytes`, default 8 MiB, then ERR_BUFFER_FULL). A write
+ * resolves once its records are handed to the transport and the transport has room again.
+ *
+ * Closing: close() sends close_notify, waits up to `closeTimeoutMs` for the peer's, then
+ * closes the transport. The readable ends when the peer's close_notify arrives; a transport
+ * that ends without one errors the readable with ERR_TRUNCATED, never a quiet end of file.
+ */
+import type { SslContext, ContextOptions } from './context.js';
+import type { TlsConnection } from './connection.js';
+import { TlsError, describe, requireBytes } from './errors.js';
+import { loadOpenSSL } from './loader.js';
+import type { OpenSSL } from './openssl.js';
+import { staticPskCallbacks, type StaticPsk } from './static-psk.js';
+import { DuplexTransport, WebSocketTransport, openWebSocket, waitOpen, type ByteDuplex, type Transport, type WebSocketLike } from './transport.js';
+
+export interface TlsSocketOptions extends Omit<ContextOptions, 'role'> {
+  /** A static PSK: one for a client; one or several (by identity) for a server. */
+  psk?: StaticPsk | readonly StaticPsk[];
+  /** Client, TLS 1.3: data to send as 0-RTT early data with the ClientHello. Resent after the handshake if the server rejects it. */
+  earlyData?: Uint8Array;
+  /** Server name for SNI and certificate checks (client). */
+  serverName?: string;
+  /** The OpenSSL instance to use (default: one shared instance, loaded on first use). */
+  openssl?: OpenSSL;
+  /** An existing context to use instead of building one from these options. */
+  context?: SslContext;
+  /** Give up the handshake after this long (default 30 000 ms). */
+  handshakeTimeoutMs?: number;
+  /** How long close() waits for the peer's close_notify (default 2 000 ms). */
+  closeTimeoutMs?: number;
+  /** Plaintext buffered for the reader before the transport is left unread (default 64 KiB). */
+  readHighWaterMark?: number;
+  /** Browser WebSocket only: unread bytes held before failing with ERR_BUFFER_FULL (default 8 MiB). */
+  maxBufferedBytes?: number;
+  /**
+   * Keep the writable open after the peer's close_notify (TLS 1.3 allows it). Default false:
+   * like a Node socket, the socket then sends its own close_notify and closes.
+   */
+  allowHalfOpen?: boolean;
+}
+
+export interface TlsSocketInfo {
+  protocol: string;
+  cipher: string;
+  sessionReused: boolean;
+  earlyDataAccepted: boolean;
+}
+
+export type TlsTarget = string | URL | WebSocketLike | ByteDuplex;
+
+let shared: Promise<OpenSSL> | null = null;
+
+/** The instance sockets use unless given one. */
+function sharedOpenSSL(): Promise<OpenSSL> {
+  shared ??= loadOpenSSL();
+  shared.catch(() => (shared = null));
+  return shared;
+}
+
+/** Opens a TLS client socket over `target`: a ws:// or wss:// URL, an open WebSocket, or a byte duplex. */
+export function connectTls(target: TlsTarget, options: TlsSocketOptions = {}): TlsSocket {
+  return new TlsSocket('client', target, options);
+}
+
+/** Serves TLS over an accepted transport: a WebSocket or a byte duplex. */
+export function acceptTls(transport: WebSocketLike | ByteDuplex, options: TlsSocketOptions = {}): TlsSocket {
+  return new TlsSocket('server', transport, options);
+}
+
+export class TlsSocket {
+  /** Resolves when the handshake is complete; rejects with a TlsError if it fails. */
+  readonly opened: Promise<TlsSocketInfo>;
+  /** Resolves when the socket is closed; rejects with the TlsError that ended it. */
+  readonly closed: Promise<void>;
+  /** Plaintext from the peer. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Plaintext to the peer; closing it sends close_notify. */
+  readonly writable: WritableStream<Uint8Array>;
+
+  readonly #role: 'client' | 'server';
+  readonly #options: TlsSocketOptions;
+  #transport: Transport | null = null;
+  #conn: TlsConnection | null = null;
+  readonly #owned: { free(): void }[] = [];
+  #sending: Promise<void> = Promise.resolve();
+  #receiving: Promise<void> | null = null;
+  #earlyData: Uint8Array[] = [];
+  #readController!: ReadableStreamDefaultController<Uint8Array>;
+  #writeController!: WritableStreamDefaultController;
+  #readDone = false;
+  #writeDone = false;
+  #error: TlsError | null = null;
+  #finished = false;
+  #closing: Promise<void> | null = null;
+  #isOpen = false;
+  #closedByUser = false;
+  #rejectOpened!: (error: TlsError) => void;
+  #resolveClosed!: () => void;
+  #rejectClosed!: (error: TlsError) => void;
+
+  /** @internal Use connectTls() or acceptTls(). */
+  constructor(role: 'client' | 'server', target: TlsTarget, options: TlsSocketOptions) {
+    this.#role = role;
+    this.#options = options ?? {};
+    this.closed = new Promise<void>((resolve, reject) => {
+      this.#resolveClosed = resolve;
+      this.#rejectClosed = reject;
+    });
+    this.closed.catch(() => {});
+    const highWaterMark = this.#options.readHighWaterMark ?? 64 * 1024;
+    this.readable = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => void (this.#readController = controller),
+        pull: (controller) => this.#pull(controller),
+        cancel: () => {
+          this.#readDone = true;
+          return this.#finishIfDone();
+        },
+      },
+      new ByteLengthQueuingStrategy({ highWaterMark }),
+    );
+    this.writable = new WritableStream<Uint8Array>(
+      {
+        start: (controller) => void (this.#writeController = controller),
+        write: (chunk) => this.#write(chunk),
+        close: () => this.#closeWrite(),
+        abort: (reason) => void this.#fail(reason instanceof TlsError ? reason : new TlsError('ERR_CLOSED', `the writable was aborted: ${String(reason)}`)),
+      },
+      new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }),
+    );
+    this.opened = new Promise<TlsSocketInfo>((resolve, reject) => {
+      this.#rejectOpened = reject;
+      this.#open(target).then(resolve, reject);
+    });
+    this.opened.catch(() => {});
+  }
+
+  /** Sends close_notify, waits briefly for the peer's, and closes the transport. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing.then(() => this.closed);
+  }
+
+  async #open(target: TlsTarget): Promise<TlsSocketInfo> {
+    const o = this.#options;
+    try {
+      const ossl = o.openssl ?? (await sharedOpenSSL());
+      this.#transport = await toTransport(target, o.maxBufferedBytes);
+      const ctx = o.context ?? this.#createContext(ossl);
+      const conn = ctx.createConnection(o.serverName === undefined ? {} : { serverName: o.serverName });
+      this.#owned.push(conn);
+      this.#conn = conn;
+      const early = o.earlyData;
+      if (early !== undefined) {
+        requireBytes(early, 'earlyData');
+        if (this.#role !== 'client') throw new TlsError('ERR_INVALID_ARGUMENT', 'earlyData is for clients; a server accepts it with maxEarlyData');
+        conn.writeEarlyData(early);
+      }
+      await this.#withTimeout(this.#handshake(), o.handshakeTimeoutMs ?? 30000);
+      const accepted = conn.earlyDataStatus === 'accepted';
+      if (early !== undefined && !accepted && early.length > 0) {
+        conn.write(early); // rejected 0-RTT data is sent again, after the handshake: nothing is lost
+        await this.#flush();
+      }
+      this.#isOpen = true;
+      return { protocol: conn.protocol ?? '', cipher: conn.cipher?.name ?? '', sessionReused: conn.sessionReused, earlyDataAccepted: accepted };
+    } catch (error) {
+      throw this.#fail(error);
+    }
+  }
+
+  #createContext(ossl: OpenSSL): SslContext {
+    const {
+      psk, earlyData, serverName, openssl, context, handshakeTimeoutMs, closeTimeoutMs, readHighWaterMark, maxBufferedBytes, allowHalfOpen,
+      ...contextOptions
+    } = this.#options;
+    let callbacks = {};
+    if (psk !== undefined) {
+      const setup = staticPskCallbacks(ossl, this.#role, psk, {
+        tls13: contextOptions.maxVersion !== 'TLSv1.2',
+        maxEarlyData: this.#role === 'client' ? (earlyData?.length ?? 0) : (contextOptions.maxEarlyData ?? 0),
+      });
+      this.#owned.push(...setup.sessions);
+      callbacks = setup.callbacks;
+    }
+    const ctx = ossl.createContext({ ...contextOptions, ...callbacks, role: this.#role });
+    this.#owned.push(ctx);
+    return ctx;
+  }
+
+  async #handshake(): Promise<void> {
+    const conn = this.#conn!;
+    if (this.#role === 'server' && (this.#options.maxEarlyData ?? 0) > 0) {
+      // SSL_read_early_data before the handshake: what it returns goes to the reader first.
+      for (;;) {
+        const { data, finished } = conn.readEarlyData();
+        this.#send();
+        if (data) this.#earlyData.push(data);
+        if (finished) break;
+        if (!data) await this.#receive();
+      }
+    }
+    for (;;) {
+      let state: 'done' | 'want-read';
+      try {
+        state = conn.handshake();
+      } finally {
+        this.#send(); // the flight, or the alert
+      }
+      if (state === 'done') return;
+      await this.#receive();
+    }
+  }
+
+  /** Reads from the transport into OpenSSL; concurrent callers share one read. */
+  #receive(): Promise<void> {
+    this.#receiving ??= (async () => {
+      try {
+        const bytes = await this.#transport!.read();
+        if (this.#finished) return;
+        if (bytes === null) this.#conn!.feedEnd();
+        else this.#conn!.feed(bytes);
+      } finally {
+        this.#receiving = null;
+      }
+    })();
+    return this.#receiving;
+  }
+
+  /**
+   * Sends what OpenSSL produced without waiting for the transport: handshake flights and
+   * answers must not wait on a peer that is itself waiting for us to read. A failure ends the
+   * socket.
+   */
+  #send(): void {
+    this.#flush().catch((error) => this.#fail(error));
+  }
+
+  /** Sends what OpenSSL produced, in order; resolves once the transport has taken it. */
+  #flush(): Promise<void> {
+    const conn = this.#conn;
+    if (!conn || conn.freed) return this.#sending;
+    const out = conn.drain();
+    if (out.length > 0) {
+      const transport = this.#transport!;
+      this.#sending = this.#sending.then(() => transport.write(out));
+    }
+    return this.#sending;
+  }
+
+  async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    try {
+      await this.opened;
+      for (;;) {
+        if (this.#readDone) return; // cancelled by the reader
+        const early = this.#earlyData.shift();
+        if (early) return controller.enqueue(early);
+        const conn = this.#conn!;
+        const data = conn.read();
+        this.#send(); // answers to post-handshake messages
+        if (data) return controller.enqueue(data);
+        if (conn.peerClosed) {
+          controller.close();
+          this.#readDone = true;
+          if (!this.#options.allowHalfOpen) await this.#answerClose(conn);
+          return this.#finishIfDone();
+        }
+        await this.#receive();
+      }
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  async #write(chunk: Uint8Array): Promise<void> {
+    try {
+      await this.opened;
+      requireBytes(chunk, 'a chunk written to the TLS socket');
+      this.#conn!.write(chunk);
+      await this.#flush();
+    } catch (error) {
+      throw this.#fail(error);
+    }
+  }
+
+  async #closeWrite(): Promise<void> {
+    try {
+      await this.opened;
+      const conn = this.#conn!;
+      if (!conn.closeSent) conn.shutdown();
+      await this.#flush();
+      this.#writeDone = true;
+      await this.#finishIfDone();
+    } catch (error) {
+      throw this.#fail(error);
+    }
+  }
+
+  /** The peer closed and half-open sockets are not wanted: close our side too. */
+  async #answerClose(conn: TlsConnection): Promise<void> {
+    if (this.#writeDone) return;
+    this.#writeDone = true;
+    await this.#sending.catch(() => {}); // writes already accepted go out before close_notify
+    if (!conn.closeSent) conn.shutdown();
+    await this.#flush();
+    try {
+      this.#writeController.error(new TlsError('ERR_CLOSED', 'the peer closed the connection (close_notify); nothing more can be sent'));
+    } catch {
+      // already closed
+    }
+  }
+
+  async #close(): Promise<void> {
+    if (!this.#isOpen && !this.#error) {
+      // Still connecting: stop now rather than finish a handshake nobody wants.
+      this.#closedByUser = true;
+      this.#fail(new TlsError('ERR_CLOSED', 'the socket was closed before the handshake finished'));
+    }
+    try {
+      await this.opened;
+    } catch {
+      return; // failed (or stopped above) and cleaned up
+    }
+    if (this.#finished) return;
+    const conn = this.#conn!;
+    try {
+      if (!conn.closeSent) conn.shutdown();
+      await this.#flush();
+      // Wait for the peer's close_notify: some bridges (websockify) drop bytes sent just
+      // before the WebSocket closes, so closing at once could lose ours.
+      await this.#withTimeout(this.#untilPeerClosed(conn), this.#options.closeTimeoutMs ?? 2000).catch(() => {});
+    } catch {
+      // closing anyway
+    }
+    this.#writeDone = this.#readDone = true;
+    try {
+      this.#readController.close();
+    } catch {
+      // already closed or errored
+    }
+    this.#writeController.error(new TlsError('ERR_CLOSED', 'the socket was closed'));
+    await this.#finishIfDone();
+  }
+
+  async #untilPeerClosed(conn: TlsConnection): Promise<void> {
+    while (!conn.peerClosed && !this.#finished) {
+      while (conn.read()) {
+        // close() discards what the application did not read
+      }
+      if (conn.peerClosed) return;
+      await this.#receive();
+    }
+  }
+
+  async #finishIfDone(): Promise<void> {
+    if (!this.#readDone || !this.#writeDone || this.#finished) return;
+    this.#finished = true;
+    await this.#sending.catch(() => {});
+    await this.#transport?.close();
+    this.#release();
+    this.#resolveClosed();
+  }
+
+  /** Ends the socket with `error` (once): streams errored, alert sent, transport closed. */
+  #fail(error: unknown): TlsError {
+    if (this.#error) return this.#error;
+    let failure = error instanceof TlsError ? error : new TlsError('ERR_TRANSPORT', String(error), { cause: error });
+    // A stream that ended early because the transport failed: the transport says why.
+    const transportFailure = this.#transport?.failure;
+    if (transportFailure && transportFailure !== failure && ['ERR_TRUNCATED', 'ERR_HANDSHAKE', 'ERR_TRANSPORT'].includes(failure.code)) {
+      failure = transportFailure.withCause(failure);
+    }
+    this.#error = failure;
+    if (!this.#finished) {
+      this.#finished = true;
+      try {
+        this.#readController.error(failure);
+      } catch {
+        // already closed
+      }
+      try {
+        this.#writeController.error(failure);
+      } catch {
+        // already closed
+      }
+      const transport = this.#transport;
+      void this.#flush()
+        .catch(() => {})
+        .then(() => transport?.close())
+        .finally(() => this.#release());
+    }
+    this.#rejectOpened(failure); // no effect once opened
+    if (this.#closedByUser) this.#resolveClosed();
+    else this.#rejectClosed(failure);
+    return failure;
+  }
+
+  #release(): void {
+    for (const owned of this.#owned.splice(0).reverse()) {
+      try {
+        owned.free();
+      } catch {
+        // a connection inside a call frees itself when the call returns (ERR_REENTRANT)
+      }
+    }
+  }
+
+  #withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+    let timer: ReturnType<typeof setTimeout>;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TlsError('ERR_TIMEOUT', `no answer from the peer within ${ms} ms`)), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+async function toTransport(target: TlsTarget, maxBuffered: number | undefined): Promise<Transport> {
+  const options = maxBuffered === undefined ? {} : { maxBuffered };
+  if (typeof target === 'string' || target instanceof URL) {
+    const url = String(target);
+    if (!/^wss?:\/\//.test(url)) {
+      throw new TlsError('ERR_INVALID_ARGUMENT', `the target URL must be ws:// or wss://, got ${JSON.stringify(url)}; for TCP in Node pass Duplex.toWeb(socket)`);
+    }
+    return new WebSocketTransport(await openWebSocket(url), options);
+  }
+  if (target && typeof target === 'object') {
+    if ('readable' in target && 'writable' in target) return new DuplexTransport(target);
+    if ('send' in target && 'readyState' in target) return new WebSocketTransport(await waitOpen(target), options);
+  }
+  throw new TlsError('ERR_INVALID_ARGUMENT', `the target must be a ws:// URL, a WebSocket, or { readable, writable }; got ${describe(target)}`);
+}
