@@ -1,7 +1,8 @@
 // `npm start`: PSK TLS from a web page. Starts, on loopback, a TLS-PSK echo server (Node's own
-// `tls`, native OpenSSL), the WebSocket bridge in front of it, and a web server for
-// examples/browser/; runs one scripted session in headless Chromium and prints it; then keeps
-// serving the page for a person until Ctrl-C. With --once it stops after the scripted session.
+// `tls`, native OpenSSL), the WebSocket bridge in front of it, and a web server for the two
+// example pages (examples/browser/: the engine in the page; examples/worker/: the engine and
+// the key in a Web Worker); runs one scripted session of each in headless Chromium and prints
+// them; then keeps serving the pages until Ctrl-C. With --once it stops after the scripted runs.
 import { webcrypto } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:tls';
@@ -32,7 +33,7 @@ const target = `127.0.0.1:${tlsServer.address().port}`;
 // 2. The web server, then the bridge, which only lets that page's origin reach the TLS server.
 let bridgeUrl = '';
 const web = await serveStatic({
-  mounts: { '/': here('./browser/'), '/lib/': here('../dist/browser/') },
+  mounts: { '/': here('./browser/'), '/worker/': here('./worker/'), '/lib/': here('../dist/browser/') },
   routes: {
     '/config.json': (req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ url: bridgeUrl, identity, keyHex })),
   },
@@ -42,21 +43,24 @@ bridgeUrl = `${bridge.url}/${target}`;
 
 console.log(`TLS-PSK echo server (Node tls)  ${target}   identity "${identity}"`);
 console.log(`WebSocket bridge                ${bridge.url}   allows ${target} from ${web.url}`);
-console.log(`web page                        ${web.url}/`);
+console.log(`web pages                       ${web.url}/ (engine in the page), ${web.url}/worker/ (in a worker)`);
 
-// 3. One scripted session in headless Chromium.
+// 3. One scripted session of each page in headless Chromium.
 let failed = false;
 const browser = await launchChromium();
 try {
-  const page = await browser.newPage();
-  await page.goto(`${web.url}/?auto=1`);
-  await page.waitForSelector('#result[data-done]', { state: 'attached', timeout: 30000 });
-  const result = JSON.parse(await page.textContent('#result'));
-  failed = !result.ok;
-  console.log('\nheadless Chromium session:');
-  console.log(result.ok
-    ? `  ${result.info.protocol} ${result.info.cipher}, PSK used: ${result.info.sessionReused}; echo: "${result.echo}"`
-    : `  FAILED: ${result.error ?? JSON.stringify(result)}`);
+  for (const [name, path] of [['page', '/'], ['worker', '/worker/']]) {
+    const page = await browser.newPage();
+    await page.goto(`${web.url}${path}?auto=1`);
+    await page.waitForSelector('#result[data-done]', { state: 'attached', timeout: 30000 });
+    const result = JSON.parse(await page.textContent('#result'));
+    failed ||= !result.ok;
+    console.log(`\nheadless Chromium, engine in the ${name}:`);
+    console.log(result.ok
+      ? `  ${result.info.protocol} ${result.info.cipher}, PSK used: ${result.info.sessionReused}; echo: "${result.echo}"`
+      : `  FAILED: ${result.error ?? JSON.stringify(result)}`);
+    await page.close();
+  }
 } finally {
   await browser.close();
 }
@@ -71,7 +75,7 @@ if (process.argv.includes('--once')) {
   await stop();
   process.exitCode = failed ? 1 : 0;
 } else {
-  console.log(`\nOpen ${web.url}/ in a browser on this machine to try it (the fields are filled in). Ctrl-C stops everything.`);
+  console.log(`\nOpen ${web.url}/ or ${web.url}/worker/ in a browser on this machine to try them (the fields are filled in). Ctrl-C stops everything.`);
   await new Promise((resolve) => process.once('SIGINT', resolve));
   await stop();
 }

@@ -17,7 +17,8 @@ const TYPES = {
 
 /**
  * mounts: { '/': dir, '/lib/': dir, … }; routes: { '/config.json': (req, res) => … };
- * headers: extra response headers (e.g. a Content-Security-Policy). Resolves with { url, close() }.
+ * headers: extra response headers (e.g. a Content-Security-Policy), or a function of the path
+ * giving them. Resolves with { url, close() }.
  */
 export async function serveStatic({ mounts, routes = {}, headers = {}, port = 0 }) {
   const prefixes = Object.keys(mounts).sort((a, b) => b.length - a.length);
@@ -35,7 +36,8 @@ export async function serveStatic({ mounts, routes = {}, headers = {}, port = 0 
     } catch {
       return res.writeHead(404).end('not found');
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...headers });
+    const extra = typeof headers === 'function' ? headers(path) : headers;
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...extra });
     createReadStream(file).pipe(res);
   });
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Browser bundles with esbuild: dist/browser/openssl-psk-wasm.js, an ES module with the glue
-// inside and the .wasm beside it, found at run time by new URL('./openssl-psk.wasm',
-// import.meta.url). Node-only imports (node:fs, ws) stay out: browsers never reach them.
+// Browser bundles with esbuild, in dist/browser/:
+//   openssl-psk-wasm.js  the library (ES module), the glue inside, the .wasm beside it, found
+//                        at run time by new URL('./openssl-psk.wasm', import.meta.url)
+//   worker.js            createTlsWorker() for pages: starts tls-worker.js from beside itself
+//   tls-worker.js        the module worker that runs the TLS engine and holds the keys
+// Node-only imports (node:*, ws) stay out: browsers never reach them.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +25,11 @@ const wasmBesideBundle = {
 
 mkdirSync(out, { recursive: true });
 await build({
-  entryPoints: { 'openssl-psk-wasm': `${root}/src/index.ts` },
+  entryPoints: {
+    'openssl-psk-wasm': `${root}/src/index.ts`,
+    worker: `${root}/src/worker/index.ts`,
+    'tls-worker': `${root}/src/worker/tls-worker.ts`,
+  },
   outdir: out,
   bundle: true,
   format: 'esm',
@@ -34,4 +41,4 @@ await build({
   logLevel: 'warning',
 });
 copyFileSync(`${root}/wasm/dist/openssl-psk.wasm`, `${out}/openssl-psk.wasm`);
-console.log('[bundle] dist/browser/openssl-psk-wasm.js and openssl-psk.wasm');
+console.log('[bundle] dist/browser/: openssl-psk-wasm.js, worker.js, tls-worker.js, openssl-psk.wasm');

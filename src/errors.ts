@@ -56,7 +56,9 @@ export type TlsErrorCode =
   /** The peer sent more than the read buffer holds while the application did not read. */
   | 'ERR_BUFFER_FULL'
   /** The handshake (or the closing handshake) took longer than allowed. */
-  | 'ERR_TIMEOUT';
+  | 'ERR_TIMEOUT'
+  /** The TLS worker was terminated or crashed; its connections are gone. */
+  | 'ERR_WORKER_GONE';
 
 /** A TLS alert, as sent or received on the wire (RFC 8446 §6). */
 export interface TlsAlert {

@@ -8,6 +8,7 @@ export { SslContext, DEFAULT_CLIENT_CIPHERSUITES, type ContextOptions } from './
 export { TlsConnection, type ConnectionOptions, type EarlyDataRead, type EarlyDataStatus } from './connection.js';
 export { SslSession, MAX_MASTER_KEY_LENGTH, type PskSessionOptions } from './session.js';
 export type { Cipher, Digest } from './cipher.js';
+export { SecretKey, type KeyMaterial } from './secret.js';
 export type {
   PskUseSessionCallback,
   PskClientCallback,

@@ -6,6 +6,7 @@ import type { Cipher } from './cipher.js';
 import { SslContext, type ContextOptions } from './context.js';
 import { TlsError, describe } from './errors.js';
 import type { Runtime } from './runtime.js';
+import { SecretKey } from './secret.js';
 import { SslSession, resolveCipher, type PskSessionOptions } from './session.js';
 
 export interface HeapStats {
@@ -62,6 +63,17 @@ export class OpenSSL {
       session.free();
       throw error;
     }
+  }
+
+  /**
+   * Copies key bytes into this instance's memory, to be given to OpenSSL from there (PSK
+   * sessions, PSK callbacks, static PSKs) without further copies in JavaScript. With `wipe`,
+   * the source bytes are overwritten with zeros once copied. free() cleanses the key.
+   */
+  importSecret(bytes: Uint8Array, { wipe = false }: { wipe?: boolean } = {}): SecretKey {
+    const key = new SecretKey(this.#rt, bytes);
+    if (wipe) bytes.fill(0);
+    return key;
   }
 
   /**

@@ -13,6 +13,7 @@ import { utf8 } from './heap.js';
 import type { BytePtr, CStringPtr, DigestPtr, Ptr, SizeTPtr, SslPtr } from './pointers.js';
 import { identityKey, peekServerPsk } from './psk-digest.js';
 import type { Runtime } from './runtime.js';
+import { SecretKey, type KeyMaterial } from './secret.js';
 import { SslSession } from './session.js';
 
 /**
@@ -34,7 +35,7 @@ export type PskUseSessionCallback = (
 export type PskClientCallback = (
   conn: TlsConnection,
   hint: string | null,
-) => { identity: string; psk: Uint8Array } | null;
+) => { identity: string; psk: KeyMaterial } | null;
 
 /**
  * SSL_psk_find_session_cb_func (server, TLS 1.3). Return the session for `identity`, `null`
@@ -46,7 +47,7 @@ export type PskFindSessionCallback = (conn: TlsConnection, identity: Uint8Array)
  * SSL_psk_server_cb_func (server, TLS 1.2; also TLS 1.3 when no find-session callback is set
  * or it found nothing, then as a SHA-256 PSK). Return the key, or `null` for an unknown identity.
  */
-export type PskServerCallback = (conn: TlsConnection, identity: string) => Uint8Array | null;
+export type PskServerCallback = (conn: TlsConnection, identity: string) => KeyMaterial | null;
 
 export interface PskCallbacks {
   useSession: PskUseSessionCallback | null;
@@ -239,7 +240,7 @@ function client(
       `the PSK identity is ${identity.length} bytes; the client callback's buffer takes at most ${maxIdentityLen - 1} plus the terminating NUL`,
     );
   }
-  const psk = keyBytes(result.psk, maxPskLen, 'client');
+  const psk = checkKey(rt, result.psk, maxPskLen, 'client');
   // Called while building the ClientHello (no suite chosen yet), it is the TLS 1.3 path,
   // where OpenSSL takes the key as a SHA-256 PSK: remember that for error messages.
   if (rt.shim.connPendingCipher(conn.pointer) === 0) {
@@ -248,7 +249,7 @@ function client(
   const u8 = rt.heap.u8;
   u8.set(identity, identityPtr);
   u8[identityPtr + identity.length] = 0;
-  u8.set(psk, pskPtr);
+  writeKey(rt, psk, pskPtr);
   return psk.length;
 }
 
@@ -299,9 +300,15 @@ function server(
   const identity = rt.heap.cString(identityPtr) ?? '';
   const result = conn.runCallback('server', () => cb(conn, identity));
   if (result === null) return 0;
-  const psk = keyBytes(result, maxPskLen, 'server');
-  rt.heap.u8.set(psk, pskPtr);
+  const psk = checkKey(rt, result, maxPskLen, 'server');
+  writeKey(rt, psk, pskPtr);
   return psk.length;
+}
+
+/** Puts the key into OpenSSL's buffer; a SecretKey is copied within wasm memory only. */
+function writeKey(rt: Runtime, psk: KeyMaterial, destination: BytePtr): void {
+  if (psk instanceof SecretKey) psk.copyTo(destination);
+  else rt.heap.u8.set(psk, destination);
 }
 
 function identityBytes(identity: unknown, which: string): Uint8Array {
@@ -313,9 +320,11 @@ function identityBytes(identity: unknown, which: string): Uint8Array {
   return bytes;
 }
 
-function keyBytes(psk: unknown, max: number, which: string): Uint8Array {
-  if (!(psk instanceof Uint8Array)) {
-    throw new TlsError('ERR_INVALID_ARGUMENT', `the PSK ${which} callback's key must be a Uint8Array, got ${describe(psk)}`);
+function checkKey(rt: Runtime, psk: unknown, max: number, which: string): KeyMaterial {
+  if (psk instanceof SecretKey) {
+    psk.checkInstance(rt);
+  } else if (!(psk instanceof Uint8Array)) {
+    throw new TlsError('ERR_INVALID_ARGUMENT', `the PSK ${which} callback's key must be a Uint8Array or SecretKey, got ${describe(psk)}`);
   }
   if (psk.length === 0) throw new TlsError('ERR_INVALID_ARGUMENT', `the PSK ${which} callback returned an empty key`);
   if (psk.length > max) {

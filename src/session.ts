@@ -8,17 +8,18 @@
  * free() on it never pulls a session out from under a handshake.
  */
 import type { Cipher } from './cipher.js';
-import { TlsError, describe, requireBytes } from './errors.js';
+import { TlsError, describe } from './errors.js';
 import { Owned } from './lifetime.js';
-import type { SessionPtr } from './pointers.js';
+import type { BytePtr, SessionPtr } from './pointers.js';
 import { protocolName, protocolNumber, type ProtocolVersion, type Runtime } from './runtime.js';
+import { SecretKey, keyLength, type KeyMaterial } from './secret.js';
 
 /** OpenSSL 1.1.1 keeps at most this many bytes of master key (SSL_MAX_MASTER_KEY_LENGTH). */
 export const MAX_MASTER_KEY_LENGTH = 48;
 
 export interface PskSessionOptions {
-  /** The pre-shared key: 1 to 48 bytes. Copied into OpenSSL; the copy in wasm memory is cleansed. */
-  masterKey: Uint8Array;
+  /** The pre-shared key: 1 to 48 bytes, or a SecretKey. Copied into OpenSSL; any copy made on the way is cleansed. */
+  masterKey: KeyMaterial;
   /** A TLS 1.3 suite (name or Cipher) whose handshake digest the PSK uses. */
   cipher: string | Cipher;
   /** Must be 'TLSv1.3' for a PSK (the default). */
@@ -69,20 +70,29 @@ export class SslSession extends Owned {
     return this.#rt.enter(() => this.#rt.shim.sessionIsResumable(this.pointer)) === 1;
   }
 
-  /** SSL_SESSION_set1_master_key. The key is copied; the copy in wasm memory is cleansed. */
-  setMasterKey(key: Uint8Array): this {
-    requireBytes(key, 'the master key');
-    if (key.byteLength === 0) throw new TlsError('ERR_INVALID_ARGUMENT', 'the master key (PSK) is empty');
-    if (key.byteLength > MAX_MASTER_KEY_LENGTH) {
+  /**
+   * SSL_SESSION_set1_master_key. Bytes are copied into wasm memory for the call and cleansed
+   * right after; a SecretKey goes to OpenSSL straight from where it lives.
+   */
+  setMasterKey(key: KeyMaterial): this {
+    const length = keyLength(key, 'the master key');
+    if (length === 0) throw new TlsError('ERR_INVALID_ARGUMENT', 'the master key (PSK) is empty');
+    if (length > MAX_MASTER_KEY_LENGTH) {
       throw new TlsError(
         'ERR_PSK_KEY_TOO_LONG',
-        `the master key (PSK) is ${key.byteLength} bytes; OpenSSL 1.1.1 sessions hold at most ${MAX_MASTER_KEY_LENGTH}`,
+        `the master key (PSK) is ${length} bytes; OpenSSL 1.1.1 sessions hold at most ${MAX_MASTER_KEY_LENGTH}`,
       );
     }
-    const ok = this.#rt.enter(() =>
-      this.#rt.heap.withSecret(key, (ptr, len) => this.#rt.shim.sessionSet1MasterKey(this.pointer, ptr, len)),
-    );
-    if (!ok) throw this.#rt.configError('ERR_CONFIG', 'SSL_SESSION_set1_master_key failed');
+    const rt = this.#rt;
+    const set = (ptr: BytePtr, len: number) => rt.shim.sessionSet1MasterKey(this.pointer, ptr, len);
+    let ok: number;
+    if (key instanceof SecretKey) {
+      key.checkInstance(rt);
+      ok = rt.enter(() => set(key.pointer, length));
+    } else {
+      ok = rt.enter(() => rt.heap.withSecret(key, set));
+    }
+    if (!ok) throw rt.configError('ERR_CONFIG', 'SSL_SESSION_set1_master_key failed');
     return this;
   }
 

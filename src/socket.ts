@@ -136,9 +136,16 @@ export class TlsSocket {
       },
       new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }),
     );
+    // A WebSocket handed in may already be receiving: listen (and set binaryType) right away.
+    let transport: Transport | null = null;
+    try {
+      transport = transportNow(target, this.#options.maxBufferedBytes);
+    } catch {
+      // reported by #open
+    }
     this.opened = new Promise<TlsSocketInfo>((resolve, reject) => {
       this.#rejectOpened = reject;
-      this.#open(target).then(resolve, reject);
+      this.#open(target, transport).then(resolve, reject);
     });
     this.opened.catch(() => {});
   }
@@ -149,11 +156,12 @@ export class TlsSocket {
     return this.#closing.then(() => this.closed);
   }
 
-  async #open(target: TlsTarget): Promise<TlsSocketInfo> {
+  async #open(target: TlsTarget, transport: Transport | null): Promise<TlsSocketInfo> {
     const o = this.#options;
+    this.#transport = transport;
     try {
       const ossl = o.openssl ?? (await sharedOpenSSL());
-      this.#transport = await toTransport(target, o.maxBufferedBytes);
+      this.#transport = await toTransport(target, transport, o.maxBufferedBytes);
       const ctx = o.context ?? this.#createContext(ossl);
       const conn = ctx.createConnection(o.serverName === undefined ? {} : { serverName: o.serverName });
       this.#owned.push(conn);
@@ -422,18 +430,26 @@ export class TlsSocket {
   }
 }
 
-async function toTransport(target: TlsTarget, maxBuffered: number | undefined): Promise<Transport> {
-  const options = maxBuffered === undefined ? {} : { maxBuffered };
+/** The transport for a WebSocket or duplex target, made at once; null for a URL (opened later). */
+function transportNow(target: TlsTarget, maxBuffered: number | undefined): Transport | null {
+  if (!target || typeof target !== 'object' || target instanceof URL) return null;
+  if ('readable' in target && 'writable' in target) return new DuplexTransport(target);
+  if ('send' in target && 'readyState' in target) return new WebSocketTransport(target, maxBuffered === undefined ? {} : { maxBuffered });
+  return null;
+}
+
+/** The transport, open: the one made at once (a WebSocket waited for), or one to a URL. */
+async function toTransport(target: TlsTarget, made: Transport | null, maxBuffered: number | undefined): Promise<Transport> {
+  if (made) {
+    if (made instanceof WebSocketTransport) await waitOpen(target as WebSocketLike);
+    return made;
+  }
   if (typeof target === 'string' || target instanceof URL) {
     const url = String(target);
     if (!/^wss?:\/\//.test(url)) {
       throw new TlsError('ERR_INVALID_ARGUMENT', `the target URL must be ws:// or wss://, got ${JSON.stringify(url)}; for TCP in Node pass Duplex.toWeb(socket)`);
     }
-    return new WebSocketTransport(await openWebSocket(url), options);
-  }
-  if (target && typeof target === 'object') {
-    if ('readable' in target && 'writable' in target) return new DuplexTransport(target);
-    if ('send' in target && 'readyState' in target) return new WebSocketTransport(await waitOpen(target), options);
+    return new WebSocketTransport(await openWebSocket(url), maxBuffered === undefined ? {} : { maxBuffered });
   }
   throw new TlsError('ERR_INVALID_ARGUMENT', `the target must be a ws:// URL, a WebSocket, or { readable, writable }; got ${describe(target)}`);
 }

@@ -4,15 +4,16 @@
  * (the key itself). The sessions made here belong to the socket and are freed with it.
  */
 import type { ContextOptions } from './context.js';
-import { TlsError, describe, requireBytes } from './errors.js';
+import { TlsError, describe } from './errors.js';
 import type { OpenSSL } from './openssl.js';
+import { keyLength, type KeyMaterial } from './secret.js';
 import { MAX_MASTER_KEY_LENGTH, type SslSession } from './session.js';
 
 export interface StaticPsk {
   /** The PSK identity. */
   identity: string;
-  /** The key: up to 48 bytes for TLS 1.3 (OpenSSL 1.1.1's limit), up to 256 for TLS 1.2 only. */
-  key: Uint8Array;
+  /** The key (bytes, or a SecretKey): up to 48 bytes for TLS 1.3 (OpenSSL 1.1.1's limit), up to 256 for TLS 1.2 only. */
+  key: KeyMaterial;
   /**
    * TLS 1.3: a suite of the PSK's hash, default 'TLS_AES_128_GCM_SHA256' (a SHA-256 PSK, what
    * `openssl s_server -psk`, GnuTLS and Node use); 'TLS_AES_256_GCM_SHA384' for a SHA-384 PSK.
@@ -45,7 +46,7 @@ export function staticPskCallbacks(
   for (const psk of list) checkPsk(psk, tls13);
 
   const sessions: SslSession[] = [];
-  const byIdentity = new Map<string, { key: Uint8Array; session: SslSession | null }>();
+  const byIdentity = new Map<string, { key: KeyMaterial; session: SslSession | null }>();
   try {
     for (const psk of list) {
       const session = tls13
@@ -84,12 +85,12 @@ function checkPsk(psk: StaticPsk, tls13: boolean): void {
   if (!psk || typeof psk !== 'object' || typeof psk.identity !== 'string' || psk.identity === '') {
     throw new TlsError('ERR_INVALID_ARGUMENT', `psk must be { identity: non-empty string, key: Uint8Array }, got ${describe(psk)}`);
   }
-  requireBytes(psk.key, 'psk.key');
-  if (psk.key.length === 0) throw new TlsError('ERR_INVALID_ARGUMENT', 'psk.key is empty');
-  if (tls13 && psk.key.length > MAX_MASTER_KEY_LENGTH) {
+  const length = keyLength(psk.key, 'psk.key');
+  if (length === 0) throw new TlsError('ERR_INVALID_ARGUMENT', 'psk.key is empty');
+  if (tls13 && length > MAX_MASTER_KEY_LENGTH) {
     throw new TlsError(
       'ERR_PSK_KEY_TOO_LONG',
-      `psk.key is ${psk.key.length} bytes; a TLS 1.3 PSK holds at most ${MAX_MASTER_KEY_LENGTH} in OpenSSL 1.1.1: use a shorter key, or maxVersion 'TLSv1.2'`,
+      `psk.key is ${length} bytes; a TLS 1.3 PSK holds at most ${MAX_MASTER_KEY_LENGTH} in OpenSSL 1.1.1: use a shorter key, or maxVersion 'TLSv1.2'`,
     );
   }
 }

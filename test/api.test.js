@@ -316,6 +316,40 @@ describe('the engine', () => {
   });
 });
 
+describe('secret keys', () => {
+  test('importSecret() keeps a key in wasm memory only; wipe clears the source; free() cleanses it', async () => {
+    const instance = await loadOpenSSL();
+    const memory = () => Buffer.from(instance.runtime.heap.u8.buffer, 0, instance.runtime.heap.u8.length);
+    const bytes = key32();
+    const original = Uint8Array.from(bytes);
+    const secret = instance.importSecret(bytes, { wipe: true });
+    assert.ok(bytes.every((b) => b === 0), 'the source is wiped');
+    assert.equal(secret.length, 32);
+    assert.ok(memory().indexOf(Buffer.from(original)) >= 0);
+    // Usable wherever a key is: a TLS 1.3 session, and the TLS 1.2 callbacks on both sides.
+    const session = instance.createPskSession({ masterKey: secret, cipher: 'TLS_AES_128_GCM_SHA256' });
+    const peerSession = instance.createPskSession({ masterKey: original, cipher: 'TLS_AES_128_GCM_SHA256' });
+    const c13 = instance.createContext({ role: 'client', pskUseSession: () => ({ identity: 'k', session }) });
+    const s13 = instance.createContext({ role: 'server', pskFindSession: () => peerSession });
+    const c12 = instance.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskClient: () => ({ identity: 'k', psk: secret }) });
+    const s12 = instance.createContext({ role: 'server', pskServer: () => original });
+    const conns = [c13.createConnection(), s13.createConnection(), c12.createConnection(), s12.createConnection()];
+    handshake(conns[0], conns[1]);
+    handshake(conns[2], conns[3]);
+    assert.equal(str(transfer(conns[2], conns[3], text('secret key'))), 'secret key');
+    freeAll(...conns, c13, s13, c12, s12, session, peerSession, secret);
+    assert.equal(memory().indexOf(Buffer.from(original)), -1, 'no copy left once everything is freed');
+    assert.throws(() => secret.pointer, { code: 'ERR_USE_AFTER_FREE' });
+  });
+
+  test('a SecretKey belongs to its instance: another instance refuses it', async () => {
+    const other = await loadOpenSSL();
+    const secret = other.importSecret(key32());
+    assert.throws(() => ossl.createPskSession({ masterKey: secret, cipher: 'TLS_AES_128_GCM_SHA256' }), /another OpenSSL instance/);
+    secret.free();
+  });
+});
+
 describe('memory', () => {
   test('heapStats() counts live allocations: connections raise it, free() brings it back', () => {
     const p = pskPair();

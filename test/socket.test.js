@@ -2,6 +2,7 @@
 // expected, truncation as an error, WebSocket close codes and TLS alerts as typed errors, early
 // data, timeouts, byte-duplex targets (TCP), and a relay that never sees plaintext.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
@@ -334,6 +335,27 @@ test('Node to Node through a relay: acceptTls on one side, connectTls on the oth
   assert.ok(seen.length > result.sent);
   assert.equal(seen.indexOf(marker), -1);
   await relay.close();
+});
+
+test('a WebSocket handed to acceptTls is listened to at once: bytes arriving while OpenSSL still loads are kept', () => {
+  // In a fresh process (OpenSSL not loaded yet), the client's ClientHello waits in the relay
+  // and reaches the server's WebSocket the moment it opens, before the module has loaded.
+  const code = `
+    import { WebSocket } from 'ws';
+    import { acceptTls, connectTls } from './lib/index.js';
+    import { startRelay } from './test/helpers/relay.js';
+    const relay = await startRelay();
+    const psk = { identity: 'early', key: new Uint8Array(32).fill(1) };
+    const client = connectTls(relay.url + '/r', { psk });
+    while (relay.forwarded().length === 0) await new Promise((r) => setTimeout(r, 5));
+    const server = acceptTls(new WebSocket(relay.url + '/r'), { psk, handshakeTimeoutMs: 5000 });
+    const [info] = await Promise.all([client.opened, server.opened]);
+    console.log(info.protocol);
+    await Promise.all([client.close(), server.close()]);
+    await relay.close();
+  `;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: new URL('..', import.meta.url), encoding: 'utf8', timeout: 20000 });
+  assert.equal(result.stdout.trim(), 'TLSv1.3', result.stderr);
 });
 
 test('WebSocketServer connections can be served with acceptTls directly', async () => {

@@ -101,7 +101,7 @@ test('a page that does not read: unread data is capped (maxBufferedBytes), then 
   }
 });
 
-test('the example page (examples/browser) connects and echoes through the bridge', async ({ page }) => {
+test('the example pages (examples/browser, examples/worker) connect and echo through the bridge (npm start --once)', async ({ page }) => {
   const { spawn } = await import('node:child_process');
   const demo = spawn(process.execPath, ['examples/browser-demo.mjs', '--once'], { cwd: here('../..'), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -109,6 +109,7 @@ test('the example page (examples/browser) connects and echoes through the bridge
   demo.stderr.on('data', (d) => (output += d));
   const code = await new Promise((resolve) => demo.on('exit', resolve));
   expect(output).toContain('echo: "hello from headless Chromium"');
+  expect(output).toContain('echo: "hello from headless Chromium (worker)"');
   expect(code).toBe(0);
   void page;
 });

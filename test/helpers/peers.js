@@ -121,7 +121,7 @@ export async function gnutlsServer({ users, priority, hint }) {
   if (hint) serv.push('--pskhint', hint);
   const script = `ip link set lo up && { ${serv.map(quote).join(' ')} & } && sleep 0.2 && exec socat UNIX-LISTEN:${quote(socket)},fork TCP:127.0.0.1:5556`;
   const peer = startPeer('gnutls-serv', 'unshare', ['--net', 'sh', '-c', script], { detached: true });
-  await peer.waitFor(/listening/i);
+  await peer.waitFor(/listening on IPv4[^\n]*done/); // "listening…" is printed before listen(), "done" after
   for (let i = 0; i < 100 && !existsSync(socket); i++) await sleep(50);
   if (!existsSync(socket)) throw new Error(`gnutls-serv: no socket at ${socket}:\n${peer.output}`);
 
