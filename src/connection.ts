@@ -22,17 +22,14 @@ import {
   type PskServerCallback,
   type PskUseSessionCallback,
 } from './psk.js';
+import { SSL_ERROR_SYSCALL, SSL_ERROR_ZERO_RETURN, classifyFailure } from './failure.js';
 import { peekClientPsk } from './psk-digest.js';
 import { reasonOf, type Runtime } from './runtime.js';
 import { SslSession } from './session.js';
 
-// SSL_get_error() values (openssl/ssl.h).
+// SSL_get_error() values (openssl/ssl.h); the failure ones are in failure.ts.
 const SSL_ERROR_NONE = 0;
-const SSL_ERROR_SSL = 1;
 const SSL_ERROR_WANT_READ = 2;
-const SSL_ERROR_WANT_WRITE = 3;
-const SSL_ERROR_SYSCALL = 5;
-const SSL_ERROR_ZERO_RETURN = 6;
 // SSL_get_shutdown() bits.
 const SSL_SENT_SHUTDOWN = 1;
 const SSL_RECEIVED_SHUTDOWN = 2;
@@ -68,6 +65,8 @@ export class TlsConnection extends Owned {
   offeredPsk: { identity: Uint8Array; digest: Digest } | null = null;
   /** @internal Why the server ignored the PSK it found, for error messages. */
   pskDigestNote: string | null = null;
+  /** @internal Server: PSK identities in the last ClientHello. */
+  identitiesOffered = 0;
   /** @internal True inside writeEarlyData(), for the use-session callback's checks. */
   writingEarlyData = false;
   /** @internal Put or keep the PSK's digest's suites first (ContextOptions.pskDigestFirst). */
@@ -76,6 +75,8 @@ export class TlsConnection extends Owned {
   peekedUseSession: { result: unknown } | { error: unknown } | null = null;
   /** @internal The find-session callback's answers for this ClientHello, asked ahead (psk-digest.ts). */
   readonly peekedFindSession = new Map<string, unknown>();
+  /** @internal The same for the old-style server callback, by identity. */
+  readonly peekedServerPsk = new Map<string, unknown>();
 
   readonly #rt: Runtime;
   readonly #ssl: SslPtr;
@@ -87,6 +88,8 @@ export class TlsConnection extends Owned {
   #inCallback = false;
   #inCall = false;
   #peeked = false;
+  /** The handshake has completed once (post-handshake messages may put OpenSSL back "in init"). */
+  #completed = false;
 
   /** @internal Use SslContext.createConnection(). */
   constructor(rt: Runtime, ssl: SslPtr, callbacks: PskCallbacks, pskDigestFirst: boolean) {
@@ -416,6 +419,7 @@ export class TlsConnection extends Owned {
 
   /** "The memory pointed to by *id ... should be freed ... after the handshake is complete." */
   #handshakeComplete(): void {
+    this.#completed = true;
     this.#releaseIdentity();
   }
 
@@ -471,53 +475,45 @@ export class TlsConnection extends Owned {
     const openssl = rt.takeErrors();
     const received = this.alertReceived;
     const sent = this.alertSent;
-    const inHandshake = !this.handshakeDone;
-    const reason = openssl.length ? reasonOf(openssl[openssl.length - 1]!) : null;
-    const peerAlert = received && received.code !== 0 ? received : undefined;
-    const alert = peerAlert ?? (sent && sent.code !== 0 ? sent : undefined);
-    const alertText = peerAlert
-      ? `the peer sent alert ${peerAlert.name} (${peerAlert.code})`
-      : alert
-        ? `sent alert ${alert.name} (${alert.code})`
-        : null;
+    const alertReceived = received && received.code !== 0 ? received : undefined;
+    const alertSent = sent && sent.code !== 0 ? sent : undefined;
+    const alert = alertReceived ?? alertSent;
     const details = { openssl, ...(alert ? { alert } : {}) };
 
-    let error: TlsError;
     const callbackError = this.#callbackError;
     this.#callbackError = null;
+    if (sslError === SSL_ERROR_ZERO_RETURN && !callbackError) {
+      return new TlsError('ERR_CLOSED', 'the peer closed the connection (close_notify)', details);
+    }
+    let error: TlsError;
     if (callbackError) {
       error = new TlsError(callbackError.code, `TLS handshake failed: ${callbackError.message}`, {
         ...details,
         cause: callbackError.cause ?? callbackError,
       });
-    } else if (sslError === SSL_ERROR_ZERO_RETURN) {
-      return new TlsError('ERR_CLOSED', 'the peer closed the connection (close_notify)', details);
-    } else if (sslError === SSL_ERROR_SYSCALL && !reason) {
-      error = new TlsError(
-        'ERR_TRUNCATED',
-        `the peer's stream ended without close_notify${inHandshake ? ' during the handshake' : ''}: data may have been cut off`,
-        details,
-      );
-    } else if (sslError === SSL_ERROR_WANT_WRITE) {
-      return new TlsError('ERR_PROTOCOL', 'OpenSSL wants to write but the memory BIO refused (out of memory?)', details);
     } else {
-      const what = [alertText, reason].filter(Boolean).join(': ') || `SSL_get_error ${sslError}`;
-      const mismatch = this.#digestMismatch();
-      if (inHandshake && mismatch) {
-        error = new TlsError('ERR_PSK_DIGEST_MISMATCH', `TLS handshake failed: ${mismatch} (${what})`, details);
-      } else if (inHandshake && reason === 'certificate verify failed') {
-        error = new TlsError('ERR_CERT_VERIFY', `TLS handshake failed: the peer's certificate did not verify against the configured CA (${what})`, details);
-      } else if (codeHint && sslError === SSL_ERROR_SSL && !alert) {
-        error = new TlsError(codeHint, earlyDataMessage(reason, what), details);
-      } else {
-        const likely = inHandshake ? this.#likelyDigestMismatch() : null;
-        const hint = likely ? ` (probably ${likely})` : '';
-        error = new TlsError(inHandshake ? 'ERR_HANDSHAKE' : 'ERR_PROTOCOL', `${inHandshake ? 'TLS handshake failed' : 'TLS error'}: ${what}${hint}`, details);
-      }
+      const inHandshake = !this.#completed && !this.handshakeDone;
+      const { code, message } = classifyFailure({
+        sslError,
+        role: this.role,
+        inHandshake,
+        reason: openssl.length ? reasonOf(openssl[openssl.length - 1]!) : null,
+        alertReceived,
+        alertSent,
+        pskOffered: this.offeredPsk !== null,
+        serverHelloSeen: rt.shim.connPendingCipher(this.#ssl) !== 0,
+        identitiesOffered: this.identitiesOffered,
+        partialRecord: rt.shim.connHasPending(this.#ssl) === 1,
+        digestMismatch: inHandshake ? this.#digestMismatch() : null,
+        likelyDigestMismatch: inHandshake ? this.#likelyDigestMismatch() : null,
+        codeHint,
+      });
+      error = new TlsError(code, message, details);
     }
     // After a fatal alert, or the end of the stream, OpenSSL can do nothing more on this
     // connection; later calls get this error again instead of an empty one.
-    if (alert?.level === 'fatal' || error.code === 'ERR_TRUNCATED') this.#failure = error;
+    const ended = sslError === SSL_ERROR_SYSCALL && openssl.length === 0;
+    if (alert?.level === 'fatal' || ended) this.#failure = error;
     return error;
   }
 
@@ -566,14 +562,4 @@ export class TlsConnection extends Owned {
       rt.shim.connFree(this.#ssl);
     });
   }
-}
-
-function earlyDataMessage(reason: string | null, what: string): string {
-  if (reason === 'called a function you should not call') {
-    return (
-      `early data is not possible on this connection (${what}): it needs a TLS 1.3 PSK from the use-session callback ` +
-      'whose session allows early data (maxEarlyData > 0), before the handshake; the TLS 1.2-style client callback cannot send early data'
-    );
-  }
-  return `early data failed: ${what}`;
 }

@@ -19,13 +19,25 @@ export type TlsErrorCode =
   | 'ERR_PSK_KEY_TOO_LONG'
   /** The PSK's handshake digest differs from the negotiated suite's. */
   | 'ERR_PSK_DIGEST_MISMATCH'
-  /** The handshake failed; `alert` says which alert was sent or received. */
+  /** The two sides' PSKs differ (binder or Finished check failed). */
+  | 'ERR_PSK_WRONG_KEY'
+  /** The server knows none of the PSK identities the client offered. */
+  | 'ERR_PSK_UNKNOWN_IDENTITY'
+  /** No cipher suite (or group) both sides allow. */
+  | 'ERR_NO_SHARED_CIPHER'
+  /** No TLS version both sides allow. */
+  | 'ERR_PROTOCOL_VERSION'
+  /** The connection ended (reset, or closed) before the handshake finished. */
+  | 'ERR_RESET_IN_HANDSHAKE'
+  /** The connection ended in the middle of a TLS record. */
+  | 'ERR_RESET_IN_RECORD'
+  /** The handshake failed otherwise; `alert` says which alert was sent or received. */
   | 'ERR_HANDSHAKE'
   /** The peer's certificate did not verify against the configured CA. */
   | 'ERR_CERT_VERIFY'
   /** A TLS protocol error after the handshake (bad record, unexpected message, alert). */
   | 'ERR_PROTOCOL'
-  /** The transport ended without close_notify: the data may have been truncated. */
+  /** The stream ended between records without close_notify: the data may have been truncated. */
   | 'ERR_TRUNCATED'
   /** The connection was closed with close_notify; nothing more can be sent or received. */
   | 'ERR_CLOSED'

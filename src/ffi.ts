@@ -67,6 +67,8 @@ export interface RawExports {
   _opw_conn_set_host(ssl: SslPtr, name: CStringPtr): number;
   _opw_conn_in_before(ssl: SslPtr): number;
   _opw_conn_tls13_enabled(ssl: SslPtr): number;
+  _opw_conn_has_pending(ssl: SslPtr): number;
+  _opw_conn_has_certificate(ssl: SslPtr): number;
   _opw_conn_client_hello_ext(ssl: SslPtr, type: number, out: Ptr): number;
   _opw_conn_client_hello_ciphers(ssl: SslPtr, out: Ptr): number;
   _opw_conn_set_psk_use_session_callback(ssl: SslPtr, on: number): void;
@@ -160,6 +162,8 @@ export interface Shim {
   connSetHost(ssl: SslPtr, name: CStringPtr): number;
   connInBefore(ssl: SslPtr): number;
   connTls13Enabled(ssl: SslPtr): number;
+  connHasPending(ssl: SslPtr): number;
+  connHasCertificate(ssl: SslPtr): number;
   connClientHelloExt(ssl: SslPtr, type: number, out: Ptr): number;
   connClientHelloCiphers(ssl: SslPtr, out: Ptr): number;
   connSetPskUseSessionCallback(ssl: SslPtr, on: number): void;
@@ -253,6 +257,8 @@ export function bindShim(raw: RawExports): Shim {
     connSetHost: raw._opw_conn_set_host,
     connInBefore: raw._opw_conn_in_before,
     connTls13Enabled: raw._opw_conn_tls13_enabled,
+    connHasPending: raw._opw_conn_has_pending,
+    connHasCertificate: raw._opw_conn_has_certificate,
     connClientHelloExt: (ssl: SslPtr, type: number, out: Ptr) => raw._opw_conn_client_hello_ext(ssl, type, out) >>> 0,
     connClientHelloCiphers: (ssl: SslPtr, out: Ptr) => raw._opw_conn_client_hello_ciphers(ssl, out) >>> 0,
     connSetPskUseSessionCallback: raw._opw_conn_set_psk_use_session_callback,
@@ -347,6 +353,8 @@ export const EXPORTED_FUNCTIONS = [
   '_opw_conn_set_host',
   '_opw_conn_in_before',
   '_opw_conn_tls13_enabled',
+  '_opw_conn_has_pending',
+  '_opw_conn_has_certificate',
   '_opw_conn_client_hello_ext',
   '_opw_conn_client_hello_ciphers',
   '_opw_conn_set_psk_use_session_callback',

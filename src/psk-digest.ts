@@ -13,14 +13,16 @@
  *   with md NULL that OpenSSL would make a moment later, which then gets this answer), and
  *   moves the suites of the PSK's digest to the front of this connection's list;
  * - server: in the ClientHello callback, before the suite is chosen, it asks the find-session
- *   callback about the client's identities (OpenSSL's own calls then get these answers), and
- *   if one has a PSK, keeps only the suites of its digest, provided the client offers one.
+ *   (then the old-style server) callback about the client's identities (OpenSSL's own calls
+ *   then get these answers), and if one has a PSK, keeps only the suites of its digest,
+ *   provided the client offers one.
  * Each callback is still called exactly once per ClientHello and identity, as OpenSSL would.
  */
 import type { Cipher, Digest } from './cipher.js';
 import type { TlsConnection } from './connection.js';
 import type { Ptr, SslPtr } from './pointers.js';
 import type { Runtime } from './runtime.js';
+import { TlsError } from './errors.js';
 import { SslSession } from './session.js';
 
 const TLSEXT_TYPE_PSK = 41;
@@ -51,26 +53,70 @@ export function peekClientPsk(rt: Runtime, conn: TlsConnection): void {
   if (first.some((c, i) => c !== suites[i])) setSuites(rt, ssl, first);
 }
 
-/** Server, in the ClientHello callback: see the module comment. */
-export function peekServerPsk(rt: Runtime, conn: TlsConnection): void {
-  const findSession = conn.pskCallbacks.findSession;
-  conn.peekedFindSession.clear();
-  if (!findSession) return;
+/** unknown_psk_identity (RFC 4279; allowed in TLS 1.3 by RFC 8446 §6.2). */
+const ALERT_UNKNOWN_PSK_IDENTITY = 115;
+
+/**
+ * Server, in the ClientHello callback (see the module comment). Also counts the identities
+ * offered, and refuses with unknown_psk_identity when none is known and there is no
+ * certificate to fall back on. Returns 0 to go on, or the alert to fail with.
+ */
+export function onClientHello(rt: Runtime, conn: TlsConnection): number {
   const ssl = conn.pointer;
   const identities = offeredIdentities(rt, ssl);
+  conn.identitiesOffered = identities.length;
+  conn.peekedFindSession.clear();
+  conn.peekedServerPsk.clear();
+  const { findSession, server } = conn.pskCallbacks;
+  if (!conn.pskDigestFirst || identities.length === 0 || (!findSession && !server) || !rt.shim.connTls13Enabled(ssl)) return 0;
+
+  // Ask the callbacks as OpenSSL will, identity by identity, stopping at the first answer.
   let digest: Digest | null = null;
+  let answered = false;
   for (const identity of identities) {
-    const result = conn.runCallback('findSession', () => findSession(conn, identity));
-    conn.peekedFindSession.set(identityKey(identity), result);
+    let result: unknown = null;
+    if (findSession) {
+      result = conn.runCallback('findSession', () => findSession(conn, identity));
+      conn.peekedFindSession.set(identityKey(identity), result);
+    }
+    if (result === null && server && identity.length <= MAX_TLS12_IDENTITY) {
+      const name = textUpToNul(identity); // what OpenSSL passes: the identity up to a NUL
+      const key = conn.runCallback('server', () => server(conn, name));
+      conn.peekedServerPsk.set(name, key);
+      if (key !== null) {
+        digest = rt.ciphers.sha256(); // an old-style server callback's PSK is SHA-256
+        answered = true;
+        break;
+      }
+    }
     if (result instanceof SslSession && !result.freed) digest = result.cipher?.handshakeDigest ?? null;
-    if (result !== null) break; // OpenSSL stops at the first answer too
+    if (result !== null) {
+      answered = true; // a session, or something OpenSSL's own call will reject with a clear error
+      break;
+    }
   }
-  if (!digest) return;
+  if (!answered) {
+    if (rt.shim.connHasCertificate(ssl)) return 0; // the man page's fallback: a certificate handshake
+    conn.recordCallbackError(
+      new TlsError('ERR_PSK_UNKNOWN_IDENTITY', `the client offered ${identities.length} PSK identit${identities.length === 1 ? 'y' : 'ies'}, none known to this server (which has no certificate to fall back on)`),
+    );
+    return ALERT_UNKNOWN_PSK_IDENTITY;
+  }
+  if (!digest) return 0;
   const suites = tls13Suites(rt, ssl);
   const matching = suites.filter((c) => sameDigest(c, digest));
-  if (matching.length === 0 || matching.length === suites.length) return;
+  if (matching.length === 0 || matching.length === suites.length) return 0;
   const offered = clientSuiteIds(rt, ssl);
   if (matching.some((c) => offered.has(c.id))) setSuites(rt, ssl, matching);
+  return 0;
+}
+
+/** OpenSSL hands the old-style server callback identities of at most PSK_MAX_IDENTITY_LEN. */
+const MAX_TLS12_IDENTITY = 128;
+
+function textUpToNul(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
 }
 
 /** The key under which peekServerPsk keeps an answer for an identity. */

@@ -11,7 +11,7 @@ import type { TlsConnection } from './connection.js';
 import { TlsError, describe } from './errors.js';
 import { utf8 } from './heap.js';
 import type { BytePtr, CStringPtr, DigestPtr, Ptr, SizeTPtr, SslPtr } from './pointers.js';
-import { identityKey, peekServerPsk } from './psk-digest.js';
+import { identityKey, onClientHello } from './psk-digest.js';
 import type { Runtime } from './runtime.js';
 import { SecretKey, type KeyMaterial } from './secret.js';
 import { SslSession } from './session.js';
@@ -73,6 +73,7 @@ const MAX_TLS13_IDENTITY = 0xffff;
  * "no PSK" and lets a TLS 1.3 handshake go on, which must not happen after a throw.
  */
 const FAIL_HANDSHAKE = 0xffffffff;
+const ALERT_INTERNAL_ERROR = 80;
 
 export function checkCallback(cb: unknown, kind: PskCallbackKind): void {
   if (cb !== null && typeof cb !== 'function') {
@@ -101,13 +102,12 @@ export function installHooks(rt: Runtime, random: (view: Uint8Array) => void): v
       dispatch(rt, ssl, 'server', FAIL_HANDSHAKE, (conn, cb) => server(rt, conn, cb, identity, psk, maxPskLen)),
     clientHello(ssl: SslPtr): number {
       const conn = rt.connections.get(ssl);
-      if (!conn?.pskDigestFirst) return 1;
+      if (!conn) return 0;
       try {
-        peekServerPsk(rt, conn);
-        return 1;
+        return onClientHello(rt, conn);
       } catch (error) {
         conn.recordCallbackError(toTlsError(error, 'findSession'));
-        return 0;
+        return ALERT_INTERNAL_ERROR;
       }
     },
   };
@@ -298,7 +298,9 @@ function server(
   maxPskLen: number,
 ): number {
   const identity = rt.heap.cString(identityPtr) ?? '';
-  const result = conn.runCallback('server', () => cb(conn, identity));
+  const peeked = conn.peekedServerPsk.has(identity);
+  const result = peeked ? (conn.peekedServerPsk.get(identity) as ReturnType<PskServerCallback>) : conn.runCallback('server', () => cb(conn, identity));
+  conn.peekedServerPsk.delete(identity);
   if (result === null) return 0;
   const psk = checkKey(rt, result, maxPskLen, 'server');
   writeKey(rt, psk, pskPtr);

@@ -56,6 +56,9 @@ export interface TlsSocketInfo {
 
 export type TlsTarget = string | URL | WebSocketLike | ByteDuplex;
 
+/** Codes that mean "the stream ended early", which a transport failure may explain. */
+const STREAM_ENDED = new Set(['ERR_RESET_IN_HANDSHAKE', 'ERR_RESET_IN_RECORD', 'ERR_TRUNCATED', 'ERR_TRANSPORT']);
+
 let shared: Promise<OpenSSL> | null = null;
 
 /** The instance sockets use unless given one. */
@@ -381,10 +384,15 @@ export class TlsSocket {
   #fail(error: unknown): TlsError {
     if (this.#error) return this.#error;
     let failure = error instanceof TlsError ? error : new TlsError('ERR_TRANSPORT', String(error), { cause: error });
-    // A stream that ended early because the transport failed: the transport says why.
+    // A stream that ended because the transport failed: a bridge's refusal (or our own read
+    // cap) is the real reason; otherwise the TLS view stays, with the transport's as detail.
     const transportFailure = this.#transport?.failure;
-    if (transportFailure && transportFailure !== failure && ['ERR_TRUNCATED', 'ERR_HANDSHAKE', 'ERR_TRANSPORT'].includes(failure.code)) {
-      failure = transportFailure.withCause(failure);
+    if (transportFailure && transportFailure !== failure) {
+      if (transportFailure.code.startsWith('ERR_BRIDGE_') || transportFailure.code === 'ERR_BUFFER_FULL') {
+        failure = transportFailure.withCause(failure); // whatever TLS saw next is its consequence
+      } else if (STREAM_ENDED.has(failure.code)) {
+        failure = failure.withCause(transportFailure);
+      }
     }
     this.#error = failure;
     if (!this.#finished) {

@@ -105,6 +105,7 @@ export class WebSocketTransport implements Transport {
   }
 
   #onMessage(data: unknown): void {
+    if (this.#failure) return; // after a failure nothing more is taken in: the stream has a gap
     if (typeof data === 'string') {
       this.#fail(new TlsError('ERR_TRANSPORT', 'a text frame arrived where TLS bytes travel in binary frames'), 1003);
       return;

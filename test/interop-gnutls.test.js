@@ -96,7 +96,7 @@ describe('wasm client -> gnutls-serv', () => {
       const tls = connectTcp(conn, server.port);
       const error = await tls.handshake().then(() => null, (e) => e);
       assert.ok(error instanceof TlsError, String(error));
-      assert.equal(error.code, 'ERR_HANDSHAKE');
+      assert.equal(error.code, 'ERR_PSK_WRONG_KEY');
       assert.equal(error.alert?.direction, 'received');
       await tls.close();
       conn.free();
@@ -105,6 +105,26 @@ describe('wasm client -> gnutls-serv', () => {
     session.free();
     await server.stop();
   });
+});
+
+test('unknown identity: GnuTLS answers illegal_parameter (TLS 1.3) and bad_record_mac (TLS 1.2), which read as ERR_PSK_WRONG_KEY (documented)', async () => {
+  const key = key32();
+  const server = await gnutlsServer({ users: new Map([['known', key]]), priority: 'NORMAL:+PSK:+ECDHE-PSK:+DHE-PSK' });
+  const session = ossl.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256' });
+  for (const ctx of [
+    ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'unknown', session }) }),
+    ossl.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskClient: () => ({ identity: 'unknown', psk: key }) }),
+  ]) {
+    const conn = ctx.createConnection();
+    const tls = connectTcp(conn, server.port);
+    const error = await tls.handshake().then(() => null, (e) => e);
+    assert.equal(error?.code, 'ERR_PSK_WRONG_KEY');
+    await tls.close();
+    conn.free();
+    ctx.free();
+  }
+  session.free();
+  await server.stop();
 });
 
 describe('gnutls-cli -> wasm server', () => {
@@ -182,7 +202,7 @@ describe('gnutls-cli -> wasm server', () => {
     for (let i = 0; i < 50 && server.errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(server.errors.length, 1);
     assert.ok(server.errors[0] instanceof TlsError);
-    assert.equal(server.errors[0].code, 'ERR_HANDSHAKE');
+    assert.equal(server.errors[0].code, 'ERR_PSK_WRONG_KEY');
     await server.close();
     ctx.free();
     session.free();

@@ -141,9 +141,24 @@ describe('wasm client -> openssl s_server', () => {
     const tls = connectTcp(conn, server.port);
     const error = await tls.handshake().then(() => null, (e) => e);
     assert.ok(error instanceof TlsError, String(error));
-    assert.equal(error.code, 'ERR_HANDSHAKE');
+    assert.equal(error.code, 'ERR_PSK_WRONG_KEY');
     assert.equal(error.alert?.direction, 'received');
     assert.equal(error.alert?.level, 'fatal');
+    await tls.close();
+    conn.free();
+    client.free();
+    await server.stop();
+  });
+
+  test('unknown identity, TLS 1.3: s_server answers handshake_failure, which reads as ERR_NO_SHARED_CIPHER (documented)', async () => {
+    const key = key32();
+    const server = await opensslServer(['-nocert', '-tls1_3', ...pskArgs('known', key), '-rev']);
+    const client = tls13Client('unknown', key);
+    const conn = client.ctx.createConnection();
+    const tls = connectTcp(conn, server.port);
+    const error = await tls.handshake().then(() => null, (e) => e);
+    assert.equal(error?.code, 'ERR_NO_SHARED_CIPHER');
+    assert.match(error.message, /unknown TLS 1.3 PSK identity/);
     await tls.close();
     conn.free();
     client.free();
@@ -157,7 +172,7 @@ describe('wasm client -> openssl s_server', () => {
     const tls = connectTcp(conn, server.port);
     const error = await tls.handshake().then(() => null, (e) => e);
     assert.ok(error instanceof TlsError, String(error));
-    assert.equal(error.code, 'ERR_HANDSHAKE');
+    assert.equal(error.code, 'ERR_PSK_WRONG_KEY');
     assert.deepEqual([error.alert?.direction, error.alert?.name], ['received', 'bad_record_mac']);
     await tls.close();
     conn.free();
@@ -268,7 +283,7 @@ describe('openssl s_client -> wasm server', () => {
       for (let i = 0; i < 50 && server.errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
       assert.equal(server.errors.length, 1, version);
       assert.ok(server.errors[0] instanceof TlsError);
-      assert.equal(server.errors[0].code, 'ERR_HANDSHAKE');
+      assert.equal(server.errors[0].code, 'ERR_PSK_WRONG_KEY');
       assert.equal(server.errors[0].alert?.level, 'fatal');
       await server.close();
       ctx.free();

@@ -231,11 +231,11 @@ describe('errors on opened, the streams and closed', () => {
     const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`] });
     const tls = connectTls(`${bridge.url}/127.0.0.1:${server.port}`, { psk: { identity: 'c', key: key() } });
     const error = await tls.opened.then(() => null, (e) => e);
-    assert.equal(error?.code, 'ERR_HANDSHAKE');
+    assert.equal(error?.code, 'ERR_PSK_WRONG_KEY');
     assert.equal(error.alert?.direction, 'received');
     assert.equal(await tls.closed.then(() => null, (e) => e), error);
-    await assert.rejects(tls.writable.getWriter().write(text('x')), { code: 'ERR_HANDSHAKE' });
-    await assert.rejects(tls.readable.getReader().read(), { code: 'ERR_HANDSHAKE' });
+    await assert.rejects(tls.writable.getWriter().write(text('x')), { code: 'ERR_PSK_WRONG_KEY' });
+    await assert.rejects(tls.readable.getReader().read(), { code: 'ERR_PSK_WRONG_KEY' });
     await bridge.close();
     await server.stop();
   });

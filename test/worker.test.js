@@ -90,8 +90,8 @@ test('errors cross the boundary typed: bad arguments, unknown identities, failed
     await assert.rejects(unknown.closed, { code: 'ERR_INVALID_ARGUMENT' });
     const peer = await serverBehindBridge(['-tls1_3', ...pskArgs('known', random(32))]);
     const wrong = worker.connect(peer.url, { identity: 'known' });
-    await assert.rejects(wrong.opened, (e) => e.code === 'ERR_HANDSHAKE' && e.alert?.direction === 'received');
-    await assert.rejects(wrong.readable.getReader().read(), { code: 'ERR_HANDSHAKE' });
+    await assert.rejects(wrong.opened, (e) => e.code === 'ERR_PSK_WRONG_KEY' && e.alert?.direction === 'received');
+    await assert.rejects(wrong.readable.getReader().read(), { code: 'ERR_PSK_WRONG_KEY' });
     await peer.stop();
   } finally {
     worker.terminate();

@@ -25,8 +25,8 @@ export const SCENARIOS = [
   { name: 'early data accepted by openssl s_server -early_data', server: 'openssl-early', bridge: 'ours', cipher: 'TLS_AES_256_GCM_SHA384', earlyData: 'EARLY-E2E-0RTT\n', payload: { kind: 'text', text: 'after-the-handshake\n' }, answer: 'none', info: { earlyDataAccepted: true }, serverPrints: ['EARLY-E2E-0RTT', 'after-the-handshake'] },
   { name: '1 MiB echoed byte for byte (Node tls server, our bridge)', server: 'node-tls', bridge: 'ours', payload: { kind: 'binary', bytes: 1 << 20, seed: 7 } },
   { name: '1 MiB echoed byte for byte through websockify', server: 'node-tls', bridge: 'websockify', payload: { kind: 'binary', bytes: 1 << 20, seed: 9 } },
-  { name: 'wrong key, TLS 1.3: a typed error', server: 'openssl-tls13', bridge: 'ours', wrongKey: true, payload: lines(10), error: 'ERR_HANDSHAKE' },
-  { name: 'wrong key, TLS 1.2: a typed error', server: 'gnutls-tls12', bridge: 'websockify', options: TLS12, wrongKey: true, payload: lines(10), error: 'ERR_HANDSHAKE' },
+  { name: 'wrong key, TLS 1.3: a typed error', server: 'openssl-tls13', bridge: 'ours', wrongKey: true, payload: lines(10), error: 'ERR_PSK_WRONG_KEY' },
+  { name: 'wrong key, TLS 1.2: a typed error', server: 'gnutls-tls12', bridge: 'websockify', options: TLS12, wrongKey: true, payload: lines(10), error: 'ERR_PSK_WRONG_KEY' },
   { name: 'a target the bridge does not allow: ERR_BRIDGE_REFUSED', server: 'node-tls', bridge: 'ours', target: 'not-allowed', payload: lines(10), error: 'ERR_BRIDGE_REFUSED' },
 ];
 

@@ -273,6 +273,17 @@ int opw_conn_tls13_enabled(SSL *ssl)
     return max == 0 || max >= TLS1_3_VERSION;
 }
 
+/* Bytes OpenSSL holds that are not yet a whole record (or unread plaintext): SSL_has_pending. */
+int opw_conn_has_pending(SSL *ssl)
+{
+    return SSL_has_pending(ssl);
+}
+
+int opw_conn_has_certificate(SSL *ssl)
+{
+    return SSL_get_certificate(ssl) != NULL;
+}
+
 /* Inside the ClientHello callback: the body of extension `type`, or 0 bytes if absent. */
 size_t opw_conn_client_hello_ext(SSL *ssl, unsigned int type, const uint8_t **out)
 {

@@ -29,6 +29,6 @@ mergeInto(LibraryManager.library, {
   },
   opw_js_client_hello: function (ssl) {
     var hooks = Module['opwHooks'];
-    return hooks ? hooks['clientHello'](ssl) : 0;
+    return hooks ? hooks['clientHello'](ssl) : 80;
   },
 });

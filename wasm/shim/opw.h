@@ -94,6 +94,8 @@ OPW_EXPORT int opw_conn_set_ciphersuites(SSL *ssl, const char *list);
 OPW_EXPORT int opw_conn_set_host(SSL *ssl, const char *name);
 OPW_EXPORT int opw_conn_in_before(SSL *ssl);
 OPW_EXPORT int opw_conn_tls13_enabled(SSL *ssl);
+OPW_EXPORT int opw_conn_has_pending(SSL *ssl);
+OPW_EXPORT int opw_conn_has_certificate(SSL *ssl);
 OPW_EXPORT size_t opw_conn_client_hello_ext(SSL *ssl, unsigned int type, const uint8_t **out);
 OPW_EXPORT size_t opw_conn_client_hello_ciphers(SSL *ssl, const uint8_t **out);
 OPW_EXPORT void opw_conn_set_psk_use_session_callback(SSL *ssl, int on);
@@ -136,6 +138,7 @@ extern int opw_js_psk_find_session(SSL *ssl, const unsigned char *identity, size
                                    SSL_SESSION **sess);
 extern unsigned int opw_js_psk_server(SSL *ssl, const char *identity, unsigned char *psk,
                                       unsigned int max_psk_len);
+/* Returns 0 to go on, or the TLS alert to fail the handshake with. */
 extern int opw_js_client_hello(SSL *ssl);
 
 /* Shared between the shim's files, not exported. */

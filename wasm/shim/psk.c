@@ -60,12 +60,15 @@ unsigned int opw_psk_server_cb(SSL *ssl, const char *identity, unsigned char *ps
 /*
  * Server: the ClientHello callback runs before OpenSSL picks the suite, so the facade can
  * look up the client's PSK first and keep only suites of its digest (a 1.1.1 server would
- * otherwise pick the suite blind, then drop a PSK of another digest).
+ * otherwise pick the suite blind, then drop a PSK of another digest), and refuse an unknown
+ * identity with unknown_psk_identity when it has no certificate to fall back on.
  */
 int opw_client_hello_cb(SSL *ssl, int *alert, void *arg)
 {
-    if (opw_js_client_hello(ssl))
+    int fail_with = opw_js_client_hello(ssl);
+
+    if (fail_with == 0)
         return SSL_CLIENT_HELLO_SUCCESS;
-    *alert = SSL_AD_INTERNAL_ERROR;
+    *alert = fail_with;
     return SSL_CLIENT_HELLO_ERROR;
 }
