@@ -157,6 +157,7 @@ export class TlsConnection extends Owned {
   /** SSL_set_session: resume an earlier session (ticket or session ID). */
   setSession(session: SslSession): void {
     if (!(session instanceof SslSession)) throw new TlsError('ERR_INVALID_ARGUMENT', 'setSession() takes an SslSession');
+    session.checkInstance(this.#rt);
     if (!this.#rt.enter(() => this.#rt.shim.connSetSession(this.pointer, session.pointer))) {
       throw this.#rt.configError('ERR_CONFIG', 'SSL_set_session failed');
     }

@@ -27,6 +27,14 @@ import { requireUint32 } from './session.js';
  */
 export const DEFAULT_CLIENT_CIPHERSUITES = 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384';
 
+/**
+ * TLS 1.2 suites a client offers first, then OpenSSL's DEFAULT list. OpenSSL would lead with
+ * DHE-PSK-AES256-GCM-SHA384: a 2048-bit+ finite-field exchange that costs over 100 ms in wasm,
+ * and table-based AES. ECDHE-PSK (X25519) keeps forward secrecy at a fraction of the cost.
+ */
+export const DEFAULT_CLIENT_CIPHER_LIST =
+  'ECDHE-PSK-CHACHA20-POLY1305:PSK-CHACHA20-POLY1305:ECDHE-PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256:DEFAULT';
+
 export interface ContextOptions {
   role: 'client' | 'server';
   /** Lowest protocol version: 'TLSv1.2' (default) or 'TLSv1.3'. */
@@ -121,7 +129,8 @@ export class SslContext extends Owned {
 
     const suites = o.ciphersuites ?? (this.role === 'client' ? DEFAULT_CLIENT_CIPHERSUITES : undefined);
     if (suites !== undefined) this.#setList('ciphersuites', suites, shim.ctxSetCiphersuites);
-    if (o.cipherList !== undefined) this.#setList('cipherList', o.cipherList, shim.ctxSetCipherList);
+    const cipherList = o.cipherList ?? (this.role === 'client' ? DEFAULT_CLIENT_CIPHER_LIST : undefined);
+    if (cipherList !== undefined) this.#setList('cipherList', cipherList, shim.ctxSetCipherList);
     if (o.groups !== undefined) this.#setList('groups', o.groups, shim.ctxSetGroups);
     if (o.allowNoDheKex !== undefined) shim.ctxSetAllowNoDheKex(this.#ctx, flag(o.allowNoDheKex, 'allowNoDheKex'));
     if (o.serverPreference !== undefined) shim.ctxSetServerPreference(this.#ctx, flag(o.serverPreference, 'serverPreference'));

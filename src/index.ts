@@ -4,7 +4,7 @@
  */
 export { loadOpenSSL, compileOpenSSL, type LoadOptions } from './loader.js';
 export { OpenSSL, type HeapStats } from './openssl.js';
-export { SslContext, DEFAULT_CLIENT_CIPHERSUITES, type ContextOptions } from './context.js';
+export { SslContext, DEFAULT_CLIENT_CIPHERSUITES, DEFAULT_CLIENT_CIPHER_LIST, type ContextOptions } from './context.js';
 export { TlsConnection, type ConnectionOptions, type EarlyDataRead, type EarlyDataStatus } from './connection.js';
 export { SslSession, MAX_MASTER_KEY_LENGTH, type PskSessionOptions } from './session.js';
 export type { Cipher, Digest } from './cipher.js';

@@ -171,6 +171,7 @@ function useSession(
     );
   }
   const session = result.session;
+  session.checkInstance(rt);
   const sessionPtr = session.pointer; // throws ERR_USE_AFTER_FREE for a freed session
   if (session.protocolVersion !== 'TLSv1.3') {
     throw new TlsError(
@@ -274,6 +275,7 @@ function findSession(
   if (!(result instanceof SslSession)) {
     throw new TlsError('ERR_INVALID_ARGUMENT', `the PSK find-session callback must return an SslSession, null or false; got ${describe(result)}`);
   }
+  result.checkInstance(rt);
   const sessionPtr = result.pointer;
   // OpenSSL 1.1.1 chose the suite before asking for the PSK, and silently drops a PSK whose
   // digest differs from it; remember that, so a failing handshake can say why.

@@ -39,6 +39,13 @@ export class SslSession extends Owned {
     this.#ptr = ptr;
   }
 
+  /** @internal Throws unless this session lives in `rt`'s memory (each instance has its own). */
+  checkInstance(rt: Runtime): void {
+    if (rt !== this.#rt) {
+      throw new TlsError('ERR_INVALID_ARGUMENT', 'this SslSession belongs to another OpenSSL instance; make the session with the instance that makes the connection');
+    }
+  }
+
   /** @internal The SSL_SESSION, checked live. */
   get pointer(): SessionPtr {
     this.assertLive();

@@ -11,6 +11,8 @@
  *   1003 a text frame, 1009 a frame above maxMessageBytes, 1001 idle too long.
  * - Backpressure both ways: a slow TCP server pauses the WebSocket, a slow WebSocket client
  *   pauses the TCP socket; at most about highWaterMark bytes wait in each direction.
+ * - Slow clients: the HTTP upgrade must finish within upgradeTimeoutMs, and at most
+ *   maxPendingUpgrades sockets may be upgrading at once; idle tunnels close after idleTimeoutMs.
  * - When either side closes, so does the other (after what was already sent).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -33,6 +35,10 @@ export interface BridgeOptions {
   maxMessageBytes?: number;
   /** Bytes allowed to wait in each direction before the sender is paused (default 1 MiB). */
   highWaterMark?: number;
+  /** A client must finish the WebSocket upgrade within this long (default 10 000 ms): slow-header clients are cut. */
+  upgradeTimeoutMs?: number;
+  /** Sockets still in their HTTP upgrade at once; beyond it new ones are closed at once (default 64). */
+  maxPendingUpgrades?: number;
   /** Called for each tunnel event, for logs. */
   onEvent?: (event: BridgeEvent) => void;
 }
@@ -42,6 +48,22 @@ export type BridgeEvent =
   | { type: 'refused'; id: number; code: number; reason: string; origin: string | undefined }
   | { type: 'close'; id: number; target: string; bytesUp: number; bytesDown: number; reason: string };
 
+export interface BridgeStats {
+  /** Tunnels open now. */
+  tunnels: number;
+  /** Sockets connected but not (yet) upgraded to WebSockets. */
+  pendingUpgrades: number;
+  /** Bytes queued towards WebSocket clients, summed over the tunnels. */
+  queuedToClients: number;
+  /** Bytes queued towards TCP servers, summed over the tunnels. */
+  queuedToServers: number;
+  /** Totals since start. */
+  opened: number;
+  refused: number;
+  bytesUp: number;
+  bytesDown: number;
+}
+
 export interface Bridge {
   /** ws://HOST:PORT of the bridge. */
   readonly url: string;
@@ -49,6 +71,8 @@ export interface Bridge {
   readonly port: number;
   /** Tunnels open now. */
   readonly connections: number;
+  /** What the bridge holds now and has carried, for monitoring (and the abuse tests). */
+  stats(): BridgeStats;
   /** Stops accepting, closes every tunnel. */
   close(): Promise<void>;
 }
@@ -64,9 +88,32 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const onEvent = options.onEvent ?? (() => {});
   const listen = typeof options.listen === 'string' ? splitHostPort(options.listen, '--listen', 0) : (options.listen ?? { host: '127.0.0.1', port: 0 });
 
-  const http: Server = createServer((req, res) => {
-    res.writeHead(426, { 'content-type': 'text/plain' }).end('openssl-psk-wasm bridge: WebSocket only\n');
+  const upgradeTimeoutMs = options.upgradeTimeoutMs ?? 10_000;
+  const maxPendingUpgrades = options.maxPendingUpgrades ?? 64;
+  const totals = { opened: 0, refused: 0, bytesUp: 0, bytesDown: 0 };
+
+  const http: Server = createServer({ headersTimeout: upgradeTimeoutMs, requestTimeout: upgradeTimeoutMs }, (req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' }).end('openssl-psk-wasm bridge: WebSocket only\n');
   });
+  // Slow or silent clients: each socket has upgradeTimeoutMs to become a WebSocket, and only
+  // maxPendingUpgrades may be on their way at once.
+  const pending = new Set<Socket>();
+  http.on('connection', (socket: Socket) => {
+    if (pending.size >= maxPendingUpgrades) {
+      totals.refused++;
+      socket.destroy();
+      return;
+    }
+    pending.add(socket);
+    const timer = setTimeout(() => socket.destroy(), upgradeTimeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      pending.delete(socket);
+    };
+    socket.once('close', done);
+    socket.once('websocket', done);
+  });
+  http.on('upgrade', (req, socket: Socket) => socket.emit('websocket'));
   const wss = new WebSocketServer({
     server: http,
     maxPayload: options.maxMessageBytes ?? 1 << 20,
@@ -81,6 +128,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const id = nextId++;
     const origin = req.headers.origin;
     const refuse = (code: number, reason: string) => {
+      totals.refused++;
       onEvent({ type: 'refused', id, code, reason, origin });
       ws.close(code, reason);
     };
@@ -90,9 +138,12 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     if (tunnels.size >= maxConnections) return refuse(1013, 'too many connections');
     const tunnel = { ws, tcp: null as Socket | null };
     tunnels.add(tunnel);
+    totals.opened++;
     onEvent({ type: 'open', id, target, origin });
     runTunnel(ws, target, { idleTimeoutMs, highWaterMark }, (stats) => {
       tunnels.delete(tunnel);
+      totals.bytesUp += stats.bytesUp;
+      totals.bytesDown += stats.bytesDown;
       onEvent({ type: 'close', id, target, ...stats });
     }, (tcp) => (tunnel.tcp = tcp));
   });
@@ -110,6 +161,15 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     get connections() {
       return tunnels.size;
     },
+    stats() {
+      let queuedToClients = 0;
+      let queuedToServers = 0;
+      for (const { ws, tcp } of tunnels) {
+        queuedToClients += ws.bufferedAmount;
+        queuedToServers += tcp?.writableLength ?? 0;
+      }
+      return { tunnels: tunnels.size, pendingUpgrades: pending.size, queuedToClients, queuedToServers, ...totals };
+    },
     async close() {
       wss.close();
       for (const { ws, tcp } of tunnels) {
@@ -119,6 +179,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       // A moment for the closing handshakes, then cut whatever is left.
       for (let waited = 0; wss.clients.size > 0 && waited < 1000; waited += 20) await new Promise((r) => setTimeout(r, 20));
       for (const ws of wss.clients) ws.terminate();
+      for (const socket of pending) socket.destroy();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },

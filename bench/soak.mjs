@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+// Leak soak: create-use-free cycles against one OpenSSL instance, measuring the allocator's
+// in-use bytes (mallinfo) after a warm-up and at the end. A leak shows as growth. The test
+// suite runs this with small counts (test/leaks.test.js); `npm run soak` runs 10,000 cycles.
+//   node bench/soak.mjs [--cycles N] [--json FILE]
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { acceptTls, connectTls, loadOpenSSL } from '../lib/index.js';
+
+const KEY = new Uint8Array(32).fill(0x5c);
+const PAYLOAD = new Uint8Array(1000).fill(1);
+
+function pump(client, server) {
+  for (let i = 0; i < 10 && !(client.handshakeDone && server.handshakeDone); i++) {
+    if (!client.handshakeDone) client.handshake();
+    server.feed(client.drain());
+    if (!server.handshakeDone) server.handshake();
+    client.feed(server.drain());
+  }
+  if (!client.handshakeDone || !server.handshakeDone) throw new Error('handshake did not finish');
+}
+
+function echo(from, to) {
+  from.write(PAYLOAD);
+  to.feed(from.drain());
+  let got = 0;
+  for (let chunk; (chunk = to.read()); ) got += chunk.length;
+  if (got !== PAYLOAD.length) throw new Error(`sent ${PAYLOAD.length}, received ${got}`);
+  from.feed(to.drain());
+}
+
+/** The kinds of cycle: one cycle (calling `sample()` while its objects are alive), and a cleanup. */
+function kinds(ossl) {
+  const session = ossl.createPskSession({ masterKey: KEY, cipher: 'TLS_AES_128_GCM_SHA256' });
+  const handshakes = (client, server) => {
+    const cctx = ossl.createContext({ role: 'client', ...client });
+    const sctx = ossl.createContext({ role: 'server', ...server });
+    return {
+      cycle(sample) {
+        const c = cctx.createConnection();
+        const s = sctx.createConnection();
+        pump(c, s);
+        echo(c, s);
+        echo(s, c);
+        sample();
+        c.free();
+        s.free();
+      },
+      done: () => (cctx.free(), sctx.free()),
+    };
+  };
+  return {
+    'TLS 1.3 handshake + data + free': handshakes(
+      { pskUseSession: () => ({ identity: 'soak', session }) },
+      { pskFindSession: () => session },
+    ),
+    'TLS 1.2 handshake + data + free': handshakes(
+      { maxVersion: 'TLSv1.2', cipherList: 'PSK-AES128-GCM-SHA256', pskClient: () => ({ identity: 'soak', psk: KEY }) },
+      { pskServer: () => KEY },
+    ),
+    'PSK session new + free': {
+      cycle: () => ossl.createPskSession({ masterKey: KEY, cipher: 'TLS_AES_256_GCM_SHA384', maxEarlyData: 1024 }).free(),
+      done() {},
+    },
+    'context new + free': {
+      cycle() {
+        ossl.createContext({ role: 'client', pskUseSession: () => null, groups: ['X25519', 'P-256'] }).free();
+        ossl.createContext({ role: 'server', pskFindSession: () => null, pskIdentityHint: 'h', maxEarlyData: 1024 }).free();
+      },
+      done() {},
+    },
+    'socket over a stream pair, open + data + close': {
+      async cycle(sample) {
+        const ab = new TransformStream();
+        const ba = new TransformStream();
+        const psk = { identity: 'soak', key: KEY };
+        const client = connectTls({ readable: ba.readable, writable: ab.writable }, { psk, openssl: ossl });
+        const server = acceptTls({ readable: ab.readable, writable: ba.writable }, { psk, openssl: ossl });
+        await Promise.all([client.opened, server.opened]);
+        const writer = client.writable.getWriter();
+        await writer.write(PAYLOAD);
+        writer.releaseLock();
+        const { value } = await server.readable.getReader().read();
+        if (value.length !== PAYLOAD.length) throw new Error('short read');
+        sample();
+        await Promise.all([client.close(), server.close()]);
+      },
+      done: () => session.free(),
+    },
+  };
+}
+
+/** Runs `cycles` cycles of each kind (after `warmup`); resolves with one row per kind. */
+export async function runSoak({ cycles = 10000, warmup = 100, only } = {}) {
+  const ossl = await loadOpenSSL();
+  const rows = [];
+  for (const [name, kind] of Object.entries(kinds(ossl))) {
+    if (only && !only.includes(name)) continue;
+    const none = () => {};
+    for (let i = 0; i < warmup; i++) await kind.cycle(none);
+    const warm = ossl.heapStats().inUseBytes;
+    let peak = warm;
+    const sample = () => (peak = Math.max(peak, ossl.heapStats().inUseBytes));
+    const started = performance.now();
+    for (let i = 0; i < cycles; i++) await kind.cycle(i % 64 === 0 ? sample : none);
+    const seconds = (performance.now() - started) / 1000;
+    const end = ossl.heapStats().inUseBytes;
+    rows.push({ kind: name, cycles, warmInUse: warm, endInUse: end, growth: end - warm, peakInUse: peak, memoryBytes: ossl.heapStats().memoryBytes, perSecond: Math.round(cycles / seconds) });
+    kind.done();
+  }
+  return rows;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const arg = (flag, fallback) => {
+    const i = process.argv.indexOf(flag);
+    return i >= 0 ? process.argv[i + 1] : fallback;
+  };
+  const rows = await runSoak({ cycles: Number(arg('--cycles', 10000)) });
+  console.table(rows);
+  const json = arg('--json');
+  if (json) writeFileSync(json, JSON.stringify(rows, null, 2));
+  if (rows.some((r) => r.growth !== 0)) {
+    console.error('in-use bytes grew: a leak');
+    process.exitCode = 1;
+  }
+}

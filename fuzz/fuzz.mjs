@@ -1,0 +1,388 @@
+#!/usr/bin/env node
+// Fuzzing the TLS engine with hostile input: `npm run fuzz -- [--count N] [--seconds S]
+// [--seed X] [--save-corpus DIR]`.
+//
+// Inputs are built from handshakes recorded here between a wasm client and server (TLS 1.3
+// psk_dhe_ke and psk_ke, TLS 1.2 PSK and ECDHE-PSK): random bytes, and the recorded records
+// truncated, duplicated, reordered, dropped, bit-flipped, resized or spliced, fed to a fresh
+// client or server; and live sessions with one record mutated in flight (both sides see it).
+// Every input must end in success or a TlsError: never another exception, a trap, a hang
+// (each input has a step budget) or lost memory. Meanwhile a long-lived session on the same
+// instance must keep working. Inputs that break these rules are "crashers": printed, saved
+// with --save-corpus, and the run fails.
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadOpenSSL, TlsError } from '../lib/index.js';
+
+const KEY = new Uint8Array(32).fill(0x11);
+
+/** The scenarios whose handshakes are recorded and mutated. */
+function scenarios(ossl) {
+  const session = ossl.createPskSession({ masterKey: KEY, cipher: 'TLS_AES_128_GCM_SHA256' });
+  const make = (client, server) => ({
+    client: ossl.createContext({ role: 'client', ...client }),
+    server: ossl.createContext({ role: 'server', ...server }),
+  });
+  const pairs = {
+    'tls13-psk-dhe': make({ pskUseSession: () => ({ identity: 'fuzz', session }) }, { pskFindSession: () => session }),
+    'tls13-psk-ke': make(
+      { allowNoDheKex: true, groups: 'X25519', pskUseSession: () => ({ identity: 'fuzz', session }) },
+      { allowNoDheKex: true, groups: 'P-256', pskFindSession: () => session },
+    ),
+    'tls12-psk': make(
+      { maxVersion: 'TLSv1.2', cipherList: 'PSK-AES128-GCM-SHA256', pskClient: () => ({ identity: 'fuzz', psk: KEY }) },
+      { pskServer: () => KEY, pskIdentityHint: 'hint' },
+    ),
+    'tls12-ecdhe-psk': make(
+      { maxVersion: 'TLSv1.2', cipherList: 'ECDHE-PSK-CHACHA20-POLY1305', pskClient: () => ({ identity: 'fuzz', psk: KEY }) },
+      { pskServer: () => KEY },
+    ),
+  };
+  const free = () => {
+    for (const pair of Object.values(pairs)) {
+      pair.client.free();
+      pair.server.free();
+    }
+    session.free();
+  };
+  return { pairs, free };
+}
+
+/** Runs a clean session, returning every chunk each side sent, in order. */
+function record(pair) {
+  const c = pair.client.createConnection();
+  const s = pair.server.createConnection();
+  const flights = [];
+  const move = (from, to, side) => {
+    const bytes = from.drain();
+    if (bytes.length) {
+      flights.push({ from: side, bytes });
+      to.feed(bytes);
+    }
+  };
+  for (let i = 0; i < 10 && !(c.handshakeDone && s.handshakeDone); i++) {
+    if (!c.handshakeDone) c.handshake();
+    move(c, s, 'client');
+    if (!s.handshakeDone) s.handshake();
+    move(s, c, 'server');
+  }
+  s.read();
+  c.write(new TextEncoder().encode('client application data'));
+  move(c, s, 'client');
+  s.read();
+  s.write(new TextEncoder().encode('server application data'));
+  move(s, c, 'server');
+  c.read();
+  c.free();
+  s.free();
+  return flights;
+}
+
+/** Splits bytes into TLS records (5-byte header + length); a tail that is no record stays whole. */
+function records(bytes) {
+  const out = [];
+  let at = 0;
+  while (at + 5 <= bytes.length) {
+    const len = (bytes[at + 3] << 8) | bytes[at + 4];
+    if (at + 5 + len > bytes.length) break;
+    out.push(bytes.slice(at, at + 5 + len));
+    at += 5 + len;
+  }
+  if (at < bytes.length) out.push(bytes.slice(at));
+  return out;
+}
+
+function prng(seed) {
+  let x = seed >>> 0 || 1;
+  const next = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+  return { int: (n) => next() % n, bytes: (n) => Uint8Array.from({ length: n }, () => next() & 0xff) };
+}
+
+/** The mutations of a list of records; each returns a new list. */
+const MUTATIONS = {
+  random: (rs, r) => [r.bytes(r.int(2000))],
+  truncate: (rs, r) => {
+    const all = concat(rs);
+    return [all.subarray(0, r.int(all.length + 1))];
+  },
+  duplicate: (rs, r) => {
+    const i = r.int(rs.length);
+    return [...rs.slice(0, i + 1), rs[i], ...rs.slice(i + 1)];
+  },
+  reorder: (rs, r) => {
+    const out = [...rs];
+    const i = r.int(out.length);
+    const j = r.int(out.length);
+    [out[i], out[j]] = [out[j], out[i]];
+    return out;
+  },
+  drop: (rs, r) => rs.filter((_, i) => i !== r.int(rs.length)),
+  bitflip: (rs, r) => {
+    const out = rs.map((x) => x.slice());
+    for (let k = 1 + r.int(8); k > 0; k--) {
+      const rec = out[r.int(out.length)];
+      if (rec.length) rec[r.int(rec.length)] ^= 1 << r.int(8);
+    }
+    return out;
+  },
+  header: (rs, r) => {
+    const out = rs.map((x) => x.slice());
+    const rec = out[r.int(out.length)];
+    if (rec.length >= 5) {
+      const at = r.int(5);
+      rec.set(r.bytes(1 + r.int(5 - at)), at);
+    }
+    return out;
+  },
+  resize: (rs, r) => {
+    const out = rs.map((x) => x.slice());
+    const rec = out[r.int(out.length)];
+    if (rec.length >= 5) {
+      const len = r.int(3) === 0 ? 0xffff : r.int(rec.length * 2);
+      rec[3] = len >> 8;
+      rec[4] = len & 0xff;
+    }
+    return out;
+  },
+  insert: (rs, r) => {
+    const body = r.bytes(r.int(300));
+    const rec = Uint8Array.from([[20, 21, 22, 23][r.int(4)], 3, 3, body.length >> 8, body.length & 0xff, ...body]);
+    const i = r.int(rs.length + 1);
+    return [...rs.slice(0, i), rec, ...rs.slice(i)];
+  },
+};
+
+function concat(chunks) {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+const STEP_BUDGET = 64;
+
+/** Drives one connection with the given chunks; returns 'success' or a TlsError code, or throws a crasher. */
+function feedOne(conn, chunks) {
+  let steps = 0;
+  const step = () => {
+    if (++steps > STEP_BUDGET) throw new Crasher('hang: step budget exceeded');
+  };
+  try {
+    if (!conn.handshakeDone) conn.handshake();
+    conn.drain();
+    for (const chunk of chunks) {
+      step();
+      conn.feed(chunk);
+      if (!conn.handshakeDone) conn.handshake();
+      while (conn.handshakeDone && conn.read() !== null) step();
+      conn.drain();
+    }
+    conn.feedEnd();
+    if (!conn.handshakeDone) conn.handshake();
+    while (conn.read() !== null) step();
+    return 'success';
+  } catch (error) {
+    return outcomeOf(error);
+  }
+}
+
+/** A live session with one record mutated in flight; returns both sides' outcomes. */
+function liveOne(pair, mutate, r) {
+  const c = pair.client.createConnection();
+  const s = pair.server.createConnection();
+  let flight = 0;
+  const target = r.int(6);
+  const outcome = { client: 'success', server: 'success' };
+  const guard = (side, fn) => {
+    if (outcome[side] !== 'success') return;
+    try {
+      fn();
+    } catch (error) {
+      outcome[side] = outcomeOf(error);
+    }
+  };
+  try {
+    for (let i = 0; i < 12; i++) {
+      guard('client', () => c.handshakeDone ? c.read() : c.handshake());
+      let bytes = c.drain();
+      if (bytes.length && flight++ === target) bytes = concat(mutate(records(bytes), r));
+      guard('server', () => (s.feed(bytes), s.handshakeDone ? s.read() : s.handshake()));
+      bytes = s.drain();
+      if (bytes.length && flight++ === target) bytes = concat(mutate(records(bytes), r));
+      guard('client', () => c.feed(bytes));
+      if (c.handshakeDone && s.handshakeDone && i > 2) break;
+    }
+  } finally {
+    c.free();
+    s.free();
+  }
+  return outcome;
+}
+
+class Crasher extends Error {}
+
+function outcomeOf(error) {
+  if (error instanceof Crasher) throw error;
+  if (!(error instanceof TlsError)) throw new Crasher(`an untyped ${error?.constructor?.name ?? typeof error}: ${error?.message ?? error}`);
+  if (error.code === 'ERR_WASM_TRAP') throw new Crasher(`a trap: ${error.message}`);
+  return error.code;
+}
+
+/** Runs the fuzzer; resolves with a summary. Throws nothing: crashers are in the summary. */
+export async function fuzz({ count = 20000, seconds = 60, seed = Date.now() & 0xffffffff, saveCorpus = null, log = () => {} } = {}) {
+  const r = prng(seed);
+  const ossl = await loadOpenSSL();
+  const { pairs, free } = scenarios(ossl);
+  const recorded = Object.fromEntries(Object.entries(pairs).map(([name, pair]) => [name, record(pair)]));
+
+  // A long-lived session that must keep working throughout.
+  const canary = { client: pairs['tls13-psk-dhe'].client.createConnection(), server: pairs['tls13-psk-dhe'].server.createConnection() };
+  liveCheck(canary, true);
+  const baseline = ossl.heapStats().inUseBytes;
+  const outcomes = {};
+  const crashers = [];
+  const corpus = new Map();
+  let peakHeap = baseline;
+  const started = Date.now();
+  let inputs = 0;
+
+  for (; inputs < count && Date.now() - started < seconds * 1000; inputs++) {
+    const names = Object.keys(pairs);
+    const scenario = names[r.int(names.length)];
+    const mutationNames = Object.keys(MUTATIONS);
+    const mutation = mutationNames[r.int(mutationNames.length)];
+    const mode = ['server', 'client', 'live'][r.int(3)];
+    const input = { seed, index: inputs, scenario, mutation, mode };
+    try {
+      if (mode === 'live') {
+        const result = liveOne(pairs[scenario], MUTATIONS[mutation], r);
+        count1(outcomes, `client ${result.client}`);
+        count1(outcomes, `server ${result.server}`);
+
+      } else {
+        const from = mode === 'server' ? 'client' : 'server';
+        const chunks = MUTATIONS[mutation](recorded[scenario].filter((f) => f.from === from).flatMap((f) => records(f.bytes)), r);
+        const conn = pairs[scenario][mode].createConnection();
+        let result;
+        try {
+          result = feedOne(conn, chunks);
+        } finally {
+          conn.free();
+        }
+        count1(outcomes, `${mode} ${result}`);
+        // One input per kind of input and outcome other than success, for the regression corpus.
+        if (result !== 'success') keep(corpus, `${mode}/${mutation}`, { ...input, outcome: result, chunks: chunks.map((c) => Buffer.from(c).toString('base64')) });
+      }
+    } catch (error) {
+      crashers.push({ ...input, problem: error.message });
+      log(`CRASHER ${JSON.stringify(input)}: ${error.message}`);
+      if (/trap/.test(error.message)) break; // the instance is gone
+    }
+    if (inputs % 200 === 199) {
+      peakHeap = Math.max(peakHeap, ossl.heapStats().inUseBytes);
+      const problem = liveCheck(canary, false) ?? (ossl.heapStats().inUseBytes !== baseline ? `memory grew to ${ossl.heapStats().inUseBytes} from ${baseline}` : null);
+      if (problem) {
+        crashers.push({ ...input, problem });
+        log(`PROBLEM after input ${inputs}: ${problem}`);
+        break;
+      }
+    }
+  }
+  const canaryProblem = liveCheck(canary, false);
+  if (canaryProblem) crashers.push({ seed, index: inputs, problem: canaryProblem });
+  const heapInUseEnd = ossl.heapStats().inUseBytes;
+  if (heapInUseEnd !== baseline) crashers.push({ seed, index: inputs, problem: `memory grew to ${heapInUseEnd} from ${baseline}` });
+  canary.client.free();
+  canary.server.free();
+  free();
+  if (saveCorpus) saveInputs(saveCorpus, [...corpus.values(), ...crashers]);
+  return {
+    seed,
+    inputs,
+    seconds: (Date.now() - started) / 1000,
+    outcomes,
+    crashers,
+    heapInUseBaseline: baseline,
+    heapInUseEnd,
+    peakHeapInUse: peakHeap,
+    memoryBytes: ossl.heapStats().memoryBytes,
+  };
+}
+
+/** One exchange on the long-lived session; returns a problem, or null. */
+function liveCheck({ client, server }, first) {
+  try {
+    if (first) {
+      for (let i = 0; i < 10 && !(client.handshakeDone && server.handshakeDone); i++) {
+        client.handshake();
+        server.feed(client.drain());
+        server.handshake();
+        client.feed(server.drain());
+      }
+    }
+    const message = new TextEncoder().encode(`canary ${Math.random()}`);
+    client.write(message);
+    server.feed(client.drain());
+    const got = server.read();
+    client.feed(server.drain());
+    if (!got || Buffer.compare(Buffer.from(got), Buffer.from(message)) !== 0) return 'the long-lived session lost its data';
+    return null;
+  } catch (error) {
+    return `the long-lived session failed: ${error.message}`;
+  }
+}
+
+function count1(map, key) {
+  map[key] = (map[key] ?? 0) + 1;
+}
+
+function keep(corpus, key, input) {
+  if (!corpus.has(key)) corpus.set(key, input);
+}
+
+function saveInputs(dir, inputs) {
+  mkdirSync(dir, { recursive: true });
+  for (const input of inputs) {
+    if (!input.chunks) continue; // live inputs replay from their seed, not from bytes
+    const name = createHash('sha256').update(JSON.stringify(input.chunks)).digest('hex').slice(0, 16);
+    writeFileSync(join(dir, `${input.mode}-${input.mutation}-${name}.json`), JSON.stringify(input, null, 1) + '\n');
+  }
+}
+
+/** Replays a saved input against a fresh connection of `ossl`; returns 'success' or a code. */
+export function replay(ossl, input) {
+  const { pairs, free } = scenarios(ossl);
+  const conn = pairs[input.scenario][input.mode].createConnection();
+  try {
+    return feedOne(conn, input.chunks.map((c) => new Uint8Array(Buffer.from(c, 'base64'))));
+  } finally {
+    conn.free();
+    free();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const arg = (flag, fallback) => {
+    const i = process.argv.indexOf(flag);
+    return i >= 0 ? process.argv[i + 1] : fallback;
+  };
+  const summary = await fuzz({
+    count: Number(arg('--count', 20000)),
+    seconds: Number(arg('--seconds', 60)),
+    seed: Number(arg('--seed', Date.now() & 0xffffffff)),
+    saveCorpus: arg('--save-corpus', null),
+    log: (line) => console.error(line),
+  });
+  console.log(JSON.stringify(summary, null, 2));
+  if (summary.crashers.length) process.exitCode = 1;
+}
