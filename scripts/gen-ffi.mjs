@@ -22,6 +22,7 @@ const TYPES = {
   'void *': 'Ptr',
   'size_t *': 'SizeTPtr',
   'const uint8_t **': 'Ptr',
+  'char **': 'Ptr',
   'uint8_t *': 'BytePtr',
   'const uint8_t *': 'BytePtr',
   'char *': 'CStringPtr',

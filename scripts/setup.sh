@@ -4,7 +4,7 @@
 #                           npm packages, the wasm module (build.sh, cached), the TypeScript
 #                           (tsc) and the browser bundle (esbuild)
 #   scripts/setup.sh test   the same, plus the test peers: OpenSSL and GnuTLS command lines,
-#                           websockify, socat, iproute2
+#                           websockify, socat, iproute2, tshark, mosquitto
 # Everything already present is left alone; nothing is installed twice.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -13,7 +13,7 @@ mode=${1:-demo}
 packages=(emscripten node-acorn patch xz-utils make perl openssl chromium)
 case $mode in
   demo) ;;
-  test) packages+=(gnutls-bin websockify socat iproute2 util-linux) ;;
+  test) packages+=(gnutls-bin websockify socat iproute2 util-linux tshark mosquitto mosquitto-clients) ;;
   *) echo "usage: scripts/setup.sh demo|test" >&2; exit 2 ;;
 esac
 

@@ -23,6 +23,7 @@ import {
   type PskUseSessionCallback,
 } from './psk.js';
 import { SSL_ERROR_SYSCALL, SSL_ERROR_ZERO_RETURN, classifyFailure } from './failure.js';
+import type { Observers } from './observers.js';
 import { peekClientPsk } from './psk-digest.js';
 import { reasonOf, type Runtime } from './runtime.js';
 import { SslSession } from './session.js';
@@ -61,6 +62,8 @@ export class TlsConnection extends Owned {
   readonly role: 'client' | 'server';
   /** @internal */
   readonly pskCallbacks: PskCallbacks;
+  /** @internal onKeylog and onMessage, copied from the context like the PSK callbacks. */
+  readonly observers: Observers;
   /** @internal The PSK the use-session callback offered, for error messages. */
   offeredPsk: { identity: Uint8Array; digest: Digest } | null = null;
   /** @internal Why the server ignored the PSK it found, for error messages. */
@@ -84,6 +87,7 @@ export class TlsConnection extends Owned {
   readonly #io: BytePtr;
   #identity: { ptr: BytePtr; len: number } | null = null;
   #callbackError: TlsError | null = null;
+  #observerError: unknown = undefined;
   #failure: TlsError | null = null;
   #inCallback = false;
   #inCall = false;
@@ -92,11 +96,12 @@ export class TlsConnection extends Owned {
   #completed = false;
 
   /** @internal Use SslContext.createConnection(). */
-  constructor(rt: Runtime, ssl: SslPtr, callbacks: PskCallbacks, pskDigestFirst: boolean) {
+  constructor(rt: Runtime, ssl: SslPtr, callbacks: PskCallbacks, observers: Observers, pskDigestFirst: boolean) {
     super('TlsConnection');
     this.#rt = rt;
     this.#ssl = ssl;
     this.pskCallbacks = { ...callbacks };
+    this.observers = { ...observers };
     this.pskDigestFirst = pskDigestFirst;
     this.role = rt.shim.connIsServer(ssl) ? 'server' : 'client';
     try {
@@ -398,6 +403,11 @@ export class TlsConnection extends Owned {
     }
   }
 
+  /** @internal An observer threw: the engine call fails the connection once OpenSSL returns. */
+  recordObserverError(error: unknown): void {
+    if (this.#observerError === undefined) this.#observerError = error ?? new Error('undefined was thrown');
+  }
+
   /** @internal The first callback failure is the one the handshake reports. */
   recordCallbackError(error: TlsError): void {
     this.#callbackError ??= error;
@@ -434,8 +444,9 @@ export class TlsConnection extends Owned {
     }
     this.#inCall = true;
     this.#callbackError = null;
+    let result: number;
     try {
-      return this.#rt.enter(() => {
+      result = this.#rt.enter(() => {
         if (!this.#peeked && this.role === 'client' && this.pskDigestFirst && this.#rt.shim.connInBefore(this.#ssl)) {
           this.#peeked = true;
           peekClientPsk(this.#rt, this);
@@ -445,6 +456,14 @@ export class TlsConnection extends Owned {
     } finally {
       this.#inCall = false;
     }
+    // An observer that threw ends the connection, but from the next call on: this call's
+    // result (data read, bytes to drain) is still delivered, so nothing is lost.
+    const observerError = this.#observerError;
+    if (observerError !== undefined) {
+      this.#observerError = undefined;
+      this.#failure ??= new TlsError('ERR_CALLBACK', `an observer (onKeylog, onMessage or onNewSession) threw: ${messageOf(observerError)}`, { cause: observerError });
+    }
+    return result;
   }
 
   /** @internal The first use-session answer if it was asked ahead; rethrows what it threw. */

@@ -16,6 +16,7 @@ import {
   type PskServerCallback,
   type PskUseSessionCallback,
 } from './psk.js';
+import type { KeylogCallback, MessageCallback, NewSessionCallback, Observers } from './observers.js';
 import { protocolNumber, type ProtocolVersion, type Runtime } from './runtime.js';
 import { requireUint32 } from './session.js';
 
@@ -84,12 +85,21 @@ export interface ContextOptions {
   pskFindSession?: PskFindSessionCallback;
   /** SSL_CTX_set_psk_server_callback. */
   pskServer?: PskServerCallback;
+  /**
+   * SSL_CTX_set_keylog_callback: each NSS key log line (SSLKEYLOGFILE format), for decrypting a
+   * capture in Wireshark. These are secrets: set it only to debug.
+   */
+  onKeylog?: KeylogCallback;
+  /** SSL_CTX_set_msg_callback: each protocol message and record header (see describeMessage). */
+  onMessage?: MessageCallback;
+  /** SSL_CTX_sess_set_new_cb: each new session (TLS 1.3: each ticket), the callback's to keep or free(). */
+  onNewSession?: NewSessionCallback;
 }
 
 const OPTION_NAMES = new Set<string>([
   'role', 'minVersion', 'maxVersion', 'ciphersuites', 'cipherList', 'groups', 'allowNoDheKex', 'serverPreference',
   'maxEarlyData', 'numTickets', 'pskDigestFirst', 'certificate', 'privateKey', 'ca', 'verify', 'pskIdentityHint',
-  'pskUseSession', 'pskClient', 'pskFindSession', 'pskServer',
+  'pskUseSession', 'pskClient', 'pskFindSession', 'pskServer', 'onKeylog', 'onMessage', 'onNewSession',
 ]);
 
 export class SslContext extends Owned {
@@ -97,6 +107,7 @@ export class SslContext extends Owned {
   readonly #rt: Runtime;
   readonly #ctx: SslCtxPtr;
   readonly #callbacks: PskCallbacks = { useSession: null, client: null, findSession: null, server: null };
+  readonly #observers: Observers = { keylog: null, message: null, newSession: null };
   #pskDigestFirst = true;
 
   /** @internal Use OpenSSL.createContext(). */
@@ -152,6 +163,9 @@ export class SslContext extends Owned {
     if (o.pskClient !== undefined) this.setPskClientCallback(o.pskClient);
     if (o.pskFindSession !== undefined) this.setPskFindSessionCallback(o.pskFindSession);
     if (o.pskServer !== undefined) this.setPskServerCallback(o.pskServer);
+    if (o.onKeylog !== undefined) this.setKeylogCallback(o.onKeylog);
+    if (o.onMessage !== undefined) this.setMessageCallback(o.onMessage);
+    if (o.onNewSession !== undefined) this.setNewSessionCallback(o.onNewSession);
   }
 
   #check(ok: number, what: string): void {
@@ -212,13 +226,37 @@ export class SslContext extends Owned {
     this.#rt.enter(() => set(this.#ctx, cb ? 1 : 0));
   }
 
+  /** SSL_CTX_set_keylog_callback; null removes it. Key log lines are secrets. */
+  setKeylogCallback(cb: KeylogCallback | null): void {
+    this.#setObserver('keylog', cb, this.#rt.shim.ctxSetKeylog);
+  }
+
+  /** SSL_CTX_set_msg_callback; null removes it. */
+  setMessageCallback(cb: MessageCallback | null): void {
+    this.#setObserver('message', cb, this.#rt.shim.ctxSetMsgCallback);
+  }
+
+  /** SSL_CTX_sess_set_new_cb; null removes it. */
+  setNewSessionCallback(cb: NewSessionCallback | null): void {
+    this.#setObserver('newSession', cb, this.#rt.shim.ctxSetNewSessionCallback);
+  }
+
+  #setObserver(kind: keyof Observers, cb: unknown, set: (ctx: SslCtxPtr, on: number) => void): void {
+    this.assertLive();
+    if (cb !== null && typeof cb !== 'function') {
+      throw new TlsError('ERR_INVALID_ARGUMENT', `the ${kind} callback must be a function or null, got ${describe(cb)}`);
+    }
+    (this.#observers as Record<keyof Observers, unknown>)[kind] = cb;
+    this.#rt.enter(() => set(this.#ctx, cb ? 1 : 0));
+  }
+
   /** SSL_new with two memory BIOs: a sans-IO connection with this context's settings. */
   createConnection(options: ConnectionOptions = {}): TlsConnection {
     this.assertLive();
     const rt = this.#rt;
     const ssl = rt.enter(() => rt.shim.connNew(this.#ctx));
     if (ssl === 0) throw rt.configError('ERR_CONFIG', 'SSL_new failed');
-    const conn = new TlsConnection(rt, ssl, this.#callbacks, this.#pskDigestFirst);
+    const conn = new TlsConnection(rt, ssl, this.#callbacks, this.#observers, this.#pskDigestFirst);
     try {
       conn.configure(options);
     } catch (error) {

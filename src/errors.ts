@@ -13,6 +13,8 @@ export type TlsErrorCode =
   | 'ERR_CERTIFICATE'
   /** A PSK callback threw (the error is the `cause`) or returned failure. */
   | 'ERR_PSK_CALLBACK'
+  /** An observer (onKeylog, onMessage, onNewSession) threw (the error is the `cause`). */
+  | 'ERR_CALLBACK'
   /** A PSK identity longer than OpenSSL can carry; it is never truncated. */
   | 'ERR_PSK_IDENTITY_TOO_LONG'
   /** A PSK longer than OpenSSL can carry; it is never truncated. */

@@ -35,6 +35,11 @@ export interface RawExports {
   _opw_ctx_set_psk_client_callback(ctx: SslCtxPtr, on: number): void;
   _opw_ctx_set_psk_find_session_callback(ctx: SslCtxPtr, on: number): void;
   _opw_ctx_set_psk_server_callback(ctx: SslCtxPtr, on: number): void;
+  _opw_ctx_set_keylog(ctx: SslCtxPtr, on: number): void;
+  _opw_ctx_set_msg_callback(ctx: SslCtxPtr, on: number): void;
+  _opw_ctx_set_new_session_callback(ctx: SslCtxPtr, on: number): void;
+  _opw_session_to_pem(session: SessionPtr, out: Ptr): number;
+  _opw_session_from_pem(pem: CStringPtr, len: number): SessionPtr;
   _opw_conn_new(ctx: SslCtxPtr): SslPtr;
   _opw_conn_free(ssl: SslPtr): void;
   _opw_conn_feed(ssl: SslPtr, data: BytePtr, len: number): number;
@@ -69,6 +74,7 @@ export interface RawExports {
   _opw_conn_tls13_enabled(ssl: SslPtr): number;
   _opw_conn_has_pending(ssl: SslPtr): number;
   _opw_conn_has_certificate(ssl: SslPtr): number;
+  _opw_conn_may_be_own_ticket(ssl: SslPtr, identity: BytePtr, len: number): number;
   _opw_conn_client_hello_ext(ssl: SslPtr, type: number, out: Ptr): number;
   _opw_conn_client_hello_ciphers(ssl: SslPtr, out: Ptr): number;
   _opw_conn_set_psk_use_session_callback(ssl: SslPtr, on: number): void;
@@ -130,6 +136,11 @@ export interface Shim {
   ctxSetPskClientCallback(ctx: SslCtxPtr, on: number): void;
   ctxSetPskFindSessionCallback(ctx: SslCtxPtr, on: number): void;
   ctxSetPskServerCallback(ctx: SslCtxPtr, on: number): void;
+  ctxSetKeylog(ctx: SslCtxPtr, on: number): void;
+  ctxSetMsgCallback(ctx: SslCtxPtr, on: number): void;
+  ctxSetNewSessionCallback(ctx: SslCtxPtr, on: number): void;
+  sessionToPem(session: SessionPtr, out: Ptr): number;
+  sessionFromPem(pem: CStringPtr, len: number): SessionPtr;
   connNew(ctx: SslCtxPtr): SslPtr;
   connFree(ssl: SslPtr): void;
   connFeed(ssl: SslPtr, data: BytePtr, len: number): number;
@@ -164,6 +175,7 @@ export interface Shim {
   connTls13Enabled(ssl: SslPtr): number;
   connHasPending(ssl: SslPtr): number;
   connHasCertificate(ssl: SslPtr): number;
+  connMayBeOwnTicket(ssl: SslPtr, identity: BytePtr, len: number): number;
   connClientHelloExt(ssl: SslPtr, type: number, out: Ptr): number;
   connClientHelloCiphers(ssl: SslPtr, out: Ptr): number;
   connSetPskUseSessionCallback(ssl: SslPtr, on: number): void;
@@ -225,6 +237,11 @@ export function bindShim(raw: RawExports): Shim {
     ctxSetPskClientCallback: raw._opw_ctx_set_psk_client_callback,
     ctxSetPskFindSessionCallback: raw._opw_ctx_set_psk_find_session_callback,
     ctxSetPskServerCallback: raw._opw_ctx_set_psk_server_callback,
+    ctxSetKeylog: raw._opw_ctx_set_keylog,
+    ctxSetMsgCallback: raw._opw_ctx_set_msg_callback,
+    ctxSetNewSessionCallback: raw._opw_ctx_set_new_session_callback,
+    sessionToPem: (session: SessionPtr, out: Ptr) => raw._opw_session_to_pem(session, out) >>> 0,
+    sessionFromPem: raw._opw_session_from_pem,
     connNew: raw._opw_conn_new,
     connFree: raw._opw_conn_free,
     connFeed: raw._opw_conn_feed,
@@ -259,6 +276,7 @@ export function bindShim(raw: RawExports): Shim {
     connTls13Enabled: raw._opw_conn_tls13_enabled,
     connHasPending: raw._opw_conn_has_pending,
     connHasCertificate: raw._opw_conn_has_certificate,
+    connMayBeOwnTicket: raw._opw_conn_may_be_own_ticket,
     connClientHelloExt: (ssl: SslPtr, type: number, out: Ptr) => raw._opw_conn_client_hello_ext(ssl, type, out) >>> 0,
     connClientHelloCiphers: (ssl: SslPtr, out: Ptr) => raw._opw_conn_client_hello_ciphers(ssl, out) >>> 0,
     connSetPskUseSessionCallback: raw._opw_conn_set_psk_use_session_callback,
@@ -321,6 +339,11 @@ export const EXPORTED_FUNCTIONS = [
   '_opw_ctx_set_psk_client_callback',
   '_opw_ctx_set_psk_find_session_callback',
   '_opw_ctx_set_psk_server_callback',
+  '_opw_ctx_set_keylog',
+  '_opw_ctx_set_msg_callback',
+  '_opw_ctx_set_new_session_callback',
+  '_opw_session_to_pem',
+  '_opw_session_from_pem',
   '_opw_conn_new',
   '_opw_conn_free',
   '_opw_conn_feed',
@@ -355,6 +378,7 @@ export const EXPORTED_FUNCTIONS = [
   '_opw_conn_tls13_enabled',
   '_opw_conn_has_pending',
   '_opw_conn_has_certificate',
+  '_opw_conn_may_be_own_ticket',
   '_opw_conn_client_hello_ext',
   '_opw_conn_client_hello_ciphers',
   '_opw_conn_set_psk_use_session_callback',

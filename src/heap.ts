@@ -80,6 +80,16 @@ export class Heap {
     }
   }
 
+  /** Runs `fn` with a copy of `bytes` in linear memory, freed afterwards. */
+  withBytes<T>(bytes: Uint8Array, fn: (ptr: BytePtr, len: number) => T): T {
+    const ptr = this.copyIn(bytes);
+    try {
+      return fn(ptr, bytes.byteLength);
+    } finally {
+      this.free(ptr);
+    }
+  }
+
   /**
    * Runs `fn` with a copy of secret bytes in linear memory; the copy is cleansed and freed as
    * soon as `fn` returns, which is when OpenSSL holds its own copy.

@@ -7,7 +7,7 @@ import createOpenSSLModule from '../wasm/dist/openssl-psk.mjs';
 import { TlsError } from './errors.js';
 import { bindShim, type RawExports } from './ffi.js';
 import { OpenSSL } from './openssl.js';
-import { installHooks } from './psk.js';
+import { installHooks } from './hooks.js';
 import { Runtime } from './runtime.js';
 import { defaultWasmUrl } from './wasm-url.js';
 

@@ -40,6 +40,17 @@ export class OpenSSL {
     return new SslSession(rt, ptr);
   }
 
+  /** PEM_read_bio_SSL_SESSION: a session from SslSession.toPem() or `openssl s_client -sess_out`. */
+  sessionFromPem(pem: string): SslSession {
+    const rt = this.#rt;
+    if (typeof pem !== 'string') throw new TlsError('ERR_INVALID_ARGUMENT', `sessionFromPem() takes a PEM string, got ${describe(pem)}`);
+    const ptr = rt.enter(() => rt.heap.withCString(pem, (s, len) => rt.shim.sessionFromPem(s, len)));
+    if (ptr === 0) {
+      throw rt.configError('ERR_INVALID_ARGUMENT', 'sessionFromPem(): not a session PEM ("-----BEGIN SSL SESSION PARAMETERS-----", as toPem() and openssl -sess_out write)');
+    }
+    return new SslSession(rt, ptr);
+  }
+
   /**
    * A TLS 1.3 external PSK as the man page describes it: SSL_SESSION_new, then
    * set1_master_key, set_cipher, set_protocol_version and set_max_early_data.

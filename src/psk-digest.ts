@@ -97,6 +97,8 @@ export function onClientHello(rt: Runtime, conn: TlsConnection): number {
   }
   if (!answered) {
     if (rt.shim.connHasCertificate(ssl)) return 0; // the man page's fallback: a certificate handshake
+    // A resumption ticket is no callback's to know: OpenSSL decrypts it after asking them.
+    if (identities.some((id) => rt.heap.withBytes(id, (p, n) => rt.shim.connMayBeOwnTicket(ssl, p, n)))) return 0;
     conn.recordCallbackError(
       new TlsError('ERR_PSK_UNKNOWN_IDENTITY', `the client offered ${identities.length} PSK identit${identities.length === 1 ? 'y' : 'ies'}, none known to this server (which has no certificate to fall back on)`),
     );

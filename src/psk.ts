@@ -81,17 +81,9 @@ export function checkCallback(cb: unknown, kind: PskCallbackKind): void {
   }
 }
 
-/** Installs the hooks that wasm/shim/library.js forwards the shim's imports to. */
-export function installHooks(rt: Runtime, random: (view: Uint8Array) => void): void {
-  rt.module.opwHooks = {
-    random(buf: BytePtr, len: number): number {
-      try {
-        random(rt.heap.u8.subarray(buf, buf + len));
-        return 1;
-      } catch {
-        return 0;
-      }
-    },
+/** The PSK hooks that wasm/shim/library.js forwards the shim's imports to (see hooks.ts). */
+export function pskHooks(rt: Runtime) {
+  return {
     pskUseSession: (ssl: SslPtr, md: DigestPtr, idOut: Ptr, idLenOut: SizeTPtr, sessOut: Ptr) =>
       dispatch(rt, ssl, 'useSession', 0, (conn, cb) => useSession(rt, conn, cb, md, idOut, idLenOut, sessOut)),
     pskClient: (ssl: SslPtr, hint: CStringPtr, identity: CStringPtr, maxIdentityLen: number, psk: BytePtr, maxPskLen: number) =>

@@ -83,7 +83,7 @@ export class Runtime {
   }
 
   /** A TlsError for a failed configuration call, with OpenSSL's reasons. */
-  configError(code: 'ERR_CONFIG' | 'ERR_CERTIFICATE' | 'ERR_NO_CSPRNG', message: string): TlsError {
+  configError(code: 'ERR_CONFIG' | 'ERR_CERTIFICATE' | 'ERR_NO_CSPRNG' | 'ERR_INVALID_ARGUMENT', message: string): TlsError {
     const openssl = this.takeErrors();
     const reason = openssl.length ? `: ${reasonOf(openssl[openssl.length - 1]!)}` : '';
     return new TlsError(code, `${message}${reason}`, { openssl });

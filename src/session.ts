@@ -130,6 +130,28 @@ export class SslSession extends Owned {
     return this;
   }
 
+  /**
+   * PEM_write_bio_SSL_SESSION: "-----BEGIN SSL SESSION PARAMETERS-----", what `openssl
+   * s_client -sess_out` writes and `-sess_in`/`-psk_session` read. It holds the master key:
+   * treat it as the key itself.
+   */
+  toPem(): string {
+    const rt = this.#rt;
+    return rt.enter(() => {
+      const out = rt.heap.alloc(4);
+      try {
+        const len = rt.shim.sessionToPem(this.pointer, out);
+        const ptr = rt.module.HEAPU32[out >>> 2]! as BytePtr;
+        if (len === 0) throw rt.configError('ERR_CONFIG', 'PEM_write_bio_SSL_SESSION failed');
+        const pem = new TextDecoder().decode(rt.heap.u8.subarray(ptr, ptr + len));
+        rt.heap.cleanseFree(ptr, len);
+        return pem;
+      } finally {
+        rt.heap.free(out);
+      }
+    });
+  }
+
   protected release(): void {
     this.#rt.enter(() => this.#rt.shim.sessionFree(this.#ptr));
   }

@@ -18,6 +18,7 @@ import type { TlsConnection } from './connection.js';
 import { TlsError, describe, requireBytes } from './errors.js';
 import { loadOpenSSL } from './loader.js';
 import type { OpenSSL } from './openssl.js';
+import type { SslSession } from './session.js';
 import { staticPskCallbacks, type StaticPsk } from './static-psk.js';
 import { DuplexTransport, WebSocketTransport, openWebSocket, waitOpen, type ByteDuplex, type Transport, type WebSocketLike } from './transport.js';
 
@@ -28,6 +29,8 @@ export interface TlsSocketOptions extends Omit<ContextOptions, 'role'> {
   earlyData?: Uint8Array;
   /** Server name for SNI and certificate checks (client). */
   serverName?: string;
+  /** Client: a session to resume (SSL_set_session), e.g. from getSession() or sessionFromPem(). */
+  session?: SslSession;
   /** The OpenSSL instance to use (default: one shared instance, loaded on first use). */
   openssl?: OpenSSL;
   /** An existing context to use instead of building one from these options. */
@@ -52,6 +55,8 @@ export interface TlsSocketInfo {
   cipher: string;
   sessionReused: boolean;
   earlyDataAccepted: boolean;
+  /** The key exchange group ('X25519', 'P-256', 'DH'), or null for TLS 1.3 psk_ke and TLS 1.2 plain PSK. */
+  keyExchangeGroup: string | null;
 }
 
 export type TlsTarget = string | URL | WebSocketLike | ByteDuplex;
@@ -153,6 +158,15 @@ export class TlsSocket {
     this.opened.catch(() => {});
   }
 
+  /**
+   * SSL_get1_session once open: the session to resume later (options.session), with the
+   * tickets received so far. The caller owns it (free()). Null before the handshake or after closing.
+   */
+  getSession(): SslSession | null {
+    const conn = this.#conn;
+    return this.#isOpen && conn && !conn.freed ? conn.getSession() : null;
+  }
+
   /** Sends close_notify, waits briefly for the peer's, and closes the transport. */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -169,6 +183,7 @@ export class TlsSocket {
       const conn = ctx.createConnection(o.serverName === undefined ? {} : { serverName: o.serverName });
       this.#owned.push(conn);
       this.#conn = conn;
+      if (o.session !== undefined) conn.setSession(o.session);
       const early = o.earlyData;
       if (early !== undefined) {
         requireBytes(early, 'earlyData');
@@ -182,7 +197,13 @@ export class TlsSocket {
         await this.#flush();
       }
       this.#isOpen = true;
-      return { protocol: conn.protocol ?? '', cipher: conn.cipher?.name ?? '', sessionReused: conn.sessionReused, earlyDataAccepted: accepted };
+      return {
+        protocol: conn.protocol ?? '',
+        cipher: conn.cipher?.name ?? '',
+        sessionReused: conn.sessionReused,
+        earlyDataAccepted: accepted,
+        keyExchangeGroup: conn.keyExchangeGroup,
+      };
     } catch (error) {
       throw this.#fail(error);
     }
@@ -190,7 +211,7 @@ export class TlsSocket {
 
   #createContext(ossl: OpenSSL): SslContext {
     const {
-      psk, earlyData, serverName, openssl, context, handshakeTimeoutMs, closeTimeoutMs, readHighWaterMark, maxBufferedBytes, allowHalfOpen,
+      psk, earlyData, serverName, session, openssl, context, handshakeTimeoutMs, closeTimeoutMs, readHighWaterMark, maxBufferedBytes, allowHalfOpen,
       ...contextOptions
     } = this.#options;
     let callbacks = {};

@@ -25,7 +25,7 @@ async function tcpServer({ flood = 0 } = {}) {
     const chunk = Buffer.alloc(65536, 7);
     while (state.written < flood && !socket.destroyed) {
       state.written += chunk.length;
-      if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+      if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]).catch(() => {}); // once() rejects on 'error'
     }
   });
   server.listen(0, '127.0.0.1');

@@ -1,18 +1,25 @@
 /**
  * The `openssl-psk-wasm` command. Subcommands:
- *   bridge --listen HOST:PORT --allow HOST:PORT [--allow …] [--origin ORIGIN …]
- *          [--max-connections N] [--idle-timeout SECONDS] [--quiet]
+ *   s_client, s_server   PSK TLS client and server with `openssl s_client`/`s_server` flags
+ *   bridge               the WebSocket-to-TCP bridge (--listen, --allow, --origin, …)
  */
 import { startBridge, type BridgeEvent } from './bridge.js';
+import { UsageError } from './flags.js';
+import { CLIENT_USAGE, sClient } from './s-client.js';
+import { SERVER_USAGE, sServer } from './s-server.js';
 
-const USAGE = `usage: openssl-psk-wasm bridge --listen HOST:PORT --allow HOST:PORT [--allow HOST:PORT …]
+const BRIDGE_USAGE = `usage: openssl-psk-wasm bridge --listen HOST:PORT --allow HOST:PORT [--allow HOST:PORT …]
                                 [--origin ORIGIN …] [--max-connections N] [--idle-timeout SECONDS] [--quiet]
-
-  bridge   WebSocket (binary frames, websockify-compatible) to TCP, for PSK TLS from browsers.
-           Only --allow targets are reached; clients pick one with ws://BRIDGE/HOST:PORT.
+WebSocket (binary frames, websockify-compatible) to TCP, for PSK TLS from browsers.
+Only --allow targets are reached; clients pick one with ws://BRIDGE/HOST:PORT.
 `;
 
-export class UsageError extends Error {}
+const USAGE = `usage: openssl-psk-wasm s_client|s_server|bridge [options]   (-help after a command for its options)
+
+  s_client   a PSK TLS client, like openssl s_client (-connect host:port or ws://bridge/host:port)
+  s_server   a PSK TLS server, like openssl s_server
+  bridge     WebSocket (binary frames, websockify-compatible) to TCP, for PSK TLS from browsers
+`;
 
 interface BridgeArgs {
   listen: string;
@@ -65,18 +72,32 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
   }
-  if (command !== 'bridge') {
-    process.stderr.write(`openssl-psk-wasm: unknown command ${JSON.stringify(command)}\n${USAGE}`);
-    return 2;
-  }
-  let args: BridgeArgs;
+  const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  const usages: Record<string, string> = { s_client: CLIENT_USAGE, s_server: SERVER_USAGE, bridge: BRIDGE_USAGE };
   try {
-    args = parseBridgeArgs(rest);
+    if (command === 's_client') return await sClient(rest, io);
+    if (command === 's_server') {
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      try {
+        return await sServer(rest, io, { signal: stop.signal });
+      } finally {
+        process.stdin.destroy(); // read from while serving: it would keep the process alive
+      }
+    }
+    if (command === 'bridge') return await bridge(rest);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`openssl-psk-wasm bridge: ${error.message}\n${USAGE}`);
+    process.stderr.write(`openssl-psk-wasm ${command}: ${error.message}\n${usages[command] ?? ''}`);
     return 2;
   }
+  process.stderr.write(`openssl-psk-wasm: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+  return 2;
+}
+
+async function bridge(rest: readonly string[]): Promise<number> {
+  const args = parseBridgeArgs(rest);
   const bridge = await startBridge({
     listen: args.listen,
     allow: args.allow,

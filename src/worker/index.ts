@@ -205,6 +205,12 @@ export class WorkerTlsSocket {
 
   /** @internal Use TlsWorker.connect() or accept(). */
   constructor(host: SocketHost, role: 'client' | 'server', url: string, options: WorkerSocketOptions) {
+    for (const [name, option] of Object.entries(options)) {
+      // Callbacks cannot cross to the worker, and onKeylog would carry secrets out of it.
+      if (typeof option === 'function') {
+        throw new TlsError('ERR_INVALID_ARGUMENT', `${name}: callbacks do not cross to the worker (its keys stay there); use connectTls() on the page to observe a connection`);
+      }
+    }
     this.#host = host;
     const toPage = new TransformStream<Uint8Array, Uint8Array>();
     const fromPage = new TransformStream<Uint8Array, Uint8Array>();

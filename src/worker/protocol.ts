@@ -9,7 +9,7 @@ import type { TlsSocketInfo } from '../socket.js';
 
 /** Socket options that can cross to the worker: everything but callbacks and objects. */
 export interface WorkerSocketOptions
-  extends Omit<ContextOptions, 'role' | 'pskUseSession' | 'pskClient' | 'pskFindSession' | 'pskServer'> {
+  extends Omit<ContextOptions, 'role' | 'pskUseSession' | 'pskClient' | 'pskFindSession' | 'pskServer' | 'onKeylog' | 'onMessage' | 'onNewSession'> {
   /** Client: the identity of an imported PSK to use. */
   identity?: string;
   /** Server: the identities it accepts (default: every imported PSK). */

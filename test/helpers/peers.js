@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -52,7 +53,9 @@ export class Peer {
       if (this.#exit) throw new Error(`${this.name} exited (${JSON.stringify(this.#exit)}) before printing ${pattern}:\n${this.#output}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`${this.name} did not print ${pattern} within ${timeoutMs} ms:\n${this.#output}`);
-      await Promise.race([once(this.child, 'output'), this.exited, sleep(Math.min(left, 250))]);
+      const done = new AbortController(); // so the listeners of each round go away with it
+      await Promise.race([once(this.child, 'output', { signal: done.signal }).catch(() => {}), this.exited, sleep(Math.min(left, 250))]);
+      done.abort();
     }
   }
 
@@ -186,7 +189,7 @@ export function nodeTlsFloodServer({ key, bytes }) {
   return nodeTlsServer({ key }, async (socket) => {
     const chunk = Buffer.alloc(65536, 0x5a);
     for (let sent = 0; sent < bytes && !socket.destroyed; sent += chunk.length) {
-      if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+      if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]).catch(() => {}); // once() rejects on 'error'
     }
     socket.end();
   });
@@ -251,3 +254,79 @@ export function withTimeout(promise, ms) {
 
 const quote = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `tshark` capturing TCP port `port` on loopback into a pcapng file. The kernel hands packets
+ * to dumpcap in blocks, late: "Capture started" comes before the filter is live, and packets
+ * still in a block at SIGINT are lost. So a UDP probe that tshark shows marks each edge: one
+ * seen before start resolves, one seen after the traffic lets stop() end the capture. stop()
+ * resolves the file's path.
+ */
+export async function tsharkCapture(port, dir) {
+  const probe = createSocket('udp4');
+  probe.bind(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const probePort = probe.address().port;
+  const path = join(dir, `capture-${port}.pcapng`);
+  const peer = startPeer('tshark', 'tshark', ['-i', 'lo', '-l', '-P', '-f', `tcp port ${port} or udp port ${probePort}`, '-w', path]);
+  const probesSeen = () => (peer.output.match(/\bUDP\b/g) ?? []).length;
+  const probeUntilSeen = async () => {
+    const before = probesSeen();
+    const deadline = Date.now() + 15000;
+    while (probesSeen() === before) {
+      if (Date.now() > deadline) throw new Error(`tshark showed none of its probes:\n${peer.output}`);
+      probe.send('probe', probePort, '127.0.0.1');
+      await sleep(100);
+    }
+  };
+  try {
+    await peer.waitFor('Capture started', { timeoutMs: 30000 });
+    await probeUntilSeen();
+  } catch (error) {
+    probe.close();
+    await peer.stop();
+    throw error;
+  }
+  const stop = async () => {
+    try {
+      await probeUntilSeen();
+    } finally {
+      probe.close();
+      peer.child.kill('SIGINT');
+      await peer.exited;
+    }
+    return path;
+  };
+  return { path, stop };
+}
+
+/**
+ * mosquitto with PSK only, on 127.0.0.1 (PEERS.md): `users` maps identity -> key; the identity
+ * is the user name. It stays root (`user root`) so it can read the key file, kept private.
+ */
+export async function mosquittoBroker({ users, hint = 'mqtt-psk' }) {
+  const dir = mkdtempSync(join(tmpdir(), 'opw-mosquitto-'));
+  const pskFile = join(dir, 'psk');
+  writeFileSync(pskFile, [...users].map(([id, key]) => `${id}:${hexOf(key)}\n`).join(''), { mode: 0o600 });
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, [
+    `listener ${port} 127.0.0.1`, `psk_hint ${hint}`, `psk_file ${pskFile}`, 'use_identity_as_username true',
+    'allow_anonymous false', 'user root', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', '',
+  ].join('\n'));
+  const peer = startPeer('mosquitto', 'mosquitto', ['-c', conf]);
+  try {
+    await waitListening(port, 10000);
+  } catch (error) {
+    await peer.stop();
+    throw new Error(`${error.message}:\n${peer.output}`);
+  }
+  peer.port = port;
+  const stop = peer.stop.bind(peer);
+  peer.stop = async () => {
+    const result = await stop();
+    rmSync(dir, { recursive: true, force: true });
+    return result;
+  };
+  return peer;
+}

@@ -7,7 +7,9 @@
  * SSL_get_error() value, 0 meaning success.
  */
 #include <openssl/ec.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include "opw.h"
@@ -282,6 +284,28 @@ int opw_conn_has_pending(SSL *ssl)
 int opw_conn_has_certificate(SSL *ssl)
 {
     return SSL_get_certificate(ssl) != NULL;
+}
+
+/*
+ * Inside the ClientHello callback: could this PSK identity be one of the server's own
+ * resumption tickets? OpenSSL's start with the 16-byte name of the context's ticket key,
+ * then an IV (tls_decrypt_ticket); with SSL_OP_NO_TICKET the identity is a session ID. The
+ * ticket keys never leave this function.
+ */
+int opw_conn_may_be_own_ticket(SSL *ssl, const uint8_t *identity, size_t len)
+{
+    unsigned char keys[80]; /* name, HMAC key, AES key: the only size OpenSSL accepts */
+    int match;
+
+    if (SSL_get_options(ssl) & SSL_OP_NO_TICKET)
+        return len == SSL_MAX_SSL_SESSION_ID_LENGTH;
+    if (len < 16 + EVP_MAX_IV_LENGTH)
+        return 0;
+    if (SSL_CTX_get_tlsext_ticket_keys(SSL_get_SSL_CTX(ssl), keys, sizeof(keys)) <= 0)
+        return 0;
+    match = CRYPTO_memcmp(identity, keys, 16) == 0;
+    OPENSSL_cleanse(keys, sizeof(keys));
+    return match;
 }
 
 /* Inside the ClientHello callback: the body of extension `type`, or 0 bytes if absent. */

@@ -31,4 +31,16 @@ mergeInto(LibraryManager.library, {
     var hooks = Module['opwHooks'];
     return hooks ? hooks['clientHello'](ssl) : 80;
   },
+  opw_js_keylog: function (ssl, line) {
+    var hooks = Module['opwHooks'];
+    if (hooks) hooks['keylog'](ssl, line);
+  },
+  opw_js_new_session: function (ssl, session) {
+    var hooks = Module['opwHooks'];
+    return hooks ? hooks['newSession'](ssl, session) : 0;
+  },
+  opw_js_message: function (ssl, writeP, version, contentType, buf, len) {
+    var hooks = Module['opwHooks'];
+    if (hooks) hooks['message'](ssl, writeP, version, contentType, buf, len);
+  },
 });

@@ -61,6 +61,13 @@ OPW_EXPORT void opw_ctx_set_psk_client_callback(SSL_CTX *ctx, int on);
 OPW_EXPORT void opw_ctx_set_psk_find_session_callback(SSL_CTX *ctx, int on);
 OPW_EXPORT void opw_ctx_set_psk_server_callback(SSL_CTX *ctx, int on);
 
+/* observers.c: key log and message callbacks, session PEM */
+OPW_EXPORT void opw_ctx_set_keylog(SSL_CTX *ctx, int on);
+OPW_EXPORT void opw_ctx_set_msg_callback(SSL_CTX *ctx, int on);
+OPW_EXPORT void opw_ctx_set_new_session_callback(SSL_CTX *ctx, int on);
+OPW_EXPORT size_t opw_session_to_pem(SSL_SESSION *session, char **out);
+OPW_EXPORT SSL_SESSION *opw_session_from_pem(const char *pem, size_t len);
+
 /* connection.c: SSL over two memory BIOs (sans-IO) */
 OPW_EXPORT SSL *opw_conn_new(SSL_CTX *ctx);
 OPW_EXPORT void opw_conn_free(SSL *ssl);
@@ -96,6 +103,7 @@ OPW_EXPORT int opw_conn_in_before(SSL *ssl);
 OPW_EXPORT int opw_conn_tls13_enabled(SSL *ssl);
 OPW_EXPORT int opw_conn_has_pending(SSL *ssl);
 OPW_EXPORT int opw_conn_has_certificate(SSL *ssl);
+OPW_EXPORT int opw_conn_may_be_own_ticket(SSL *ssl, const uint8_t *identity, size_t len);
 OPW_EXPORT size_t opw_conn_client_hello_ext(SSL *ssl, unsigned int type, const uint8_t **out);
 OPW_EXPORT size_t opw_conn_client_hello_ciphers(SSL *ssl, const uint8_t **out);
 OPW_EXPORT void opw_conn_set_psk_use_session_callback(SSL *ssl, int on);
@@ -140,6 +148,11 @@ extern unsigned int opw_js_psk_server(SSL *ssl, const char *identity, unsigned c
                                       unsigned int max_psk_len);
 /* Returns 0 to go on, or the TLS alert to fail the handshake with. */
 extern int opw_js_client_hello(SSL *ssl);
+extern void opw_js_keylog(SSL *ssl, const char *line);
+/* Returns 1 if the facade took the reference to `session`, 0 if not. */
+extern int opw_js_new_session(SSL *ssl, SSL_SESSION *session);
+extern void opw_js_message(SSL *ssl, int write_p, int version, int content_type, const void *buf,
+                           size_t len);
 
 /* Shared between the shim's files, not exported. */
 int opw_random_install(void);
