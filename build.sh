@@ -24,6 +24,8 @@ source wasm/flags.sh
 CACHE=${OPENSSL_PSK_WASM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/openssl-psk-wasm}
 DIST=$ROOT/wasm/dist
 SHIM_FILES=(wasm/shim/opw.h wasm/shim/*.c wasm/shim/library.js wasm/glue.d.mts scripts/gen-ffi.mjs)
+# Our own changes to OpenSSL for wasm, applied in name order after Debian's (wasm builds only).
+WASM_PATCHES=(wasm/patches/*.patch)
 FORCE=0
 VERIFY=0
 case ${1:-} in
@@ -114,7 +116,7 @@ compile_progress() {
   local log=$1 total=$2 done=0 next=10 line
   while IFS= read -r line; do
     printf '%s\n' "$line" >>"$log"
-    if [[ $line == emcc*' -c '* ]]; then
+    if [[ $line == *' -c -o '* ]]; then
       done=$((done + 1))
       if ((done * 100 >= next * total)); then
         step "compiled $done/$total OpenSSL objects"
@@ -124,23 +126,37 @@ compile_progress() {
   done
 }
 
-# Unpacks, patches, configures and compiles libssl.a and libcrypto.a into $1.
-build_openssl() {
-  local out=$1 downloads=$CACHE/downloads work src patch applied=()
-  mkdir -p "$CACHE/tmp"
-  work=$(mktemp -d "$CACHE/tmp/openssl.XXXXXX")
-  src=$work/openssl-$OPENSSL_VERSION
+# Unpacks the pinned sources into $1/openssl-$OPENSSL_VERSION and applies Debian's security
+# patches in series order (not the packaging ones), listing them in $1/patches.sha256.
+# bench/build.sh builds native OpenSSL from the same tree.
+prepare_source() {
+  local work=$1 downloads=$CACHE/downloads src=$1/openssl-$OPENSSL_VERSION patch count=0
   step "unpacking OpenSSL $OPENSSL_VERSION and Debian's patches"
   tar -xzf "$downloads/openssl_$OPENSSL_VERSION.orig.tar.gz" -C "$work"
   tar -xJf "$downloads/openssl_$DEBIAN_VERSION.debian.tar.xz" -C "$src"
+  : >"$work/patches.sha256"
   while read -r patch; do
     [[ -z $patch || $patch == \#* ]] && continue
     is_packaging_patch "$patch" && continue
     patch -d "$src" -p1 -s --no-backup-if-mismatch <"$src/debian/patches/$patch" \
       || die "Debian patch $patch does not apply"
-    applied+=("$patch")
+    printf '%s %s\n' "$(sha256 "$src/debian/patches/$patch")" "$patch" >>"$work/patches.sha256"
+    count=$((count + 1))
   done <"$src/debian/patches/series"
-  step "applied ${#applied[@]} Debian security patches"
+  step "applied $count Debian security patches"
+}
+
+# Unpacks, patches, configures and compiles libssl.a and libcrypto.a into $1.
+build_openssl() {
+  local out=$1 work src patch
+  mkdir -p "$CACHE/tmp"
+  work=$(mktemp -d "$CACHE/tmp/openssl.XXXXXX")
+  src=$work/openssl-$OPENSSL_VERSION
+  prepare_source "$work"
+  for patch in "${WASM_PATCHES[@]}"; do
+    patch -d "$src" -p1 -s --no-backup-if-mismatch <"$patch" || die "$patch does not apply"
+  done
+  step "applied ${#WASM_PATCHES[@]} wasm patches (wasm/patches/)"
 
   step "configuring (log: $work/configure.log)"
   (cd "$src" && SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH ./Configure linux-generic32 "${CONFIGURE_FLAGS[@]}" \
@@ -159,9 +175,7 @@ build_openssl() {
   mkdir -p "$work/out/lib"
   cp "$src/libssl.a" "$src/libcrypto.a" "$work/out/lib/"
   cp -r "$src/include" "$work/out/include"
-  for patch in "${applied[@]}"; do
-    printf '%s %s\n' "$(sha256 "$src/debian/patches/$patch")" "$patch"
-  done >"$work/out/patches.sha256"
+  cp "$work/patches.sha256" "$work/out/patches.sha256"
   rm -rf "$out"
   mv "$work/out" "$out"
   rm -rf "$work"
@@ -210,7 +224,7 @@ write_build_info() {
     while read -r sha name; do
       printf '    "debian/patches/%s": "%s",\n' "$name" "$sha"
     done <"$libs/patches.sha256"
-    for file in "${SHIM_FILES[@]}"; do
+    for file in "${WASM_PATCHES[@]}" "${SHIM_FILES[@]}"; do
       printf '    "%s": "%s",\n' "$file" "$(sha256 "$file")"
     done
     printf '    "wasm/inputs.sh": "%s",\n' "$(sha256 wasm/inputs.sh)"
@@ -262,14 +276,14 @@ verify() {
   step "reproducible: a fresh build elsewhere gave byte-identical openssl-psk.wasm and openssl-psk.mjs"
 }
 
-main() {
-  ensure_tools
-  # The keys hash the pinned values, the flags, the toolchain and the code of the steps.
+# The keys hash the pinned values, the flags, the toolchain and the code of the steps.
+compute_keys() {
   OPENSSL_KEY=$({
     emcc -v 2>&1 | grep -v '^ *"/' || true
     declare -p INPUT_SHA256 DEBIAN_VERSION DEBIAN_PACKAGING_PATCHES CONFIGURE_FLAGS SOURCE_DATE_EPOCH EMCC_VERSION
     declare -p OPENSSL_CFLAGS 2>/dev/null || true
-    declare -f build_openssl is_packaging_patch
+    declare -f build_openssl prepare_source is_packaging_patch
+    for file in "${WASM_PATCHES[@]}"; do sha256 "$file"; done
   } | hash_stdin)
   LINK_KEY=$({
     echo "$OPENSSL_KEY"
@@ -277,6 +291,12 @@ main() {
     declare -f link_module write_build_info json_array
     for file in "${SHIM_FILES[@]}"; do sha256 "$file"; done
   } | hash_stdin)
+  OPENSSL_LIBS=$CACHE/openssl-${OPENSSL_KEY:0:16}
+}
+
+main() {
+  ensure_tools
+  compute_keys
 
   if ((!FORCE)) && [[ -f $DIST/build-info.json ]] && grep -q "\"key\": \"$LINK_KEY\"" "$DIST/build-info.json" \
       && [[ -f $DIST/openssl-psk.wasm && -f $DIST/openssl-psk.mjs ]]; then
@@ -285,7 +305,7 @@ main() {
     return 0
   fi
 
-  local libs=$CACHE/openssl-${OPENSSL_KEY:0:16} linked=$CACHE/module-${LINK_KEY:0:16}
+  local libs=$OPENSSL_LIBS linked=$CACHE/module-${LINK_KEY:0:16}
   if ((FORCE)) || [[ ! -f $libs/lib/libssl.a ]]; then
     fetch_sources
     build_openssl "$libs"
@@ -306,4 +326,5 @@ main() {
   if ((VERIFY)); then verify; fi
 }
 
-main "$@"
+# bench/build.sh sources this file for its functions.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main "$@"; fi

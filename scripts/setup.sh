@@ -4,7 +4,8 @@
 #                           npm packages, the wasm module (build.sh, cached), the TypeScript
 #                           (tsc) and the browser bundle (esbuild)
 #   scripts/setup.sh test   the same, plus the test peers: OpenSSL and GnuTLS command lines,
-#                           websockify, socat, iproute2, tshark, mosquitto
+#                           websockify, socat, iproute2, tshark, mosquitto; and the benchmark's
+#                           baselines (bench/build.sh: native OpenSSL, cached; gcc)
 # Everything already present is left alone; nothing is installed twice.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -13,7 +14,7 @@ mode=${1:-demo}
 packages=(emscripten node-acorn patch xz-utils make perl openssl chromium)
 case $mode in
   demo) ;;
-  test) packages+=(gnutls-bin websockify socat iproute2 util-linux tshark mosquitto mosquitto-clients) ;;
+  test) packages+=(gnutls-bin websockify socat iproute2 util-linux tshark mosquitto mosquitto-clients gcc libc6-dev) ;;
   *) echo "usage: scripts/setup.sh demo|test" >&2; exit 2 ;;
 esac
 
@@ -44,3 +45,7 @@ say "compiling TypeScript and bundling for browsers"
 npx tsc -p tsconfig.json
 npx tsc -p tsconfig.node.json
 node scripts/bundle.mjs
+if [[ $mode == test ]]; then
+  say "building the benchmark's baselines (bench/build.sh)"
+  bench/build.sh
+fi

@@ -252,6 +252,40 @@ describe('the engine', () => {
     p.free();
   });
 
+  test('drainInto() and readInto() move the same bytes into buffers the caller reuses, in pieces of any size', () => {
+    const p = pskPair();
+    handshake(p.cc, p.sc);
+    const data = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 7919) >>> 5);
+    p.cc.write(data);
+    const wire = new Uint8Array(1000); // smaller than a record: drainInto() is called many times
+    let moved = 0;
+    for (let n; (n = p.cc.drainInto(wire)) > 0; moved += n) p.sc.feed(wire.subarray(0, n));
+    assert.equal(p.cc.drainInto(wire), 0);
+    const got = new Uint8Array(data.length);
+    const target = new Uint8Array(6000);
+    let filled = 0;
+    for (let n; (n = p.sc.readInto(target)) !== null; filled += n) {
+      assert.ok(n > 0 && n <= target.length);
+      got.set(target.subarray(0, n), filled);
+    }
+    assert.equal(filled, data.length);
+    assert.deepEqual(got, data);
+    p.cc.write(data);
+    const drained = p.cc.drain();
+    assert.equal(drained.length, moved, 'drainInto() gave as much as drain() gives for the same write');
+    p.sc.feed(drained);
+    const again = [];
+    for (let chunk; (chunk = p.sc.read()); ) again.push(chunk);
+    assert.deepEqual(Buffer.concat(again), Buffer.from(data));
+    assert.equal(str(transfer(p.sc, p.cc, text('and back'))), 'and back');
+    assert.throws(() => p.sc.readInto(new Uint8Array(0)), { code: 'ERR_INVALID_ARGUMENT' });
+    assert.throws(() => p.cc.drainInto(new Uint8Array(0)), { code: 'ERR_INVALID_ARGUMENT' });
+    assert.throws(() => p.sc.readInto('buffer'), { code: 'ERR_INVALID_ARGUMENT' });
+    p.sc.feedEnd();
+    assert.throws(() => p.sc.readInto(target), { code: 'ERR_TRUNCATED' }, 'errors as read() gives them');
+    p.free();
+  });
+
   test('write() before the handshake is done is ERR_HANDSHAKE_INCOMPLETE; nothing is dropped silently', () => {
     const p = pskPair();
     assert.throws(() => p.cc.write(text('too early')), { code: 'ERR_HANDSHAKE_INCOMPLETE' });

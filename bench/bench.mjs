@@ -1,0 +1,351 @@
+#!/usr/bin/env node
+// npm run bench [-- --json FILE] [-- --short]
+// The library against native OpenSSL 1.1.1w on the same machine, in the same run:
+//   in memory   handshakes/s and bulk MB/s through the TypeScript facade, in Node and in headless
+//               Chromium, next to the same work in C: compiled to wasm ("raw"), and natively with
+//               asm and with no-asm (bench/native/bench.c, built by bench/build.sh);
+//   sockets     connectTls over a loopback WebSocket and the bridge to an acceptTls server and to
+//               openssl s_server, next to Node's own tls module over TCP to the same kinds of server;
+//   sizes, loadOpenSSL() time, wasm heap per idle established connection.
+// Bulk through the facade uses drainInto()/readInto() with reused buffers (like the C); the
+// 'read()' column is the same through drain()/read(), which allocate a buffer per record.
+// Each figure runs for a fixed time after a warm-up, median of 3. --short runs every figure
+// briefly (CI checks that every key is produced; the numbers mean nothing then).
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect as netConnect, createServer as createTcpServer } from 'node:net';
+import { cpus } from 'node:os';
+import { Duplex } from 'node:stream';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import * as api from '../lib/index.js';
+import { startBridge } from '../lib/node/bridge.js';
+import { launchChromium } from '../examples/chromium.mjs';
+import { serveStatic } from '../examples/static-server.mjs';
+import createBench from './dist/bench-wasm.mjs';
+import {
+  BULK_WRITE, HANDSHAKES, SOCKET_CASES, SUITES, heapPerConnection, loadRawBench, loadTimes, median3, median3Async,
+  memoryFigures, sideContext, socketFigures,
+} from './scenarios.mjs';
+
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const unknown = args.filter((a, i) => !['--short', '--json'].includes(a) && args[i - 1] !== '--json');
+if (unknown.length || (flag('--json') && !option('--json'))) {
+  console.error('usage: npm run bench [-- --json FILE] [--short]');
+  process.exit(2);
+}
+const SHORT = flag('--short');
+const TIMING = SHORT ? { seconds: 0.05, warmup: 0.02 } : { seconds: 1, warmup: 0.3 };
+const CONNECTIONS = SHORT ? 50 : 1000;
+const KEY = Buffer.alloc(32, 0x5c);
+const IDENTITY = 'bench';
+const log = (line) => process.stderr.write(`[bench] ${line}\n`);
+
+// ---- Native OpenSSL: bench/native/bench.c, asm and no-asm ----
+
+function nativeRun(variant, ...command) {
+  const out = execFileSync(here(`./dist/bench-${variant}`), command.map(String), { encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+function nativeFigures(variant) {
+  const results = {};
+  if (!nativeRun(variant, 'selftest').selftest) throw new Error(`native ${variant} fails its self-test (RFC 7748, RFC 8439)`);
+  for (const scenario of HANDSHAKES) {
+    results[`handshake ${scenario}`] = median3((t) => nativeRun(variant, 'handshake', scenario, t).perSecond, TIMING);
+  }
+  for (const suite of SUITES) {
+    results[`bulk ${suite}`] = median3((t) => nativeRun(variant, 'bulk', suite, t).perSecond, TIMING) / 1e6;
+  }
+  return results;
+}
+
+// ---- Servers for the socket figures ----
+
+const tlsOptions = {
+  'tls13-psk_dhe_ke': (suite) => ({ minVersion: 'TLSv1.3', ciphers: suite }),
+  'tls12-psk': () => ({ maxVersion: 'TLSv1.2', ciphers: 'PSK-AES128-GCM-SHA256' }),
+};
+const sServerArgs = {
+  'tls13-psk_dhe_ke': (suite) => ['-tls1_3', '-ciphersuites', suite],
+  'tls12-psk': () => ['-tls1_2', '-cipher', 'PSK-AES128-GCM-SHA256'],
+};
+
+/** Reads everything, answers close_notify with its own: what every server here does. */
+function sink(socket) {
+  socket.on('error', () => {});
+  socket.on('data', () => {});
+  socket.on('end', () => socket.end());
+}
+
+async function listen(server) {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server.address().port;
+}
+
+/** An acceptTls server over TCP for one case, in this process. */
+async function acceptTlsServer(ossl, test) {
+  const side = sideContext(ossl, 'server', test.scenario, test.suite);
+  const server = createTcpServer(async (socket) => {
+    socket.on('error', () => {});
+    const tls = api.acceptTls(Duplex.toWeb(socket), { context: side.context });
+    try {
+      await tls.readable.pipeTo(new WritableStream());
+      await tls.close();
+    } catch {
+      socket.destroy();
+    }
+  });
+  const port = await listen(server);
+  return { port, stop: () => (server.close(), side.free()) };
+}
+
+/** Node's tls server for one case (the baseline for acceptTls). */
+async function nodeTlsServer(test) {
+  const server = createTlsServer({ ...tlsOptions[test.scenario](test.suite), pskCallback: () => KEY }, sink);
+  server.on('tlsClientError', () => {});
+  const port = await listen(server);
+  return { port, stop: () => server.close() };
+}
+
+/** A port nobody listens on now (the kernel's choice). */
+async function freePort() {
+  const probe = createTcpServer();
+  const port = await listen(probe);
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+async function accepting(port) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const ok = await new Promise((resolve) => {
+      const socket = netConnect(port, '127.0.0.1', () => (socket.destroy(), resolve(true)));
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`nothing accepts on 127.0.0.1:${port}`);
+}
+
+/** openssl s_server for one case; its output goes nowhere (it prints what it receives). */
+async function opensslServer(test) {
+  const port = await freePort();
+  const child = spawn(
+    'openssl',
+    ['s_server', '-accept', `127.0.0.1:${port}`, '-nocert', '-quiet', '-psk_identity', IDENTITY, '-psk', KEY.toString('hex'),
+      ...sServerArgs[test.scenario](test.suite)],
+    { stdio: ['pipe', 'ignore', 'ignore'] },
+  );
+  const exited = once(child, 'exit');
+  try {
+    await accepting(port);
+  } catch (error) {
+    child.kill();
+    throw error;
+  }
+  return { port, stop: () => (child.kill(), exited) };
+}
+
+// ---- Node's tls client: the baseline for the socket figures ----
+
+function nodeTlsOpen(port, test) {
+  const socket = tlsConnect({
+    host: '127.0.0.1',
+    port,
+    ...tlsOptions[test.scenario](test.suite),
+    pskCallback: () => ({ identity: IDENTITY, psk: KEY }),
+    checkServerIdentity: () => undefined,
+  });
+  return new Promise((resolve, reject) => {
+    socket.once('secureConnect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+async function nodeTlsClose(socket) {
+  const closed = once(socket, 'close');
+  socket.resume();
+  socket.end();
+  await closed;
+}
+
+async function nodeTlsHandshakes(port, test, seconds) {
+  const start = performance.now() / 1000;
+  let count = 0;
+  do {
+    await nodeTlsClose(await nodeTlsOpen(port, test));
+    count++;
+  } while (performance.now() / 1000 < start + seconds);
+  return count / (performance.now() / 1000 - start);
+}
+
+async function nodeTlsBulk(port, test, seconds) {
+  const socket = await nodeTlsOpen(port, test);
+  const plain = Buffer.alloc(BULK_WRITE, 0x42);
+  const start = performance.now() / 1000;
+  let bytes = 0;
+  do {
+    if (!socket.write(plain)) await once(socket, 'drain');
+    bytes += plain.length;
+  } while (performance.now() / 1000 < start + seconds);
+  await nodeTlsClose(socket);
+  return bytes / (performance.now() / 1000 - start);
+}
+
+// ---- The run ----
+
+const ratio = (value, base) => (value && base ? value / base : null);
+
+async function main() {
+  const figures = [];
+  const bytes = readFileSync(here('../wasm/dist/openssl-psk.wasm'));
+  const glue = readFileSync(here('../wasm/dist/openssl-psk.mjs'));
+  const sizes = {
+    wasm: bytes.length,
+    wasmGzip9: gzipSync(bytes, { level: 9 }).length,
+    glue: glue.length,
+    glueGzip9: gzipSync(glue, { level: 9 }).length,
+    bundle: readFileSync(here('../dist/browser/openssl-psk-wasm.js')).length,
+  };
+
+  log('native OpenSSL 1.1.1w, asm and no-asm (bench/dist/bench-asm, bench-no-asm)');
+  const native = { asm: nativeFigures('asm'), noAsm: nativeFigures('no-asm') };
+
+  const addMemory = (env, list) => {
+    for (const f of list) {
+      figures.push({
+        name: f.name, env, unit: f.unit, value: f.facade, native: native.asm[f.name], ratio: ratio(f.facade, native.asm[f.name]),
+        raw: f.raw, rawRatio: ratio(f.raw, native.asm[f.name]), facadeOverRaw: ratio(f.facade, f.raw),
+        nativeNoAsm: native.noAsm[f.name], ratioNoAsm: ratio(f.facade, native.noAsm[f.name]),
+        ...(f.facadeAllocating ? { valueAllocating: f.facadeAllocating } : {}),
+      });
+    }
+  };
+
+  log('Node: in memory, facade and raw C in wasm');
+  const raw = await loadRawBench(createBench, await WebAssembly.compile(readFileSync(here('./dist/bench-wasm.wasm'))));
+  if (!raw.selftest()) throw new Error('the raw wasm build fails its self-test (RFC 7748, RFC 8439)');
+  const ossl = await api.loadOpenSSL({ module: await api.compileOpenSSL({ wasmBinary: bytes }) });
+  addMemory('node', memoryFigures(ossl, raw, TIMING));
+  const loadMs = { node: await loadTimes(api, bytes) };
+  log('Node: heap per idle connection');
+  const heap = await heapPerConnection(api, await api.compileOpenSSL({ wasmBinary: bytes }), CONNECTIONS);
+
+  log('servers: acceptTls, openssl s_server, Node tls; the bridge');
+  const servers = [];
+  const urls = {};
+  const baseline = {};
+  const serverOssl = await api.loadOpenSSL();
+  let bridge;
+  let web;
+  let browser;
+  try {
+    const targets = [];
+    for (const test of SOCKET_CASES) {
+      const ours = await acceptTlsServer(serverOssl, test);
+      const openssl = await opensslServer(test);
+      const node = await nodeTlsServer(test);
+      servers.push(ours, openssl, node);
+      targets.push(`127.0.0.1:${ours.port}`, `127.0.0.1:${openssl.port}`);
+      urls[test.name] = { acceptTls: ours.port, 's_server': openssl.port };
+      baseline[test.name] = { acceptTls: node.port, 's_server': openssl.port };
+    }
+    bridge = await startBridge({ allow: targets, maxConnections: 1024 });
+    for (const test of SOCKET_CASES) {
+      for (const server of Object.keys(urls[test.name])) urls[test.name][server] = `${bridge.url}/127.0.0.1:${urls[test.name][server]}`;
+    }
+
+    log('Node: sockets, ours and Node tls');
+    const nativeSocket = {};
+    for (const test of SOCKET_CASES) {
+      for (const [server, port] of Object.entries(baseline[test.name])) {
+        const run = test.bulk ? nodeTlsBulk : nodeTlsHandshakes;
+        const value = await median3Async((t) => run(port, test, t), TIMING);
+        nativeSocket[`socket ${test.name} to ${server}`] = test.bulk ? value / 1e6 : value;
+      }
+    }
+    const addSocket = (env, list) => {
+      for (const f of list) figures.push({ ...f, env, native: nativeSocket[f.name], ratio: ratio(f.value, nativeSocket[f.name]) });
+    };
+    addSocket('node', await socketFigures(api, ossl, urls, TIMING));
+
+    log('Chromium: in memory, load time and sockets (bench/page.html)');
+    web = await serveStatic({ mounts: { '/': here('..') } });
+    browser = await launchChromium();
+    const page = await browser.newPage();
+    const pageErrors = [];
+    page.on('pageerror', (error) => pageErrors.push(error));
+    await page.goto(`${web.url}/bench/page.html`);
+    await page.waitForFunction(() => document.title === 'ready', null, { timeout: 30_000 }).catch(() => {
+      throw new Error(`the benchmark page did not load: ${pageErrors.join('; ') || 'no error reported'}`);
+    });
+    addMemory('chromium', await page.evaluate((timing) => window.bench.memory(timing), TIMING));
+    loadMs.chromium = await page.evaluate(() => window.bench.load());
+    addSocket('chromium', await page.evaluate(([u, timing]) => window.bench.sockets(u, timing), [urls, TIMING]));
+  } finally {
+    await browser?.close();
+    await web?.close();
+    await bridge?.close();
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+
+  const report = {
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, short: SHORT, seconds: TIMING.seconds },
+    figures,
+    sizes,
+    loadMs,
+    heapPerConnection: heap,
+  };
+  report.targets = targets(report);
+  print(report);
+  if (option('--json')) writeFileSync(option('--json'), `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/** The issue's targets, checked against this run. */
+function targets(report) {
+  const find = (name, env) => report.figures.find((f) => f.name === name && f.env === env);
+  const list = [];
+  for (const f of report.figures.filter((x) => x.facadeOverRaw !== undefined)) {
+    list.push({ name: `facade/raw ${f.name} (${f.env})`, value: f.facadeOverRaw, target: '>= 0.90', met: f.facadeOverRaw >= 0.9 });
+  }
+  const dhe = find('handshake tls13-psk_dhe_ke', 'chromium');
+  list.push({ name: 'TLS 1.3 psk_dhe_ke / native asm (chromium)', value: dhe?.ratio, target: '>= 0.60', met: dhe?.ratio >= 0.6 });
+  for (const env of ['node', 'chromium']) {
+    const chacha = find('bulk TLS_CHACHA20_POLY1305_SHA256', env);
+    list.push({ name: `ChaCha20-Poly1305 bulk / native no-asm (${env})`, value: chacha?.ratioNoAsm, target: '>= 0.85', met: chacha?.ratioNoAsm >= 0.85 });
+  }
+  list.push({ name: '.wasm gzip -9 bytes', value: report.sizes.wasmGzip9, target: '<= 350000', met: report.sizes.wasmGzip9 <= 350_000 });
+  list.push({ name: 'loadOpenSSL() with a compiled module, ms (chromium)', value: report.loadMs.chromium?.cached, target: '<= 25', met: report.loadMs.chromium?.cached <= 25 });
+  for (const side of ['client', 'server']) {
+    const value = report.heapPerConnection[side];
+    list.push({ name: `heap per idle ${side} connection, bytes`, value, target: '<= 49152', met: value <= 49152 });
+  }
+  return list;
+}
+
+const fmt = (n) => (n === null || n === undefined ? '-' : n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2));
+
+function print(report) {
+  const rows = [['figure', 'env', 'unit', 'value', 'native', 'ratio', 'raw wasm', 'facade/raw', 'no-asm', 'ratio no-asm', 'read()']];
+  for (const f of report.figures) {
+    rows.push([f.name, f.env, f.unit, fmt(f.value), fmt(f.native), fmt(f.ratio), fmt(f.raw), fmt(f.facadeOverRaw), fmt(f.nativeNoAsm), fmt(f.ratioNoAsm), fmt(f.valueAllocating)]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows) console.log(r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+  const { sizes, loadMs, heapPerConnection: heap } = report;
+  console.log(`\n.wasm ${sizes.wasm.toLocaleString('en')} B (gzip -9 ${sizes.wasmGzip9.toLocaleString('en')} B); glue ${sizes.glue.toLocaleString('en')} B (gzip -9 ${sizes.glueGzip9.toLocaleString('en')} B)`);
+  for (const [env, t] of Object.entries(loadMs)) console.log(`loadOpenSSL() ${env}: cold ${t.cold.toFixed(1)} ms, compiled module ${t.cached.toFixed(1)} ms`);
+  console.log(`heap per idle connection (${heap.connections} open): client ${Math.round(heap.client).toLocaleString('en')} B, server ${Math.round(heap.server).toLocaleString('en')} B`);
+  console.log('\ntargets:');
+  for (const t of report.targets) console.log(`  ${t.met ? 'met ' : 'MISS'}  ${t.name}: ${fmt(t.value)} (${t.target})`);
+  console.log(`\nmachine: ${report.machine.cpu}, ${report.machine.cores} cores, Node ${report.machine.node}${report.machine.short ? ' (--short: figures are not meaningful)' : ''}`);
+}
+
+await main();

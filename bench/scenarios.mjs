@@ -1,0 +1,317 @@
+// The measurements of `npm run bench` that run inside one JavaScript environment. The same file
+// runs in Node (bench/bench.mjs) and in headless Chromium (bench/page.html), so both measure
+// exactly the same work. Nothing here imports the library: the caller passes it in.
+
+export const HANDSHAKES = ['tls13-psk_dhe_ke', 'tls13-psk_ke', 'tls12-psk', 'tls12-ecdhe-psk-chacha'];
+export const SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
+export const BULK_WRITE = 16384;
+
+const KEY = new Uint8Array(32).fill(0x5c);
+const IDENTITY = 'bench';
+const now = () => performance.now() / 1000;
+
+/** Runs `fn(seconds)` once for `warmup` seconds, then `repeats` times; the median result. */
+export function median3(fn, { seconds, warmup }) {
+  fn(warmup);
+  const results = [fn(seconds), fn(seconds), fn(seconds)].sort((a, b) => a - b);
+  return results[1];
+}
+
+/**
+ * Context options for a scenario, the same choices as bench/native/bench.c: TLS 1.3 external
+ * PSK through the man page's callbacks, or TLS 1.2 through the PSK client/server callbacks.
+ */
+function contextOptions(ossl, scenario, suite) {
+  if (scenario.startsWith('tls13')) {
+    const session = ossl.createPskSession({ masterKey: KEY, cipher: suite });
+    const psk_ke = scenario === 'tls13-psk_ke';
+    const common = { minVersion: 'TLSv1.3', ciphersuites: [suite], allowNoDheKex: psk_ke };
+    return {
+      session,
+      client: { role: 'client', ...common, groups: ['X25519'], pskUseSession: () => ({ identity: IDENTITY, session }) },
+      // A 1.1.1 server picks DHE whenever it shares a group with the client.
+      server: { role: 'server', ...common, groups: [psk_ke ? 'P-256' : 'X25519'], pskFindSession: () => session },
+    };
+  }
+  const cipherList = { 'tls12-psk': 'PSK-AES128-GCM-SHA256', 'tls12-ecdhe-psk-chacha': 'ECDHE-PSK-CHACHA20-POLY1305' }[scenario];
+  if (!cipherList) throw new Error(`unknown scenario ${scenario}`);
+  const common = { maxVersion: 'TLSv1.2', cipherList, groups: ['X25519'] };
+  return {
+    client: { role: 'client', ...common, pskClient: () => ({ identity: IDENTITY, psk: KEY }) },
+    server: { role: 'server', ...common, pskServer: (_conn, identity) => (identity === IDENTITY ? KEY : null) },
+  };
+}
+
+/** A context for one side of a scenario (for the socket figures): { context, free() }. */
+export function sideContext(ossl, side, scenario, suite = 'TLS_AES_128_GCM_SHA256') {
+  const options = contextOptions(ossl, scenario, suite);
+  const context = ossl.createContext(options[side]);
+  return { context, free: () => (context.free(), options.session?.free()) };
+}
+
+function pairOf(ossl, scenario, suite) {
+  const options = contextOptions(ossl, scenario, suite);
+  const client = ossl.createContext(options.client);
+  const server = ossl.createContext(options.server);
+  return {
+    client,
+    server,
+    free() {
+      client.free();
+      server.free();
+      options.session?.free();
+    },
+  };
+}
+
+/** A client and a server connection with the handshake completed over memory. */
+function connectPair(pair) {
+  const c = pair.client.createConnection();
+  const s = pair.server.createConnection();
+  for (let round = 0; round < 10 && !(c.handshakeDone && s.handshakeDone); round++) {
+    if (!c.handshakeDone) c.handshake();
+    s.feed(c.drain());
+    if (!s.handshakeDone) s.handshake();
+    c.feed(s.drain());
+  }
+  if (!c.handshakeDone || !s.handshakeDone) throw new Error('the handshake did not finish');
+  if (c.protocol === 'TLSv1.3' && !c.sessionReused) throw new Error('the PSK was not used');
+  return [c, s];
+}
+
+/** Facade: complete handshakes per second. */
+export function facadeHandshakes(ossl, scenario, seconds) {
+  const pair = pairOf(ossl, scenario, 'TLS_AES_128_GCM_SHA256');
+  const start = now();
+  const end = start + seconds;
+  let count = 0;
+  try {
+    do {
+      const [c, s] = connectPair(pair);
+      c.free();
+      s.free();
+      count++;
+    } while (now() < end);
+  } finally {
+    pair.free();
+  }
+  return count / (now() - start);
+}
+
+/**
+ * Facade: client-to-server plaintext bytes per second in 16 KiB writes. By default through
+ * drainInto() and readInto() with buffers reused, as bench.c reuses its own; with
+ * `allocating`, through drain() and read(), which return a new buffer each time.
+ */
+export function facadeBulk(ossl, suite, seconds, { allocating = false } = {}) {
+  const pair = pairOf(ossl, 'tls13-psk_dhe_ke', suite);
+  const [c, s] = connectPair(pair);
+  const plain = new Uint8Array(BULK_WRITE).fill(0x42);
+  const wire = new Uint8Array(2 * BULK_WRITE);
+  const got = new Uint8Array(BULK_WRITE);
+  const move = allocating
+    ? () => s.feed(c.drain())
+    : () => {
+        for (let n; (n = c.drainInto(wire)) > 0; ) s.feed(wire.subarray(0, n));
+      };
+  const receive = allocating
+    ? () => s.read()?.length ?? null
+    : () => s.readInto(got);
+  const start = now();
+  const end = start + seconds;
+  let bytes = 0;
+  try {
+    do {
+      c.write(plain);
+      move();
+      let total = 0;
+      for (let n; total < BULK_WRITE && (n = receive()) !== null; ) total += n;
+      if (total !== BULK_WRITE) throw new Error(`wrote ${BULK_WRITE} bytes, read ${total}`);
+      bytes += total;
+    } while (now() < end);
+  } finally {
+    c.free();
+    s.free();
+    pair.free();
+  }
+  return bytes / (now() - start);
+}
+
+/**
+ * The raw C benchmark (bench/native/bench.c) compiled to wasm: `createBench` is the emscripten
+ * factory from bench/dist/bench-wasm.mjs, `module` its compiled WebAssembly.Module.
+ */
+export async function loadRawBench(createBench, module) {
+  const errors = [];
+  const instance = await createBench({
+    instantiateWasm(imports, receive) {
+      WebAssembly.instantiate(module, imports).then((i) => receive(i, module));
+      return {};
+    },
+    print: (line) => errors.push(line),
+    printErr: (line) => errors.push(line),
+  });
+  const call = (name, types, args) => {
+    try {
+      return instance.ccall(name, 'number', types, args);
+    } catch (error) {
+      throw new Error(`${name}: ${error.message}; ${errors.join(' ')}`);
+    }
+  };
+  if (!call('bench_init', [], [])) throw new Error(`bench_init failed: ${errors.join(' ')}`);
+  return {
+    handshakes: (scenario, seconds) => call('bench_handshakes', ['string', 'number'], [scenario, seconds]),
+    bulk: (suite, seconds) => call('bench_bulk', ['string', 'number'], [suite, seconds]),
+    selftest: () => call('bench_selftest', [], []) === 1,
+  };
+}
+
+/** Every in-memory figure for one environment: raw C in wasm and the facade, side by side. */
+export function memoryFigures(ossl, raw, timing) {
+  const figures = [];
+  for (const scenario of HANDSHAKES) {
+    figures.push({
+      name: `handshake ${scenario}`,
+      unit: 'handshakes/s',
+      raw: median3((t) => raw.handshakes(scenario, t), timing),
+      facade: median3((t) => facadeHandshakes(ossl, scenario, t), timing),
+    });
+  }
+  for (const suite of SUITES) {
+    figures.push({
+      name: `bulk ${suite}`,
+      unit: 'MB/s',
+      raw: median3((t) => raw.bulk(suite, t), timing) / 1e6,
+      facade: median3((t) => facadeBulk(ossl, suite, t), timing) / 1e6,
+      facadeAllocating: median3((t) => facadeBulk(ossl, suite, t, { allocating: true }), timing) / 1e6,
+    });
+  }
+  return figures;
+}
+
+/** loadOpenSSL() in ms: cold (compile + instantiate + seed) and with a compiled module. */
+export async function loadTimes(api, wasmBytes, rounds = 5) {
+  const cold = [];
+  const cached = [];
+  const module = await api.compileOpenSSL({ wasmBinary: wasmBytes });
+  for (let i = 0; i < rounds; i++) {
+    let t = performance.now();
+    await api.loadOpenSSL({ module: await api.compileOpenSSL({ wasmBinary: wasmBytes }) });
+    cold.push(performance.now() - t);
+    t = performance.now();
+    await api.loadOpenSSL({ module });
+    cached.push(performance.now() - t);
+  }
+  const med = (list) => list.sort((a, b) => a - b)[list.length >> 1];
+  return { cold: med(cold), cached: med(cached) };
+}
+
+/**
+ * Wasm heap bytes per idle established connection: `count` TLS 1.3 PSK connections open at
+ * once, clients in one instance and servers in another, handshake done and application data
+ * exchanged. Measured with the allocator's own in-use bytes.
+ */
+export async function heapPerConnection(api, module, count) {
+  const clientSide = await api.loadOpenSSL({ module });
+  const serverSide = await api.loadOpenSSL({ module });
+  const session = (ossl) => ossl.createPskSession({ masterKey: KEY, cipher: 'TLS_AES_128_GCM_SHA256' });
+  const clientSession = session(clientSide);
+  const serverSession = session(serverSide);
+  const clientCtx = clientSide.createContext({ role: 'client', minVersion: 'TLSv1.3', pskUseSession: () => ({ identity: IDENTITY, session: clientSession }) });
+  const serverCtx = serverSide.createContext({ role: 'server', minVersion: 'TLSv1.3', pskFindSession: () => serverSession });
+  const pair = { client: clientCtx, server: serverCtx };
+  const before = [clientSide.heapStats().inUseBytes, serverSide.heapStats().inUseBytes];
+  const open = [];
+  const hello = new Uint8Array(100).fill(1);
+  for (let i = 0; i < count; i++) {
+    const [c, s] = connectPair(pair);
+    c.write(hello);
+    s.feed(c.drain());
+    while (s.read());
+    s.write(hello);
+    c.feed(s.drain());
+    while (c.read());
+    open.push(c, s);
+  }
+  const after = [clientSide.heapStats().inUseBytes, serverSide.heapStats().inUseBytes];
+  for (const conn of open) conn.free();
+  clientCtx.free();
+  serverCtx.free();
+  clientSession.free();
+  serverSession.free();
+  return { client: (after[0] - before[0]) / count, server: (after[1] - before[1]) / count, connections: count };
+}
+
+/**
+ * Through the full stack: what a client does over a socket. `target()` gives a fresh target
+ * for connectTls (a ws:// URL through the bridge); `context` is a client context.
+ */
+export const SOCKET_CASES = [
+  { name: 'handshake tls13-psk_dhe_ke', unit: 'handshakes/s', scenario: 'tls13-psk_dhe_ke', suite: 'TLS_AES_128_GCM_SHA256' },
+  { name: 'handshake tls12-psk', unit: 'handshakes/s', scenario: 'tls12-psk' },
+  { name: 'bulk TLS_AES_128_GCM_SHA256', unit: 'MB/s', scenario: 'tls13-psk_dhe_ke', suite: 'TLS_AES_128_GCM_SHA256', bulk: true },
+  { name: 'bulk TLS_CHACHA20_POLY1305_SHA256', unit: 'MB/s', scenario: 'tls13-psk_dhe_ke', suite: 'TLS_CHACHA20_POLY1305_SHA256', bulk: true },
+];
+
+/** Sequential connect, handshake, close_notify both ways: handshakes per second. */
+export async function socketHandshakes(api, target, context, seconds) {
+  const start = now();
+  const end = start + seconds;
+  let count = 0;
+  do {
+    const socket = api.connectTls(target(), { context });
+    await socket.opened;
+    await socket.close();
+    count++;
+  } while (now() < end);
+  return count / (now() - start);
+}
+
+/**
+ * 16 KiB writes for `seconds`, then close_notify; the time runs until the peer's close_notify,
+ * which it sends only after reading everything before it. Plaintext bytes per second.
+ */
+export async function socketBulk(api, target, context, seconds) {
+  const socket = api.connectTls(target(), { context });
+  await socket.opened;
+  const plain = new Uint8Array(BULK_WRITE).fill(0x42);
+  const writer = socket.writable.getWriter();
+  const drained = socket.readable.pipeTo(new WritableStream());
+  const start = now();
+  const end = start + seconds;
+  let bytes = 0;
+  do {
+    await writer.ready;
+    await writer.write(plain);
+    bytes += plain.length;
+  } while (now() < end);
+  await writer.close();
+  await drained;
+  await socket.closed;
+  return bytes / (now() - start);
+}
+
+export async function median3Async(fn, { seconds, warmup }) {
+  await fn(warmup);
+  const results = [];
+  for (let i = 0; i < 3; i++) results.push(await fn(seconds));
+  return results.sort((a, b) => a - b)[1];
+}
+
+/** The socket figures of one client environment against the servers in `urls` (by case and server). */
+export async function socketFigures(api, ossl, urls, timing) {
+  const figures = [];
+  for (const test of SOCKET_CASES) {
+    for (const [server, url] of Object.entries(urls[test.name])) {
+      const client = sideContext(ossl, 'client', test.scenario, test.suite);
+      const run = test.bulk ? socketBulk : socketHandshakes;
+      try {
+        const value = await median3Async((t) => run(api, () => url, client.context, t), timing);
+        figures.push({ name: `socket ${test.name} to ${server}`, unit: test.unit, value: test.bulk ? value / 1e6 : value });
+      } finally {
+        client.free();
+      }
+    }
+  }
+  return figures;
+}

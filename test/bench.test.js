@@ -1,0 +1,71 @@
+// The benchmark runs and reports every figure (its numbers are checked by people, against the
+// targets it prints: no timed assertion here), and the X25519 code the wasm build links passes
+// RFC 7748's vectors, natively and in wasm.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promisify } from 'node:util';
+import createBench from '../bench/dist/bench-wasm.mjs';
+import { HANDSHAKES, SOCKET_CASES, SUITES, loadRawBench } from '../bench/scenarios.mjs';
+
+const root = new URL('..', import.meta.url);
+const run = promisify(execFile);
+
+test('X25519 in the wasm build passes RFC 7748 (two vectors, 1 and 1,000 iterations)', async () => {
+  const module = await WebAssembly.compile(readFileSync(new URL('bench/dist/bench-wasm.wasm', root)));
+  const raw = await loadRawBench(createBench, module);
+  assert.equal(raw.selftest(), true);
+});
+
+test('X25519 in the native baselines passes RFC 7748 too', async () => {
+  for (const variant of ['asm', 'no-asm']) {
+    const { stdout } = await run(new URL(`bench/dist/bench-${variant}`, root).pathname, ['selftest']);
+    assert.deepEqual(JSON.parse(stdout), { selftest: true }, variant);
+  }
+});
+
+test('npm run bench --short produces every figure, size, load time and heap figure', { timeout: 600_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-'));
+  try {
+    const file = join(dir, 'bench.json');
+    const { stdout } = await run('node', ['bench/bench.mjs', '--short', '--json', file], { cwd: root, timeout: 540_000, maxBuffer: 1 << 24 });
+    const report = JSON.parse(readFileSync(file, 'utf8'));
+    assert.deepEqual(Object.keys(report).sort(), ['figures', 'heapPerConnection', 'loadMs', 'machine', 'sizes', 'targets']);
+
+    const expected = [
+      ...HANDSHAKES.map((s) => `handshake ${s}`),
+      ...SUITES.map((s) => `bulk ${s}`),
+      ...SOCKET_CASES.flatMap((c) => [`socket ${c.name} to acceptTls`, `socket ${c.name} to s_server`]),
+    ];
+    for (const env of ['node', 'chromium']) {
+      for (const name of expected) {
+        const figure = report.figures.find((f) => f.name === name && f.env === env);
+        assert.ok(figure, `${name} (${env}) is reported`);
+        for (const key of ['value', 'native', 'ratio']) {
+          assert.ok(Number.isFinite(figure[key]) && figure[key] > 0, `${name} (${env}): ${key} = ${figure[key]}`);
+        }
+        assert.ok(['handshakes/s', 'MB/s'].includes(figure.unit));
+        assert.ok(Math.abs(figure.ratio - figure.value / figure.native) < 1e-9, 'ratio = value / native');
+        if (!name.startsWith('socket')) {
+          for (const key of ['raw', 'facadeOverRaw', 'nativeNoAsm', 'ratioNoAsm']) assert.ok(figure[key] > 0, `${name} (${env}): ${key}`);
+        }
+        assert.match(stdout, new RegExp(`^${name} +${env} `, 'm'), 'the table shows it');
+      }
+    }
+
+    const wasm = readFileSync(new URL('wasm/dist/openssl-psk.wasm', root));
+    assert.equal(report.sizes.wasm, wasm.length);
+    assert.ok(report.sizes.wasmGzip9 > 0 && report.sizes.wasmGzip9 < wasm.length);
+    assert.ok(report.sizes.glue > 0 && report.sizes.glueGzip9 > 0);
+    for (const env of ['node', 'chromium']) {
+      assert.ok(report.loadMs[env].cold > 0 && report.loadMs[env].cached > 0, `loadMs.${env}`);
+    }
+    assert.ok(report.heapPerConnection.client > 0 && report.heapPerConnection.server > 0);
+    assert.ok(report.targets.length >= 20 && report.targets.every((t) => typeof t.met === 'boolean'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
