@@ -25,7 +25,9 @@ CACHE=${OPENSSL_PSK_WASM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/openssl-psk-wasm
 DIST=$ROOT/wasm/dist
 SHIM_FILES=(wasm/shim/opw.h wasm/shim/*.c wasm/shim/library.js wasm/glue.d.mts scripts/gen-ffi.mjs)
 # Our own changes to OpenSSL for wasm, applied in name order after Debian's (wasm builds only).
+shopt -s nullglob
 WASM_PATCHES=(wasm/patches/*.patch)
+shopt -u nullglob
 FORCE=0
 VERIFY=0
 case ${1:-} in

@@ -26,8 +26,8 @@ import { launchChromium } from '../examples/chromium.mjs';
 import { serveStatic } from '../examples/static-server.mjs';
 import createBench from './dist/bench-wasm.mjs';
 import {
-  BULK_WRITE, HANDSHAKES, SOCKET_CASES, SUITES, heapPerConnection, loadRawBench, loadTimes, median3, median3Async,
-  memoryFigures, sideContext, socketFigures,
+  BULK_WRITE, HANDSHAKES, PRIMITIVES, SOCKET_CASES, SUITES, heapPerConnection, loadRawBench, loadTimes, median3Async,
+  memoryFigures, sideContext, socketFigures, within,
 } from './scenarios.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -46,6 +46,22 @@ const KEY = Buffer.alloc(32, 0x5c);
 const IDENTITY = 'bench';
 const log = (line) => process.stderr.write(`[bench] ${line}\n`);
 
+// Everything started is stopped on the way out, also on SIGINT/SIGTERM (a test's timeout).
+const running = [];
+async function stopAll() {
+  while (running.length) {
+    const stop = running.pop();
+    try {
+      await stop();
+    } catch {
+      // stopping what is already gone
+    }
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => stopAll().finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : 15))));
+}
+
 // ---- Native OpenSSL: bench/native/bench.c, asm and no-asm ----
 
 function nativeRun(variant, ...command) {
@@ -55,12 +71,18 @@ function nativeRun(variant, ...command) {
 
 function nativeFigures(variant) {
   const results = {};
+  // Each run is its own process, so each warms up inside it before the timed part.
+  const nativeMedian = (kind, name) => {
+    const runs = [0, 1, 2].map(() => nativeRun(variant, kind, name, TIMING.seconds, TIMING.warmup).perSecond);
+    return runs.sort((a, b) => a - b)[1];
+  };
   if (!nativeRun(variant, 'selftest').selftest) throw new Error(`native ${variant} fails its self-test (RFC 7748, RFC 8439)`);
+  for (const name of PRIMITIVES) results[name] = nativeMedian('x25519', name.split(' ')[1]);
   for (const scenario of HANDSHAKES) {
-    results[`handshake ${scenario}`] = median3((t) => nativeRun(variant, 'handshake', scenario, t).perSecond, TIMING);
+    results[`handshake ${scenario}`] = nativeMedian('handshake', scenario);
   }
   for (const suite of SUITES) {
-    results[`bulk ${suite}`] = median3((t) => nativeRun(variant, 'bulk', suite, t).perSecond, TIMING) / 1e6;
+    results[`bulk ${suite}`] = nativeMedian('bulk', suite) / 1e6;
   }
   return results;
 }
@@ -173,7 +195,7 @@ async function nodeTlsClose(socket) {
   const closed = once(socket, 'close');
   socket.resume();
   socket.end();
-  await closed;
+  await within(closed, 30, "closing Node's tls socket");
 }
 
 async function nodeTlsHandshakes(port, test, seconds) {
@@ -192,7 +214,7 @@ async function nodeTlsBulk(port, test, seconds) {
   const start = performance.now() / 1000;
   let bytes = 0;
   do {
-    if (!socket.write(plain)) await once(socket, 'drain');
+    if (!socket.write(plain)) await within(once(socket, 'drain'), 30, "a write to Node's tls socket");
     bytes += plain.length;
   } while (performance.now() / 1000 < start + seconds);
   await nodeTlsClose(socket);
@@ -221,9 +243,10 @@ async function main() {
   const addMemory = (env, list) => {
     for (const f of list) {
       figures.push({
-        name: f.name, env, unit: f.unit, value: f.facade, native: native.asm[f.name], ratio: ratio(f.facade, native.asm[f.name]),
-        raw: f.raw, rawRatio: ratio(f.raw, native.asm[f.name]), facadeOverRaw: ratio(f.facade, f.raw),
-        nativeNoAsm: native.noAsm[f.name], ratioNoAsm: ratio(f.facade, native.noAsm[f.name]),
+        // X25519 alone has no facade figure: its value is the C in wasm.
+        name: f.name, env, unit: f.unit, value: f.facade ?? f.raw, native: native.asm[f.name], ratio: ratio(f.facade ?? f.raw, native.asm[f.name]),
+        raw: f.raw, rawRatio: ratio(f.raw, native.asm[f.name]), ...(f.facade ? { facadeOverRaw: ratio(f.facade, f.raw) } : {}),
+        nativeNoAsm: native.noAsm[f.name], ratioNoAsm: ratio(f.facade ?? f.raw, native.noAsm[f.name]),
         ...(f.facadeAllocating ? { valueAllocating: f.facadeAllocating } : {}),
       });
     }
@@ -239,25 +262,23 @@ async function main() {
   const heap = await heapPerConnection(api, await api.compileOpenSSL({ wasmBinary: bytes }), CONNECTIONS);
 
   log('servers: acceptTls, openssl s_server, Node tls; the bridge');
-  const servers = [];
   const urls = {};
   const baseline = {};
   const serverOssl = await api.loadOpenSSL();
-  let bridge;
-  let web;
-  let browser;
+  const started = (server) => (running.push(server.stop), server);
+  const figureBudget = 30 + 4 * (TIMING.warmup + 3 * TIMING.seconds);
   try {
     const targets = [];
     for (const test of SOCKET_CASES) {
-      const ours = await acceptTlsServer(serverOssl, test);
-      const openssl = await opensslServer(test);
-      const node = await nodeTlsServer(test);
-      servers.push(ours, openssl, node);
+      const ours = started(await acceptTlsServer(serverOssl, test));
+      const openssl = started(await opensslServer(test));
+      const node = started(await nodeTlsServer(test));
       targets.push(`127.0.0.1:${ours.port}`, `127.0.0.1:${openssl.port}`);
       urls[test.name] = { acceptTls: ours.port, 's_server': openssl.port };
       baseline[test.name] = { acceptTls: node.port, 's_server': openssl.port };
     }
-    bridge = await startBridge({ allow: targets, maxConnections: 1024 });
+    const bridge = await startBridge({ allow: targets, maxConnections: 1024 });
+    running.push(() => bridge.close());
     for (const test of SOCKET_CASES) {
       for (const server of Object.keys(urls[test.name])) urls[test.name][server] = `${bridge.url}/127.0.0.1:${urls[test.name][server]}`;
     }
@@ -267,18 +288,21 @@ async function main() {
     for (const test of SOCKET_CASES) {
       for (const [server, port] of Object.entries(baseline[test.name])) {
         const run = test.bulk ? nodeTlsBulk : nodeTlsHandshakes;
-        const value = await median3Async((t) => run(port, test, t), TIMING);
+        const value = await within(median3Async((t) => run(port, test, t), TIMING), figureBudget, `Node tls: ${test.name} to ${server}`);
         nativeSocket[`socket ${test.name} to ${server}`] = test.bulk ? value / 1e6 : value;
       }
     }
     const addSocket = (env, list) => {
       for (const f of list) figures.push({ ...f, env, native: nativeSocket[f.name], ratio: ratio(f.value, nativeSocket[f.name]) });
     };
-    addSocket('node', await socketFigures(api, ossl, urls, TIMING));
+    const socketBudget = figureBudget * 2 * SOCKET_CASES.length;
+    addSocket('node', await within(socketFigures(api, ossl, urls, TIMING), socketBudget, 'the socket figures in Node'));
 
     log('Chromium: in memory, load time and sockets (bench/page.html)');
-    web = await serveStatic({ mounts: { '/': here('..') } });
-    browser = await launchChromium();
+    const web = await serveStatic({ mounts: { '/': here('..') } });
+    running.push(() => web.close());
+    const browser = await launchChromium();
+    running.push(() => browser.close());
     const page = await browser.newPage();
     const pageErrors = [];
     page.on('pageerror', (error) => pageErrors.push(error));
@@ -286,14 +310,12 @@ async function main() {
     await page.waitForFunction(() => document.title === 'ready', null, { timeout: 30_000 }).catch(() => {
       throw new Error(`the benchmark page did not load: ${pageErrors.join('; ') || 'no error reported'}`);
     });
-    addMemory('chromium', await page.evaluate((timing) => window.bench.memory(timing), TIMING));
-    loadMs.chromium = await page.evaluate(() => window.bench.load());
-    addSocket('chromium', await page.evaluate(([u, timing]) => window.bench.sockets(u, timing), [urls, TIMING]));
+    const memoryBudget = figureBudget * 3 * (PRIMITIVES.length + HANDSHAKES.length + SUITES.length);
+    addMemory('chromium', await within(page.evaluate((timing) => window.bench.memory(timing), TIMING), memoryBudget, 'the in-memory figures in Chromium'));
+    loadMs.chromium = await within(page.evaluate(() => window.bench.load()), 60, 'loadOpenSSL() timing in Chromium');
+    addSocket('chromium', await within(page.evaluate(([u, timing]) => window.bench.sockets(u, timing), [urls, TIMING]), socketBudget, 'the socket figures in Chromium'));
   } finally {
-    await browser?.close();
-    await web?.close();
-    await bridge?.close();
-    await Promise.all(servers.map((s) => s.stop()));
+    await stopAll();
   }
 
   const report = {

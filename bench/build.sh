@@ -65,7 +65,10 @@ bench_main() {
   ensure_tools
   ensure_native_tools
   compute_keys
-  [[ -f $OPENSSL_LIBS/lib/libcrypto.a ]] || "$ROOT/build.sh"
+  if [[ ! -f $OPENSSL_LIBS/lib/libcrypto.a ]]; then # wasm/dist may be current while the cache is gone
+    fetch_sources
+    build_openssl "$OPENSSL_LIBS"
+  fi
   mkdir -p "$OUT"
 
   local variant key stamp
@@ -104,7 +107,7 @@ bench_main() {
   emcc -O3 -I"$OPENSSL_LIBS/include" "$BENCH/native/bench.c" "$OPENSSL_LIBS/lib/libssl.a" "$OPENSSL_LIBS/lib/libcrypto.a" \
     --no-entry -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=createBench -sENVIRONMENT=web,worker \
     -sFILESYSTEM=0 -sALLOW_MEMORY_GROWTH=1 -sTOTAL_STACK=262144 -sMALLOC=dlmalloc \
-    -sEXPORTED_FUNCTIONS=_bench_init,_bench_handshakes,_bench_bulk,_bench_selftest \
+    -sEXPORTED_FUNCTIONS=_bench_init,_bench_handshakes,_bench_bulk,_bench_x25519,_bench_selftest \
     -sEXPORTED_RUNTIME_METHODS=ccall -sINCOMING_MODULE_JS_API=instantiateWasm,print,printErr \
     -o "$OUT/bench-wasm.mjs"
   echo "$stamp" >"$OUT/stamp"

@@ -5,10 +5,21 @@
 export const HANDSHAKES = ['tls13-psk_dhe_ke', 'tls13-psk_ke', 'tls12-psk', 'tls12-ecdhe-psk-chacha'];
 export const SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
 export const BULK_WRITE = 16384;
+/** Measured in C only (the facade has no X25519 of its own): the lever of psk_dhe_ke handshakes. */
+export const PRIMITIVES = ['x25519 keygen', 'x25519 derive'];
 
 const KEY = new Uint8Array(32).fill(0x5c);
 const IDENTITY = 'bench';
 const now = () => performance.now() / 1000;
+
+/** `promise`, or a rejection after `seconds`: nothing in the benchmark waits without bound. */
+export function within(promise, seconds, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took more than ${seconds} s`)), seconds * 1000);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 /** Runs `fn(seconds)` once for `warmup` seconds, then `repeats` times; the median result. */
 export function median3(fn, { seconds, warmup }) {
@@ -162,13 +173,18 @@ export async function loadRawBench(createBench, module) {
   return {
     handshakes: (scenario, seconds) => call('bench_handshakes', ['string', 'number'], [scenario, seconds]),
     bulk: (suite, seconds) => call('bench_bulk', ['string', 'number'], [suite, seconds]),
+    x25519: (op, seconds) => call('bench_x25519', ['string', 'number'], [op, seconds]),
     selftest: () => call('bench_selftest', [], []) === 1,
   };
 }
 
 /** Every in-memory figure for one environment: raw C in wasm and the facade, side by side. */
 export function memoryFigures(ossl, raw, timing) {
-  const figures = [];
+  const figures = PRIMITIVES.map((name) => ({
+    name,
+    unit: 'ops/s',
+    raw: median3((t) => raw.x25519(name.split(' ')[1], t), timing),
+  }));
   for (const scenario of HANDSHAKES) {
     figures.push({
       name: `handshake ${scenario}`,
@@ -260,8 +276,7 @@ export async function socketHandshakes(api, target, context, seconds) {
   let count = 0;
   do {
     const socket = api.connectTls(target(), { context });
-    await socket.opened;
-    await socket.close();
+    await within(socket.opened.then(() => socket.close()), 30, 'a handshake and close over the socket');
     count++;
   } while (now() < end);
   return count / (now() - start);
@@ -273,7 +288,7 @@ export async function socketHandshakes(api, target, context, seconds) {
  */
 export async function socketBulk(api, target, context, seconds) {
   const socket = api.connectTls(target(), { context });
-  await socket.opened;
+  await within(socket.opened, 30, 'the handshake over the socket');
   const plain = new Uint8Array(BULK_WRITE).fill(0x42);
   const writer = socket.writable.getWriter();
   const drained = socket.readable.pipeTo(new WritableStream());
@@ -281,13 +296,10 @@ export async function socketBulk(api, target, context, seconds) {
   const end = start + seconds;
   let bytes = 0;
   do {
-    await writer.ready;
-    await writer.write(plain);
+    await within(writer.write(plain), 30, 'a 16 KiB write to the socket');
     bytes += plain.length;
   } while (now() < end);
-  await writer.close();
-  await drained;
-  await socket.closed;
+  await within(Promise.all([writer.close(), drained, socket.closed]), 30, 'closing the socket after the bulk data');
   return bytes / (now() - start);
 }
 

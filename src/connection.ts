@@ -203,10 +203,12 @@ export class TlsConnection extends Owned {
 
   /** Takes the bytes OpenSSL has produced for the peer (possibly none). */
   drain(): Uint8Array {
-    const out = new Uint8Array(this.#rt.enter(() => this.#rt.shim.connPendingOut(this.pointer)));
-    if (out.byteLength === 0) return out;
-    const filled = this.drainInto(out);
-    return filled === out.byteLength ? out : out.subarray(0, filled);
+    const rt = this.#rt;
+    return rt.enter(() => {
+      const out = new Uint8Array(rt.shim.connPendingOut(this.pointer));
+      const filled = this.#drainTo(out, out.byteLength);
+      return filled === out.byteLength ? out : out.subarray(0, filled);
+    });
   }
 
   /**
@@ -218,17 +220,20 @@ export class TlsConnection extends Owned {
     requireBytes(target, 'drainInto() target');
     if (target.byteLength === 0) throw new TlsError('ERR_INVALID_ARGUMENT', 'drainInto() needs a target of at least one byte');
     const rt = this.#rt;
-    return rt.enter(() => {
-      const want = Math.min(target.byteLength, rt.shim.connPendingOut(this.pointer));
-      let filled = 0;
-      while (filled < want) {
-        const n = rt.shim.connDrain(this.#ssl, this.#io, Math.min(RECORD_SIZE, want - filled));
-        if (n <= 0) break;
-        target.set(rt.heap.u8.subarray(this.#io, this.#io + n), filled);
-        filled += n;
-      }
-      return filled;
-    });
+    return rt.enter(() => this.#drainTo(target, Math.min(target.byteLength, rt.shim.connPendingOut(this.pointer))));
+  }
+
+  /** Moves `want` pending bytes (at most) from the write BIO into `target`, a record at a time. */
+  #drainTo(target: Uint8Array, want: number): number {
+    const rt = this.#rt;
+    let filled = 0;
+    while (filled < want) {
+      const n = rt.shim.connDrain(this.#ssl, this.#io, Math.min(RECORD_SIZE, want - filled));
+      if (n <= 0) break;
+      target.set(rt.heap.u8.subarray(this.#io, this.#io + n), filled);
+      filled += n;
+    }
+    return filled;
   }
 
   // ---- The TLS engine ----

@@ -27,6 +27,11 @@ const compiled = new Map<string, Promise<WebAssembly.Module>>();
  * loadOpenSSL() calls only instantiate. Pass the result as `module` to share it yourself.
  */
 export function compileOpenSSL(options: Omit<LoadOptions, 'module'> = {}): Promise<WebAssembly.Module> {
+  if (typeof WebAssembly !== 'object') {
+    return Promise.reject(
+      new TlsError('ERR_WASM_LOAD', 'this environment has no WebAssembly (a JIT-less mode such as node --jitless or Lockdown Mode turns it off)'),
+    );
+  }
   if (options.wasmBinary !== undefined) {
     return WebAssembly.compile(bytesOf(options.wasmBinary)).catch((error: unknown) => {
       throw loadError('the wasmBinary given could not be compiled', error);
@@ -133,7 +138,7 @@ function bytesOf(source: ArrayBuffer | ArrayBufferView): Uint8Array<ArrayBuffer>
 function loadError(what: string, cause: unknown): TlsError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   // The module uses WebAssembly SIMD (ChaCha20); an engine without it rejects it at compile time.
-  const hint = cause instanceof WebAssembly.CompileError && !simdSupported()
+  const hint = typeof WebAssembly === 'object' && cause instanceof WebAssembly.CompileError && !simdSupported()
     ? ' (this engine lacks WebAssembly SIMD, which the module needs: Chrome/Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+)'
     : '';
   return new TlsError('ERR_WASM_LOAD', `${what}: ${reason}${hint}`, { cause });
@@ -142,5 +147,9 @@ function loadError(what: string, cause: unknown): TlsError {
 /** Whether this engine validates a module with one SIMD instruction (v128.const). */
 function simdSupported(): boolean {
   const module = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11];
-  return WebAssembly.validate(new Uint8Array(module));
+  try {
+    return WebAssembly.validate(new Uint8Array(module));
+  } catch {
+    return false;
+  }
 }

@@ -66,6 +66,14 @@ describe('loading', () => {
     await assert.rejects(loadOpenSSL({ wasmUrl: new URL('./no-such.wasm', wasmPath) }), { code: 'ERR_WASM_LOAD' });
   });
 
+  test('without WebAssembly (node --jitless) loading fails with ERR_WASM_LOAD saying why', () => {
+    const out = runNode(
+      "import { loadOpenSSL } from './lib/index.js'; loadOpenSSL().then(() => console.log('loaded'), (e) => console.log(e.code, e.message));",
+      ['--jitless'],
+    );
+    assert.match(out, /^ERR_WASM_LOAD .*no WebAssembly/);
+  });
+
   test('without crypto.getRandomValues the module refuses to run (ERR_NO_CSPRNG)', () => {
     const out = runNode(`
       Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true });

@@ -7,10 +7,12 @@
  * natively with asm, natively with no-asm, and with emcc against the wasm build's own
  * libraries (the "raw C in wasm" figure the facade is compared with).
  *
- *   bench handshake SCENARIO SECONDS   prints {"perSecond":N}: handshakes per second
- *   bench bulk SUITE SECONDS           prints {"perSecond":N}: plaintext bytes per second
+ *   bench handshake SCENARIO SECONDS [WARMUP]   prints {"perSecond":N}: handshakes per second
+ *   bench bulk SUITE SECONDS [WARMUP]           prints {"perSecond":N}: plaintext bytes per second
+ *   bench x25519 keygen|derive SECONDS [WARMUP] prints {"perSecond":N}: X25519 operations per second
+ *   (after running WARMUP seconds unreported, in the same process)
  *   bench selftest                     RFC 7748 X25519 and RFC 8439 ChaCha20 vectors, and more
- * The wasm build exports bench_init, bench_handshakes, bench_bulk and bench_selftest instead.
+ * The wasm build exports bench_init, bench_handshakes, bench_bulk, bench_x25519 and bench_selftest instead.
  *
  * Scenarios: tls13-psk_dhe_ke, tls13-psk_ke, tls12-psk, tls12-ecdhe-psk-chacha.
  * Suites: TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256.
@@ -267,6 +269,46 @@ EXPORT double bench_bulk(const char *suite, double seconds)
     return bytes / (now() - start);
 }
 
+/* X25519 alone, through EVP: key generations or derivations (with a fresh context each) per second. */
+EXPORT double bench_x25519(const char *op, double seconds)
+{
+    EVP_PKEY_CTX *keygen = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL);
+    EVP_PKEY *ours = NULL, *peer = NULL;
+    int derive = strcmp(op, "derive") == 0;
+    double start, end, count = 0;
+
+    if (!derive && strcmp(op, "keygen") != 0) {
+        fprintf(stderr, "bench: x25519 takes keygen or derive, not %s\n", op);
+        exit(2);
+    }
+    if (keygen == NULL || EVP_PKEY_keygen_init(keygen) <= 0 || EVP_PKEY_keygen(keygen, &ours) <= 0
+            || EVP_PKEY_keygen(keygen, &peer) <= 0)
+        fail("X25519 key generation");
+    start = now();
+    end = start + seconds;
+    do {
+        if (derive) {
+            unsigned char secret[32];
+            size_t len = sizeof(secret);
+            EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(ours, NULL);
+            if (ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0 || EVP_PKEY_derive_set_peer(ctx, peer) <= 0
+                    || EVP_PKEY_derive(ctx, secret, &len) <= 0)
+                fail("X25519 derivation");
+            EVP_PKEY_CTX_free(ctx);
+        } else {
+            EVP_PKEY *key = NULL;
+            if (EVP_PKEY_keygen(keygen, &key) <= 0)
+                fail("X25519 key generation");
+            EVP_PKEY_free(key);
+        }
+        count++;
+    } while (now() < end);
+    EVP_PKEY_free(ours);
+    EVP_PKEY_free(peer);
+    EVP_PKEY_CTX_free(keygen);
+    return count / (now() - start);
+}
+
 static int unhex_n(const char *hex, unsigned char *out, int n)
 {
     int i;
@@ -296,43 +338,74 @@ static int x25519(unsigned char out[32], const unsigned char scalar[32], const u
     return ok;
 }
 
-/* ChaCha20 (EVP_chacha20, iv = 32-bit counter || 96-bit nonce) of `len` zero bytes, in pieces of `step`. */
-static int chacha20_stream(unsigned char *out, size_t len, size_t step, const unsigned char iv[16])
+/* ChaCha20 through EVP (iv = 32-bit counter || 96-bit nonce) of `len` zero bytes, in one call. */
+static int chacha20_stream(unsigned char *out, size_t len, const unsigned char iv[16])
 {
     static const unsigned char key[32];
     static unsigned char zeros[1024];
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    size_t done;
-    int n, ok = ctx != NULL && EVP_EncryptInit_ex(ctx, EVP_chacha20(), NULL, key, iv) && len <= sizeof(zeros);
+    int n, ok = ctx != NULL && len <= sizeof(zeros) && EVP_EncryptInit_ex(ctx, EVP_chacha20(), NULL, key, iv)
+                && EVP_EncryptUpdate(ctx, out, &n, zeros, (int)len) && n == (int)len;
 
-    for (done = 0; ok && done < len; done += step)
-        ok = EVP_EncryptUpdate(ctx, out + done, &n, zeros, (int)step) && n == (int)step;
     EVP_CIPHER_CTX_free(ctx);
     return ok;
 }
 
+/* libcrypto's internal ChaCha20 (crypto/include/internal/chacha.h): what the wasm patch changes. */
+void ChaCha20_ctr32(unsigned char *out, const unsigned char *inp, size_t len, const unsigned int key[8],
+                    const unsigned int counter[4]);
+
 /*
- * ChaCha20: RFC 8439 appendix A.1 (test vectors 1 and 2: blocks 0 and 1 of the zero key and
- * nonce), and 1 KiB in one call (the wasm build's four-block path) equal to the same in
- * 64-byte calls (the one-block path), from counter 0 and from just before it wraps.
+ * ChaCha20_ctr32 over 1 KiB in one call (the wasm build's four-block path) equals the same
+ * in 64-byte calls (the one-block path), in place too, with the 32-bit block counter starting
+ * at `first` (close to 2^32 it wraps inside a four-block run).
+ */
+static int chacha20_paths_agree(unsigned int first)
+{
+    static const unsigned int key[8] = { 0x03020100, 0x07060504, 0x0b0a0908, 0x0f0e0d0c,
+                                         0x13121110, 0x17161514, 0x1b1a1918, 0x1f1e1d1c };
+    unsigned char in[1024], whole[1024], pieces[1024];
+    unsigned int counter[4] = { first, 0x09000000, 0x4a000000, 0 };
+    size_t i;
+
+    for (i = 0; i < sizeof(in); i++)
+        in[i] = (unsigned char)(i * 131 + 7);
+    ChaCha20_ctr32(whole, in, sizeof(in), key, counter);
+    for (i = 0; i < sizeof(in); i += 64) {
+        ChaCha20_ctr32(pieces + i, in + i, 64, key, counter);
+        counter[0]++;
+    }
+    if (memcmp(whole, pieces, sizeof(whole)) != 0)
+        return 0;
+    counter[0] = first;
+    memcpy(pieces, in, sizeof(in));
+    ChaCha20_ctr32(pieces, pieces, sizeof(pieces), key, counter);
+    return memcmp(whole, pieces, sizeof(whole)) == 0;
+}
+
+/*
+ * ChaCha20: RFC 8439 appendix A.1 test vectors 1 and 2 (blocks 0 and 1 of the zero key and
+ * nonce) through EVP in one 1 KiB call, and the two paths above from several counters.
  */
 static int chacha20_selftest(void)
 {
     static const char a1[] =
         "76b8e0ada0f13d90405d6ae55386bd28bdd219b8a08ded1aa836efcc8b770dc7da41597c5157488d7724e03fb8d84a376a43b8f41518a11cc387b669b2ee6586"
         "9f07e7be5551387a98ba977c732d080dcb0f29a048e3656912c6533e32ee7aed29b721769ce64e43d57133b074d839d531ed1f28510afb45ace10a1f4b794d6f";
-    unsigned char iv[16] = { 0 }, want[128], whole[1024], pieces[1024];
-    int ok = unhex_n(a1, want, 128) && chacha20_stream(whole, sizeof(whole), sizeof(whole), iv)
+    static const unsigned int firsts[] = { 0, 1, 0xfffffffd, 0xfffffffe, 0xffffffff };
+    unsigned char iv[16] = { 0 }, want[128], whole[1024];
+    size_t i;
+    int ok = unhex_n(a1, want, 128) && chacha20_stream(whole, sizeof(whole), iv)
              && memcmp(whole, want, 128) == 0;
 
     if (!ok)
         fprintf(stderr, "bench: RFC 8439 ChaCha20 vectors failed\n");
-    ok = ok && chacha20_stream(pieces, sizeof(pieces), 64, iv) && memcmp(whole, pieces, sizeof(whole)) == 0;
-    iv[0] = 0xfe, iv[1] = iv[2] = iv[3] = 0xff, iv[4] = 0x2a;
-    ok = ok && chacha20_stream(whole, sizeof(whole), sizeof(whole), iv) && chacha20_stream(pieces, sizeof(pieces), 64, iv)
-         && memcmp(whole, pieces, sizeof(whole)) == 0;
-    if (!ok)
-        fprintf(stderr, "bench: ChaCha20 in one call differs from ChaCha20 block by block\n");
+    for (i = 0; ok && i < sizeof(firsts) / sizeof(firsts[0]); i++) {
+        if (!chacha20_paths_agree(firsts[i])) {
+            fprintf(stderr, "bench: ChaCha20 in one call differs from ChaCha20 block by block (counter %u)\n", firsts[i]);
+            ok = 0;
+        }
+    }
     return ok;
 }
 
@@ -430,15 +503,26 @@ int main(int argc, char **argv)
         printf("{\"selftest\":%s}\n", ok ? "true" : "false");
         return ok ? 0 : 1;
     }
-    if (argc == 4 && strcmp(argv[1], "handshake") == 0) {
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "handshake") == 0) {
+        if (argc == 5)
+            bench_handshakes(argv[2], atof(argv[4])); /* warm-up, not reported */
         printf("{\"perSecond\":%.3f}\n", bench_handshakes(argv[2], atof(argv[3])));
         return 0;
     }
-    if (argc == 4 && strcmp(argv[1], "bulk") == 0) {
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "x25519") == 0) {
+        if (argc == 5)
+            bench_x25519(argv[2], atof(argv[4]));
+        printf("{\"perSecond\":%.1f}\n", bench_x25519(argv[2], atof(argv[3])));
+        return 0;
+    }
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "bulk") == 0) {
+        if (argc == 5)
+            bench_bulk(argv[2], atof(argv[4]));
         printf("{\"perSecond\":%.1f}\n", bench_bulk(argv[2], atof(argv[3])));
         return 0;
     }
-    fprintf(stderr, "usage: bench handshake SCENARIO SECONDS | bench bulk SUITE SECONDS | bench selftest\n");
+    fprintf(stderr, "usage: bench handshake SCENARIO SECONDS [WARMUP] | bench bulk SUITE SECONDS [WARMUP]\n"
+                    "       | bench x25519 keygen|derive SECONDS [WARMUP] | bench selftest\n");
     return 2;
 }
 #endif
