@@ -85,6 +85,8 @@ export class TlsConnection extends Owned {
   readonly #ssl: SslPtr;
   /** Scratch memory for I/O: a size_t out-parameter, then one record of data. */
   readonly #io: BytePtr;
+  /** How much of #io has been handed to OpenSSL or written (cleansed on free: usually 16 KiB, a few hundred bytes for a handshake-only connection). */
+  #ioUsed = 0;
   #identity: { ptr: BytePtr; len: number } | null = null;
   #callbackError: TlsError | null = null;
   #observerError: unknown = undefined;
@@ -188,6 +190,7 @@ export class TlsConnection extends Owned {
     rt.enter(() => {
       for (let offset = 0; offset < bytes.byteLength; offset += RECORD_SIZE) {
         const chunk = bytes.subarray(offset, offset + RECORD_SIZE);
+        this.#useIo(chunk.byteLength);
         rt.heap.u8.set(chunk, this.#io);
         if (rt.shim.connFeed(this.pointer, this.#io, chunk.byteLength) !== chunk.byteLength) {
           throw new TlsError('ERR_OUT_OF_MEMORY', 'the read BIO could not take the bytes fed to it');
@@ -228,7 +231,8 @@ export class TlsConnection extends Owned {
     const rt = this.#rt;
     let filled = 0;
     while (filled < want) {
-      const n = rt.shim.connDrain(this.#ssl, this.#io, Math.min(RECORD_SIZE, want - filled));
+      const room = this.#useIo(Math.min(RECORD_SIZE, want - filled));
+      const n = rt.shim.connDrain(this.#ssl, this.#io, room);
       if (n <= 0) break;
       target.set(rt.heap.u8.subarray(this.#io, this.#io + n), filled);
       filled += n;
@@ -283,6 +287,7 @@ export class TlsConnection extends Owned {
   /** SSL_read_ex of up to `max` bytes into `data` (in the connection's I/O buffer). */
   #readRecord(data: BytePtr, max: number): number | null {
     const nread = this.#io as number as SizeTPtr;
+    this.#useIo(8 + max);
     const err = this.#engine(() => this.#rt.shim.connRead(this.#ssl, data, max, nread));
     if (err === SSL_ERROR_NONE) {
       this.#handshakeComplete();
@@ -300,6 +305,7 @@ export class TlsConnection extends Owned {
     const data = (this.#io + 8) as BytePtr;
     for (let offset = 0; offset < plain.byteLength; offset += RECORD_SIZE) {
       const chunk = plain.subarray(offset, offset + RECORD_SIZE);
+      this.#useIo(8 + chunk.byteLength);
       const err = this.#engine(() => {
         this.#rt.heap.u8.set(chunk, data);
         return this.#rt.shim.connWrite(this.#ssl, data, chunk.byteLength, written);
@@ -317,6 +323,7 @@ export class TlsConnection extends Owned {
     requireBytes(plain, 'writeEarlyData() input');
     const rt = this.#rt;
     const written = this.#io as number as SizeTPtr;
+    this.#useIo(8);
     const err = this.#engine(() => {
       const ptr = rt.heap.copyIn(plain);
       this.writingEarlyData = true;
@@ -324,7 +331,7 @@ export class TlsConnection extends Owned {
         return rt.shim.connWriteEarlyData(this.#ssl, ptr, plain.byteLength, written);
       } finally {
         this.writingEarlyData = false;
-        rt.heap.free(ptr);
+        rt.heap.cleanseFree(ptr, plain.byteLength); // plaintext, like everything read or written
       }
     });
     if (err === SSL_ERROR_NONE) return;
@@ -338,6 +345,7 @@ export class TlsConnection extends Owned {
   readEarlyData(): EarlyDataRead {
     const nread = this.#io as number as SizeTPtr;
     const data = (this.#io + 8) as BytePtr;
+    this.#useIo(8 + RECORD_SIZE);
     const ret = this.#engine(() => this.#rt.shim.connReadEarlyData(this.#ssl, data, RECORD_SIZE, nread));
     if (ret > 0) {
       const n = this.#rt.heap.readSize(nread);
@@ -610,12 +618,18 @@ export class TlsConnection extends Owned {
     if (this.#inCall) throw new TlsError('ERR_REENTRANT', 'free() from inside a call on the same connection');
   }
 
+  /** Notes that `bytes` of #io are about to hold data; returns `bytes`. */
+  #useIo(bytes: number): number {
+    if (bytes > this.#ioUsed) this.#ioUsed = bytes;
+    return bytes;
+  }
+
   protected release(): void {
     const rt = this.#rt;
     rt.connections.delete(this.#ssl);
     rt.enter(() => {
       this.#releaseIdentity();
-      rt.heap.cleanseFree(this.#io, 8 + RECORD_SIZE);
+      rt.heap.cleanseFree(this.#io, this.#ioUsed);
       rt.shim.connFree(this.#ssl);
     });
   }
