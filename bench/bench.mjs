@@ -16,6 +16,7 @@ import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer as createTcpServer } from 'node:net';
 import { cpus } from 'node:os';
+import { constants } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +44,7 @@ const SHORT = flag('--short');
 const TIMING = SHORT ? { seconds: 0.05, warmup: 0.02 } : { seconds: 1, warmup: 0.3 };
 const CONNECTIONS = SHORT ? 50 : 1000;
 const KEY = Buffer.alloc(32, 0x5c);
+const { SSL_OP_ALLOW_NO_DHE_KEX } = constants;
 const IDENTITY = 'bench';
 const log = (line) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -89,13 +91,21 @@ function nativeFigures(variant) {
 
 // ---- Servers for the socket figures ----
 
+// Node's tls options for each side of a case; its TLS 1.3 PSKs are SHA-256 ones only.
 const tlsOptions = {
-  'tls13-psk_dhe_ke': (suite) => ({ minVersion: 'TLSv1.3', ciphers: suite }),
+  'tls13-psk_dhe_ke': (suite) => ({ minVersion: 'TLSv1.3', ciphers: suite, ecdhCurve: 'X25519' }),
+  // No group in common, and both allow psk_ke: the way to psk_ke between two OpenSSL 1.1.1+.
+  'tls13-psk_ke': (suite, side) => ({
+    minVersion: 'TLSv1.3', ciphers: suite, secureOptions: SSL_OP_ALLOW_NO_DHE_KEX, ecdhCurve: side === 'server' ? 'P-256' : 'X25519',
+  }),
   'tls12-psk': () => ({ maxVersion: 'TLSv1.2', ciphers: 'PSK-AES128-GCM-SHA256' }),
+  'tls12-ecdhe-psk-chacha': () => ({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-PSK-CHACHA20-POLY1305', ecdhCurve: 'X25519' }),
 };
 const sServerArgs = {
-  'tls13-psk_dhe_ke': (suite) => ['-tls1_3', '-ciphersuites', suite],
+  'tls13-psk_dhe_ke': (suite) => ['-tls1_3', '-ciphersuites', suite, '-groups', 'X25519'],
+  'tls13-psk_ke': (suite) => ['-tls1_3', '-ciphersuites', suite, '-allow_no_dhe_kex', '-groups', 'P-256'],
   'tls12-psk': () => ['-tls1_2', '-cipher', 'PSK-AES128-GCM-SHA256'],
+  'tls12-ecdhe-psk-chacha': () => ['-tls1_2', '-cipher', 'ECDHE-PSK-CHACHA20-POLY1305'],
 };
 
 /** Reads everything, answers close_notify with its own: what every server here does. */
@@ -130,7 +140,7 @@ async function acceptTlsServer(ossl, test) {
 
 /** Node's tls server for one case (the baseline for acceptTls). */
 async function nodeTlsServer(test) {
-  const server = createTlsServer({ ...tlsOptions[test.scenario](test.suite), pskCallback: () => KEY }, sink);
+  const server = createTlsServer({ ...tlsOptions[test.scenario](test.suite, 'server'), pskCallback: () => KEY }, sink);
   server.on('tlsClientError', () => {});
   const port = await listen(server);
   return { port, stop: () => server.close() };
@@ -181,7 +191,7 @@ function nodeTlsOpen(port, test) {
   const socket = tlsConnect({
     host: '127.0.0.1',
     port,
-    ...tlsOptions[test.scenario](test.suite),
+    ...tlsOptions[test.scenario](test.suite, 'client'),
     pskCallback: () => ({ identity: IDENTITY, psk: KEY }),
     checkServerIdentity: () => undefined,
   });
@@ -202,7 +212,10 @@ async function nodeTlsHandshakes(port, test, seconds) {
   const start = performance.now() / 1000;
   let count = 0;
   do {
-    await nodeTlsClose(await nodeTlsOpen(port, test));
+    const socket = await nodeTlsOpen(port, test);
+    const group = socket.getEphemeralKeyInfo()?.name ?? null;
+    if (group !== test.group) throw new Error(`Node tls: expected key exchange ${test.group ?? 'none'}, got ${group ?? 'none'}`);
+    await nodeTlsClose(socket);
     count++;
   } while (performance.now() / 1000 < start + seconds);
   return count / (performance.now() / 1000 - start);

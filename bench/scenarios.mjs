@@ -267,20 +267,29 @@ export async function heapPerConnection(api, module, count) {
  * for connectTls (a ws:// URL through the bridge); `context` is a client context.
  */
 export const SOCKET_CASES = [
-  { name: 'handshake tls13-psk_dhe_ke', unit: 'handshakes/s', scenario: 'tls13-psk_dhe_ke', suite: 'TLS_AES_128_GCM_SHA256' },
-  { name: 'handshake tls12-psk', unit: 'handshakes/s', scenario: 'tls12-psk' },
+  { name: 'handshake tls13-psk_dhe_ke', unit: 'handshakes/s', scenario: 'tls13-psk_dhe_ke', suite: 'TLS_AES_128_GCM_SHA256', group: 'X25519' },
+  { name: 'handshake tls13-psk_ke', unit: 'handshakes/s', scenario: 'tls13-psk_ke', suite: 'TLS_AES_128_GCM_SHA256', group: null },
+  { name: 'handshake tls12-psk', unit: 'handshakes/s', scenario: 'tls12-psk', group: null },
+  { name: 'handshake tls12-ecdhe-psk-chacha', unit: 'handshakes/s', scenario: 'tls12-ecdhe-psk-chacha', group: 'X25519' },
   { name: 'bulk TLS_AES_128_GCM_SHA256', unit: 'MB/s', scenario: 'tls13-psk_dhe_ke', suite: 'TLS_AES_128_GCM_SHA256', bulk: true },
   { name: 'bulk TLS_CHACHA20_POLY1305_SHA256', unit: 'MB/s', scenario: 'tls13-psk_dhe_ke', suite: 'TLS_CHACHA20_POLY1305_SHA256', bulk: true },
 ];
 
-/** Sequential connect, handshake, close_notify both ways: handshakes per second. */
-export async function socketHandshakes(api, target, context, seconds) {
+/**
+ * Sequential connect, handshake, close_notify both ways: handshakes per second. `group` is
+ * the key exchange group every handshake must report (null: none, as psk_ke and TLS 1.2 PSK).
+ */
+export async function socketHandshakes(api, target, context, seconds, group) {
   const start = now();
   const end = start + seconds;
   let count = 0;
   do {
     const socket = api.connectTls(target(), { context });
-    await within(socket.opened.then(() => socket.close()), 30, 'a handshake and close over the socket');
+    const info = await within(socket.opened, 30, 'a handshake over the socket');
+    if (group !== undefined && info.keyExchangeGroup !== group) {
+      throw new Error(`expected key exchange ${group ?? 'none'}, the handshake used ${info.keyExchangeGroup ?? 'none'}`);
+    }
+    await within(socket.close(), 30, 'closing the socket');
     count++;
   } while (now() < end);
   return count / (now() - start);
@@ -322,7 +331,7 @@ export async function socketFigures(api, ossl, urls, timing) {
       const client = sideContext(ossl, 'client', test.scenario, test.suite);
       const run = test.bulk ? socketBulk : socketHandshakes;
       try {
-        const value = await median3Async((t) => run(api, () => url, client.context, t), timing);
+        const value = await median3Async((t) => run(api, () => url, client.context, t, test.group), timing);
         figures.push({ name: `socket ${test.name} to ${server}`, unit: test.unit, value: test.bulk ? value / 1e6 : value });
       } finally {
         client.free();
