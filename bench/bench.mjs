@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as api from '../lib/index.js';
 import { startBridge } from '../lib/node/bridge.js';
-import { launchChromium } from '../examples/chromium.mjs';
+import { launchBrowser } from '../examples/browsers.mjs';
 import { serveStatic } from '../examples/static-server.mjs';
 import createBench from './dist/bench-wasm.mjs';
 import {
@@ -314,9 +314,9 @@ async function main() {
     log('Chromium: in memory, load time and sockets (bench/page.html)');
     const web = await serveStatic({ mounts: { '/': here('..') } });
     running.push(() => web.close());
-    const browser = await launchChromium();
-    running.push(() => browser.close());
-    const page = await browser.newPage();
+    const chromium = await launchBrowser('chromium');
+    running.push(() => chromium.close());
+    const page = await chromium.playwright.newPage();
     const pageErrors = [];
     page.on('pageerror', (error) => pageErrors.push(error));
     await page.goto(`${web.url}/bench/page.html`);

@@ -1,14 +1,15 @@
 // `npm start`: PSK TLS from a web page. Starts, on loopback, a TLS-PSK echo server (Node's own
 // `tls`, native OpenSSL), the WebSocket bridge in front of it, and a web server for the two
 // example pages (examples/browser/: the engine in the page; examples/worker/: the engine and
-// the key in a Web Worker); runs one scripted session of each in headless Chromium and prints
-// them; then keeps serving the pages until Ctrl-C. With --once it stops after the scripted runs.
+// the key in a Web Worker); runs one scripted session of each in every browser engine installed
+// (headless Chromium, Firefox, and WebKit, Safari's engine) and prints one line per engine and
+// page; then keeps serving the pages until Ctrl-C. With --once it stops after the scripted runs.
 import { webcrypto } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { startBridge } from '../lib/node/bridge.js';
-import { launchChromium } from './chromium.mjs';
+import { ENGINES, installed, launchBrowser } from './browsers.mjs';
 import { serveStatic } from './static-server.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -45,24 +46,44 @@ console.log(`TLS-PSK echo server (Node tls)  ${target}   identity "${identity}"`
 console.log(`WebSocket bridge                ${bridge.url}   allows ${target} from ${web.url}`);
 console.log(`web pages                       ${web.url}/ (engine in the page), ${web.url}/worker/ (in a worker)`);
 
-// 3. One scripted session of each page in headless Chromium.
+// 3. One scripted session of each page in each browser engine on this machine.
+const NAMES = { chromium: 'Chromium', firefox: 'Firefox', webkit: 'WebKit' };
 let failed = false;
-const browser = await launchChromium();
-try {
-  for (const [name, path] of [['page', '/'], ['worker', '/worker/']]) {
-    const page = await browser.newPage();
-    await page.goto(`${web.url}${path}?auto=1`);
-    await page.waitForSelector('#result[data-done]', { state: 'attached', timeout: 30000 });
-    const result = JSON.parse(await page.textContent('#result'));
-    failed ||= !result.ok;
-    console.log(`\nheadless Chromium, engine in the ${name}:`);
-    console.log(result.ok
-      ? `  ${result.info.protocol} ${result.info.cipher}, PSK used: ${result.info.sessionReused}; echo: "${result.echo}"`
-      : `  FAILED: ${result.error ?? JSON.stringify(result)}`);
-    await page.close();
+const engines = ENGINES.filter(installed);
+if (engines.length === 0) {
+  failed = true;
+  console.log('\nno browser engine installed (scripts/setup.sh demo installs them)');
+}
+for (const engine of engines) {
+  console.log(`\nheadless ${NAMES[engine]}:`);
+  let browser;
+  try {
+    browser = await launchBrowser(engine);
+    for (const [name, path] of [['page', '/'], ['worker', '/worker/']]) {
+      const page = await browser.newPage();
+      try {
+        await page.goto(`${web.url}${path}?auto=1`);
+        const result = await page.evaluate(async () => {
+          for (let i = 0; i < 600 && !document.querySelector('#result[data-done]'); i++) await new Promise((r) => setTimeout(r, 50));
+          const node = document.querySelector('#result[data-done]');
+          return node ? JSON.parse(node.textContent) : { ok: false, error: 'no result within 30 s' };
+        }, null);
+        failed ||= !result.ok;
+        console.log(
+          result.ok
+            ? `  engine in the ${name.padEnd(6)} ${result.info.protocol} ${result.info.cipher}, PSK used: ${result.info.sessionReused}; echo: "${result.echo}"`
+            : `  engine in the ${name.padEnd(6)} FAILED: ${result.error ?? JSON.stringify(result)}`,
+        );
+      } finally {
+        await page.close();
+      }
+    }
+  } catch (error) {
+    failed = true;
+    console.log(`  FAILED: ${error.message}`);
+  } finally {
+    await browser?.close();
   }
-} finally {
-  await browser.close();
 }
 
 async function stop() {

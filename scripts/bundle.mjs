@@ -5,6 +5,8 @@
 //   worker.js            createTlsWorker() for pages: starts tls-worker.js from beside itself
 //   tls-worker.js        the module worker that runs the TLS engine and holds the keys
 // Node-only imports (node:*, ws) stay out: browsers never reach them.
+// With --test, also dist/test/tls-worker-debug.js: the worker with the test-only methods of
+// test/workers/debug-methods.js (never shipped: the package's files list has dist/browser only).
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -23,14 +25,7 @@ const wasmBesideBundle = {
   },
 };
 
-mkdirSync(out, { recursive: true });
-await build({
-  entryPoints: {
-    'openssl-psk-wasm': `${root}/src/index.ts`,
-    worker: `${root}/src/worker/index.ts`,
-    'tls-worker': `${root}/src/worker/tls-worker.ts`,
-  },
-  outdir: out,
+const common = {
   bundle: true,
   format: 'esm',
   platform: 'browser',
@@ -39,6 +34,25 @@ await build({
   external: ['node:*', 'ws'],
   plugins: [wasmBesideBundle],
   logLevel: 'warning',
+};
+
+mkdirSync(out, { recursive: true });
+await build({
+  ...common,
+  entryPoints: {
+    'openssl-psk-wasm': `${root}/src/index.ts`,
+    worker: `${root}/src/worker/index.ts`,
+    'tls-worker': `${root}/src/worker/tls-worker.ts`,
+  },
+  outdir: out,
 });
 copyFileSync(`${root}/wasm/dist/openssl-psk.wasm`, `${out}/openssl-psk.wasm`);
 console.log('[bundle] dist/browser/: openssl-psk-wasm.js, worker.js, tls-worker.js, openssl-psk.wasm');
+
+if (process.argv.includes('--test')) {
+  const testOut = `${root}/dist/test`;
+  mkdirSync(testOut, { recursive: true });
+  await build({ ...common, entryPoints: { 'tls-worker-debug': `${root}/test/workers/browser-debug-tls-worker.js` }, outdir: testOut });
+  copyFileSync(`${root}/wasm/dist/openssl-psk.wasm`, `${testOut}/openssl-psk.wasm`);
+  console.log('[bundle] dist/test/: tls-worker-debug.js (test-only methods), openssl-psk.wasm');
+}

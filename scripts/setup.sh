@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Makes a fresh Debian 12 machine (Node 20, root) ready for the demo or the tests, then builds:
-#   scripts/setup.sh demo   Debian packages for the build and the demo (emscripten, Chromium),
-#                           npm packages, the wasm module (build.sh, cached), the TypeScript
-#                           (tsc) and the browser bundle (esbuild)
+#   scripts/setup.sh demo   Debian packages for the build and the demo (emscripten; the three
+#                           browser engines: Chromium, Firefox ESR, WebKitGTK with its
+#                           WebDriver and Xvfb), npm packages, the wasm module (build.sh,
+#                           cached), the TypeScript (tsc) and the browser bundle (esbuild)
 #   scripts/setup.sh test   the same, plus the test peers: OpenSSL and GnuTLS command lines,
 #                           websockify, socat, iproute2, tshark, mosquitto; and the benchmark's
-#                           baselines (bench/build.sh: native OpenSSL, cached; gcc)
+#                           baselines (bench/build.sh: native OpenSSL, cached; gcc); and the
+#                           test-only worker bundle (dist/test/)
 # Everything already present is left alone; nothing is installed twice.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 mode=${1:-demo}
-packages=(emscripten node-acorn patch xz-utils make perl openssl chromium)
+packages=(emscripten node-acorn patch xz-utils make perl openssl chromium firefox-esr webkit2gtk-driver xvfb)
 case $mode in
   demo) ;;
   test) packages+=(gnutls-bin websockify socat iproute2 util-linux tshark mosquitto mosquitto-clients gcc libc6-dev) ;;
@@ -44,7 +46,7 @@ fi
 say "compiling TypeScript and bundling for browsers"
 npx tsc -p tsconfig.json
 npx tsc -p tsconfig.node.json
-node scripts/bundle.mjs
+if [[ $mode == test ]]; then node scripts/bundle.mjs --test; else node scripts/bundle.mjs; fi
 if [[ $mode == test ]]; then
   say "building the benchmark's baselines (bench/build.sh)"
   bench/build.sh

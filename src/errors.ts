@@ -180,3 +180,13 @@ export function describe(value: unknown): string {
   if (typeof value === 'object') return `a ${value.constructor?.name ?? 'object'}`;
   return typeof value === 'string' ? `the string ${JSON.stringify(value.slice(0, 40))}` : `${typeof value} ${String(value)}`;
 }
+
+/** Says what a thrown value is, and never throws itself (a getter or toString may). */
+export function textOf(value: unknown): string {
+  try {
+    if (value instanceof Error) return `${value.name}: ${value.message}`;
+    return String(value);
+  } catch {
+    return 'a value that cannot be described';
+  }
+}

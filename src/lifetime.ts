@@ -43,10 +43,6 @@ export abstract class Owned {
     this.release();
   }
 
-  [Symbol.dispose](): void {
-    this.free();
-  }
-
   /** For a constructor that failed before it owned anything: no release, no leak warning. */
   protected disown(): void {
     this.#freed = true;
@@ -65,4 +61,20 @@ export abstract class Owned {
 
   /** Frees the C object. Runs exactly once. */
   protected abstract release(): void;
+}
+
+export interface Owned {
+  /** free(), for `using` (where the engine has Symbol.dispose). */
+  [Symbol.dispose](): void;
+}
+
+// Symbol.dispose is missing in some engines (WebKit): the method exists only where the symbol does.
+if (typeof Symbol.dispose === 'symbol') {
+  Object.defineProperty(Owned.prototype, Symbol.dispose, {
+    value(this: Owned): void {
+      this.free();
+    },
+    writable: true,
+    configurable: true,
+  });
 }

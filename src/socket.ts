@@ -15,8 +15,9 @@
  */
 import type { SslContext, ContextOptions } from './context.js';
 import type { TlsConnection } from './connection.js';
-import { TlsError, describe, requireBytes } from './errors.js';
+import { TlsError, describe, requireBytes, textOf } from './errors.js';
 import { loadOpenSSL } from './loader.js';
+import { readChunks } from './read-chunks.js';
 import type { OpenSSL } from './openssl.js';
 import type { SslSession } from './session.js';
 import { staticPskCallbacks, type StaticPsk } from './static-psk.js';
@@ -135,12 +136,20 @@ export class TlsSocket {
       },
       new ByteLengthQueuingStrategy({ highWaterMark }),
     );
+    const aborted = (reason: unknown): TlsError => (reason instanceof TlsError ? reason : new TlsError('ERR_CLOSED', `the writable was aborted: ${textOf(reason)}`));
     this.writable = new WritableStream<Uint8Array>(
       {
-        start: (controller) => void (this.#writeController = controller),
+        start: (controller) => {
+          this.#writeController = controller;
+          // An abort fails the socket at once, even while a write waits (e.g. for the
+          // handshake): the sink's abort() below would only run after that write.
+          const signal = (controller as { signal?: AbortSignal }).signal;
+          // (After the abort has begun: Node 20 asserts if the stream errors inside it.)
+          signal?.addEventListener('abort', () => queueMicrotask(() => void this.#fail(aborted(signal.reason))));
+        },
         write: (chunk) => this.#write(chunk),
         close: () => this.#closeWrite(),
-        abort: (reason) => void this.#fail(reason instanceof TlsError ? reason : new TlsError('ERR_CLOSED', `the writable was aborted: ${String(reason)}`)),
+        abort: (reason) => void this.#fail(aborted(reason)),
       },
       new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }),
     );
@@ -165,6 +174,11 @@ export class TlsSocket {
   getSession(): SslSession | null {
     const conn = this.#conn;
     return this.#isOpen && conn && !conn.freed ? conn.getSession() : null;
+  }
+
+  /** Reads the plaintext, chunk by chunk (`for await (const chunk of socket)`), in every engine. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+    yield* readChunks(this.readable);
   }
 
   /** Sends close_notify, waits briefly for the peer's, and closes the transport. */

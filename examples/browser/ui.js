@@ -73,7 +73,7 @@ export async function runPage(open) {
     const result = { ok: false };
     try {
       result.info = await connect({ ...config, maxVersion: 'TLSv1.3' });
-      const line = `hello from headless Chromium${location.pathname.includes('worker') ? ' (worker)' : ''}`;
+      const line = `hello from ${browserName()}${location.pathname.includes('worker') ? ' (worker)' : ''}`;
       await send(line);
       const deadline = Date.now() + 10000;
       while (!$('log').textContent.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -86,6 +86,15 @@ export async function runPage(open) {
     $('result').textContent = JSON.stringify(result);
     $('result').dataset.done = 'true';
   }
+}
+
+/** The browser, from its user agent: a name for the scripted session's line. */
+function browserName() {
+  const ua = navigator.userAgent;
+  if (/Firefox\//.test(ua)) return 'Firefox';
+  if (/Chrom(e|ium)\//.test(ua)) return 'Chromium';
+  if (/AppleWebKit\//.test(ua)) return 'WebKit';
+  return 'a browser';
 }
 
 export const fromHex = (hex) => Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));

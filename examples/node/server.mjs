@@ -28,7 +28,7 @@ const server = createServer(async (socket) => {
     const info = await tls.opened;
     console.log(`${socket.remoteAddress}:${socket.remotePort} ${info.protocol} ${info.cipher}`);
     const writer = tls.writable.getWriter();
-    for await (const chunk of tls.readable) await writer.write(new TextEncoder().encode(new TextDecoder().decode(chunk).toUpperCase()));
+    for await (const chunk of tls) await writer.write(new TextEncoder().encode(new TextDecoder().decode(chunk).toUpperCase()));
     await tls.close();
   } catch (error) {
     console.log(`${socket.remoteAddress}:${socket.remotePort} failed: ${error.code ?? ''} ${error.message}`);

@@ -1,10 +1,7 @@
-/** The TLS worker script for Node's worker_threads (workerData: { debug }). */
-import { parentPort, workerData } from 'node:worker_threads';
-import { expose } from 'comlink/dist/esm/comlink.mjs';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { installErrorTransfer } from '../worker/protocol.js';
+/** The TLS worker script for Node's worker_threads: the same service and checks as in browsers. */
+import { parentPort } from 'node:worker_threads';
+import { serveTlsWorker } from '../worker/serve.js';
 import { TlsWorkerService } from '../worker/service.js';
 
 if (!parentPort) throw new Error('tls-worker.js runs as a worker thread (new Worker(…))');
-installErrorTransfer();
-expose(new TlsWorkerService({ debug: Boolean((workerData as { debug?: boolean } | null)?.debug) }), nodeEndpoint(parentPort));
+serveTlsWorker(parentPort as unknown as Parameters<typeof serveTlsWorker>[0], new TlsWorkerService());

@@ -4,30 +4,34 @@
  * transferred (the page's copy is detached) and wiped in the worker once OpenSSL holds it;
  * nothing the worker sends back contains them.
  *
- * A socket from connect()/accept() has the shape of connectTls()'s. Its streams are backed by
- * streams transferred to the worker, so backpressure crosses too. If the worker crashes or is
- * terminated, every socket and pending call fails with ERR_WORKER_GONE; start a new worker.
+ * The worker answers a fixed list of methods (./protocol.ts), each argument checked, so a
+ * compromised page can use a key through connect() but never read one. A socket from
+ * connect()/accept() has the shape of connectTls()'s; its plaintext crosses on transferred
+ * streams, or on a MessagePort where the engine cannot transfer streams (WebKit), with
+ * backpressure either way. If the worker crashes or is terminated, every socket and pending
+ * call fails with ERR_WORKER_GONE; start a new worker.
  */
-import { transfer, wrap, type Remote } from 'comlink/dist/esm/comlink.mjs';
-import { TlsError, describe } from '../errors.js';
+import { TlsError } from '../errors.js';
+import { readChunks } from '../read-chunks.js';
 import type { TlsSocketInfo } from '../socket.js';
-import { installErrorTransfer, type PassphraseOptions, type TlsWorkerApi, type WorkerSocketOptions } from './protocol.js';
+import { openChannel, type PageChannel, type StreamMode } from './channel.js';
+import { WorkerClient, type PlatformWorker } from './client.js';
+import type { PassphraseOptions, WorkerSocketOptions } from './protocol.js';
 
 export type { PassphraseOptions, WorkerSocketOptions } from './protocol.js';
+export { canTransferStreams, type StreamMode } from './channel.js';
 
 export interface TlsWorkerOptions {
   /** Where the worker script is (default: tls-worker.js beside this module). */
   workerUrl?: string | URL;
-  /** Adds memoryContains() and crash() for tests. Never in production: the first is an oracle on the keys. */
-  debug?: boolean;
+  /**
+   * How each socket's plaintext crosses: 'transfer' (transferred streams), 'port' (a
+   * MessagePort with credit-based backpressure) or 'auto' (the default: transferred streams
+   * where the engine can transfer them, as Chromium, Firefox and Node can; a port in WebKit).
+   */
+  streams?: StreamMode;
   /** Called with every message the page receives from the worker, for audits (and tests). */
   tap?: (data: unknown) => void;
-}
-
-interface PlatformWorker {
-  terminate(): unknown;
-  /** Calls `onGone` once if the worker crashes or exits. */
-  watch(onGone: (reason: string) => void): void;
 }
 
 const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
@@ -36,72 +40,82 @@ const isNode = typeof (globalThis as { process?: { versions?: { node?: string } 
 
 /** Starts a TLS worker and waits until it answers. */
 export async function createTlsWorker(options: TlsWorkerOptions = {}): Promise<TlsWorker> {
-  installErrorTransfer();
-  const debug = options.debug === true;
-  let platform: PlatformWorker;
-  let api: Remote<TlsWorkerApi>;
-  if (isNode) {
-    const { Worker } = (await import('node:worker_threads' as string)) as {
-      Worker: new (url: URL, options: { workerData: unknown }) => {
-        terminate(): Promise<number>;
-        on(event: string, listener: (value: unknown) => void): void;
-      };
-    };
-    const { default: nodeEndpoint } = await import('comlink/dist/esm/node-adapter.mjs');
-    const worker = new Worker(new URL(options.workerUrl ?? new URL('../node/tls-worker.js', import.meta.url)), { workerData: { debug } });
-    if (options.tap) worker.on('message', options.tap);
-    api = wrap<TlsWorkerApi>(nodeEndpoint(worker));
-    platform = {
-      terminate: () => worker.terminate(),
-      watch(onGone) {
-        worker.on('error', (error) => onGone(`the worker crashed: ${error instanceof Error ? error.message : String(error)}`));
-        worker.on('exit', (code) => onGone(`the worker exited (code ${String(code)})`));
-      },
-    };
-  } else {
-    const url = new URL(options.workerUrl ?? new URL('./tls-worker.js', import.meta.url), globalThis.location?.href);
-    if (debug) url.searchParams.set('debug', '');
-    const worker = new Worker(url, { type: 'module' });
-    const tap = options.tap;
-    if (tap) worker.addEventListener('message', (event) => tap(event.data));
-    api = wrap<TlsWorkerApi>(worker);
-    platform = {
-      terminate: () => worker.terminate(),
-      watch(onGone) {
-        worker.addEventListener('error', (event) => {
-          event.preventDefault();
-          onGone(`the worker crashed: ${event.message || 'an error it did not handle (or its script failed to load)'}`);
-        });
-        worker.addEventListener('messageerror', () => onGone('a message from the worker could not be read'));
-      },
-    };
+  const streams = options.streams ?? 'auto';
+  if (streams !== 'auto' && streams !== 'transfer' && streams !== 'port') {
+    throw new TlsError('ERR_INVALID_ARGUMENT', "streams must be 'auto', 'transfer' or 'port'");
   }
-  const tlsWorker = new TlsWorker(api, platform);
-  await tlsWorker.listPsks(); // answers once its script has loaded
-  return tlsWorker;
+  const platform = isNode ? await nodeWorker(options.workerUrl) : browserWorker(options.workerUrl);
+  if (options.tap) {
+    const tap = options.tap;
+    platform.onMessage((data) => tap(data));
+  }
+  const worker = new TlsWorker(platform, streams, options.tap);
+  await worker.listPsks(); // answers once its script has loaded
+  return worker;
+}
+
+function browserWorker(workerUrl: string | URL | undefined): PlatformWorker {
+  const url = new URL(workerUrl ?? new URL('./tls-worker.js', import.meta.url), globalThis.location?.href);
+  let worker: Worker;
+  try {
+    worker = new Worker(url, { type: 'module' });
+  } catch (error) {
+    throw new TlsError('ERR_INVALID_ARGUMENT', `cannot start the TLS worker from ${url.href}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return {
+    postMessage: (message, transfer) => worker.postMessage(message, transfer),
+    onMessage: (listener) => worker.addEventListener('message', (event) => listener(event.data)),
+    watch(onGone) {
+      worker.addEventListener('error', (event) => {
+        event.preventDefault();
+        onGone(`the worker crashed: ${event.message || 'an error it did not handle (or its script failed to load)'}`);
+      });
+      worker.addEventListener('messageerror', () => onGone('a message from the worker could not be read'));
+    },
+    terminate: () => worker.terminate(),
+  };
+}
+
+async function nodeWorker(workerUrl: string | URL | undefined): Promise<PlatformWorker> {
+  const { Worker } = (await import('node:worker_threads' as string)) as {
+    Worker: new (url: URL) => {
+      postMessage(message: unknown, transfer: unknown[]): void;
+      on(event: string, listener: (value: unknown) => void): void;
+      terminate(): Promise<number>;
+    };
+  };
+  const worker = new Worker(new URL(workerUrl ?? new URL('../node/tls-worker.js', import.meta.url)));
+  return {
+    postMessage: (message, transfer) => worker.postMessage(message, transfer),
+    onMessage: (listener) => worker.on('message', listener),
+    watch(onGone) {
+      worker.on('error', (error) => onGone(`the worker crashed: ${error instanceof Error ? error.message : String(error)}`));
+      worker.on('exit', (code) => onGone(`the worker exited (code ${String(code)})`));
+    },
+    terminate: () => worker.terminate(),
+  };
 }
 
 export class TlsWorker {
-  readonly #api: Remote<TlsWorkerApi>;
-  readonly #platform: PlatformWorker;
+  readonly #client: WorkerClient;
+  readonly #streams: StreamMode;
+  readonly #tap: ((data: unknown) => void) | undefined;
   readonly #sockets = new Set<WorkerTlsSocket>();
-  #gone: TlsError | null = null;
-  #rejectAll!: (error: TlsError) => void;
-  readonly #whenGone: Promise<never>;
-  #nextId = 1;
+  #nextSocket = 1;
 
   /** @internal Use createTlsWorker(). */
-  constructor(api: Remote<TlsWorkerApi>, platform: PlatformWorker) {
-    this.#api = api;
-    this.#platform = platform;
-    this.#whenGone = new Promise<never>((_, reject) => (this.#rejectAll = reject));
-    this.#whenGone.catch(() => {});
-    platform.watch((reason) => this.#die(reason));
+  constructor(platform: PlatformWorker, streams: StreamMode, tap?: (data: unknown) => void) {
+    this.#streams = streams;
+    this.#tap = tap;
+    this.#client = new WorkerClient(platform, (gone) => {
+      for (const socket of this.#sockets) socket.fail(gone);
+      this.#sockets.clear();
+    });
   }
 
   /** True once the worker has crashed or been terminated. */
   get gone(): boolean {
-    return this.#gone !== null;
+    return this.#client.gone !== null;
   }
 
   /**
@@ -110,179 +124,122 @@ export class TlsWorker {
    */
   importPsk(identity: string, key: ArrayBuffer, options: { cipher?: string } = {}): Promise<void> {
     if (!(key instanceof ArrayBuffer)) {
-      return Promise.reject(new TlsError('ERR_INVALID_ARGUMENT', `importPsk() takes the key as an ArrayBuffer, which it transfers; got ${describe(key)}`));
+      return Promise.reject(new TlsError('ERR_INVALID_ARGUMENT', 'importPsk() takes the key as an ArrayBuffer, which it transfers'));
     }
-    return this.#call((api) => api.importPsk(identity, transfer(key, [key]), options));
+    return this.#client.call('importPsk', [identity, key, options], [key]);
   }
 
   /** Derives a PSK in the worker with PBKDF2 (WebCrypto), so the key never exists in the page. */
   importPskFromPassphrase(identity: string, passphrase: string, salt: Uint8Array, options: PassphraseOptions = {}): Promise<void> {
-    return this.#call((api) => api.importPskFromPassphrase(identity, passphrase, salt, options));
+    return this.#client.call('importPskFromPassphrase', [identity, passphrase, salt, options]);
   }
 
   /** Forgets a PSK (its bytes are overwritten). Resolves false if there was none. */
   deletePsk(identity: string): Promise<boolean> {
-    return this.#call((api) => api.deletePsk(identity));
+    return this.#client.call('deletePsk', [identity]);
   }
 
   /** The identities of the imported PSKs. */
   listPsks(): Promise<string[]> {
-    return this.#call((api) => api.listPsks());
+    return this.#client.call('listPsks', []);
   }
 
   /** A TLS client in the worker, over a WebSocket to `url`, with the PSK `options.identity`. */
   connect(url: string | URL, options: WorkerSocketOptions = {}): WorkerTlsSocket {
-    return new WorkerTlsSocket(this.#internals(), 'client', String(url), options);
+    return this.#socket('client', url, options);
   }
 
   /** A TLS server in the worker, over a WebSocket to `url` (a relay), accepting the imported PSKs. */
   accept(url: string | URL, options: WorkerSocketOptions = {}): WorkerTlsSocket {
-    return new WorkerTlsSocket(this.#internals(), 'server', String(url), options);
+    return this.#socket('server', url, options);
   }
 
-  /** Debug workers only: whether these bytes occur in the worker's wasm memory. */
+  /** @internal Test workers only (the shipped worker refuses it): whether these bytes occur in the worker's wasm memory. */
   memoryContains(needle: Uint8Array): Promise<boolean> {
-    return this.#call((api) => api.memoryContains(needle));
+    return this.#client.call('memoryContains', [needle]) as Promise<boolean>;
   }
 
-  /** Debug workers only: makes the worker throw an error it does not catch. */
+  /** @internal Test workers only (the shipped worker refuses it): makes the worker throw an error it does not catch. */
   crash(): Promise<void> {
-    return this.#call((api) => api.crash());
+    return this.#client.call('crash', []) as Promise<void>;
   }
 
   /** Stops the worker; its sockets and pending calls fail with ERR_WORKER_GONE. */
   terminate(): void {
-    this.#die('the worker was terminated');
-    void this.#platform.terminate();
+    this.#client.die('the worker was terminated');
   }
 
-  #die(reason: string): void {
-    if (this.#gone) return;
-    this.#gone = new TlsError('ERR_WORKER_GONE', `the TLS worker is gone (${reason}); its connections are closed: create a new worker`);
-    this.#rejectAll(this.#gone);
-    for (const socket of this.#sockets) socket.fail(this.#gone);
-    this.#sockets.clear();
-    if (!reason.includes('terminated')) void this.#platform.terminate();
+  #socket(role: 'client' | 'server', url: string | URL, options: WorkerSocketOptions): WorkerTlsSocket {
+    const socket = new WorkerTlsSocket(this.#client, this.#nextSocket++, role, String(url), options, this.#streams, this.#tap);
+    if (this.#client.gone) socket.fail(this.#client.gone);
+    else {
+      this.#sockets.add(socket);
+      void socket.closed.catch(() => {}).finally(() => this.#sockets.delete(socket));
+    }
+    return socket;
   }
-
-  /** Runs a call on the worker; it fails at once if the worker is, or goes, away. */
-  #call<T>(fn: (api: Remote<TlsWorkerApi>) => Promise<T>): Promise<T> {
-    if (this.#gone) return Promise.reject(this.#gone);
-    return Promise.race([fn(this.#api), this.#whenGone]);
-  }
-
-  #internals(): SocketHost {
-    return {
-      id: this.#nextId++,
-      call: (fn) => this.#call(fn),
-      register: (socket) => {
-        if (this.#gone) socket.fail(this.#gone);
-        else this.#sockets.add(socket);
-      },
-      unregister: (socket) => this.#sockets.delete(socket),
-    };
-  }
-}
-
-interface SocketHost {
-  id: number;
-  call<T>(fn: (api: Remote<TlsWorkerApi>) => Promise<T>): Promise<T>;
-  register(socket: WorkerTlsSocket): void;
-  unregister(socket: WorkerTlsSocket): void;
 }
 
 /** A socket whose TLS runs in the worker: the same shape as connectTls()'s TlsSocket. */
 export class WorkerTlsSocket {
+  /** Resolves when the handshake is complete; rejects with a TlsError if it fails. */
   readonly opened: Promise<TlsSocketInfo>;
+  /** Resolves when the socket is closed; rejects with the TlsError that ended it. */
   readonly closed: Promise<void>;
+  /** Plaintext from the peer. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** Plaintext to the peer; closing it sends close_notify. */
   readonly writable: WritableStream<Uint8Array>;
 
-  readonly #host: SocketHost;
-  #readController!: ReadableStreamDefaultController<Uint8Array>;
-  #writeController!: WritableStreamDefaultController;
+  readonly #client: WorkerClient;
+  readonly #id: number;
+  readonly #channel: PageChannel;
   #failure: TlsError | null = null;
 
   /** @internal Use TlsWorker.connect() or accept(). */
-  constructor(host: SocketHost, role: 'client' | 'server', url: string, options: WorkerSocketOptions) {
-    for (const [name, option] of Object.entries(options)) {
+  constructor(client: WorkerClient, id: number, role: 'client' | 'server', url: string, options: WorkerSocketOptions, streams: StreamMode, tap?: (data: unknown) => void) {
+    for (const [name, option] of Object.entries(options ?? {})) {
       // Callbacks cannot cross to the worker, and onKeylog would carry secrets out of it.
       if (typeof option === 'function') {
         throw new TlsError('ERR_INVALID_ARGUMENT', `${name}: callbacks do not cross to the worker (its keys stay there); use connectTls() on the page to observe a connection`);
       }
     }
-    this.#host = host;
-    const toPage = new TransformStream<Uint8Array, Uint8Array>();
-    const fromPage = new TransformStream<Uint8Array, Uint8Array>();
-    const { id } = host;
-    this.opened = host.call((api) => api.open(id, role, url, options, transfer(toPage.writable, [toPage.writable]), transfer(fromPage.readable, [fromPage.readable])));
-    this.opened.catch(() => {});
-    this.closed = host.call((api) => api.closed(id));
-    this.closed.catch(() => {});
-    void this.closed.finally(() => host.unregister(this)).catch(() => {});
-
-    // Page-side ends of the two streams, which turn whatever error crosses into the TlsError
-    // the worker reports for the socket (a stream's error arrives as a plain clone).
-    const reader = toPage.readable.getReader();
-    this.readable = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => void (this.#readController = controller),
-        pull: async (controller) => {
-          try {
-            const { value, done } = await reader.read();
-            if (done) controller.close();
-            else controller.enqueue(value);
-          } catch (error) {
-            controller.error(await this.#typed(error));
-          }
-        },
-        cancel: (reason) => reader.cancel(reason),
-      },
-      { highWaterMark: 0 },
-    );
-    const writer = fromPage.writable.getWriter();
-    this.writable = new WritableStream<Uint8Array>({
-      start: (controller) => void (this.#writeController = controller),
-      write: async (chunk) => {
-        try {
-          await writer.ready;
-          await writer.write(chunk);
-        } catch (error) {
-          throw await this.#typed(error);
-        }
-      },
-      close: async () => {
-        try {
-          await writer.close();
-        } catch (error) {
-          throw await this.#typed(error);
-        }
-      },
-      abort: (reason) => writer.abort(reason),
+    this.#client = client;
+    this.#id = id;
+    this.#channel = openChannel(streams, (error) => this.#explain(error), tap);
+    this.readable = this.#channel.readable;
+    this.writable = this.#channel.writable;
+    const { channel, transfer } = this.#channel;
+    this.opened = client.call('open', [id, role, url, options, channel], transfer);
+    this.opened.catch((error: unknown) => this.fail(error instanceof TlsError ? error : new TlsError('ERR_TRANSPORT', String(error))));
+    // Asked at once (the worker forgets a socket once it has closed); if the socket never
+    // opened, its closed fails with the same error as opened.
+    this.closed = client.call('closed', [id]).catch(async (error: unknown) => {
+      throw (await this.opened.then(() => null, (e: unknown) => e)) ?? error;
     });
-    host.register(this);
+    this.closed.catch(() => {});
   }
 
   /** Sends close_notify and closes (in the worker). */
   async close(): Promise<void> {
-    await this.#host.call((api) => api.close(this.#host.id)).catch(() => {});
+    await this.#client.call('close', [this.#id]).catch(() => {});
     await this.closed.catch(() => {});
   }
 
-  /** @internal The worker is gone: everything fails with `error`. */
-  fail(error: TlsError): void {
-    this.#failure ??= error;
-    try {
-      this.#readController.error(error);
-    } catch {
-      // already closed
-    }
-    this.#writeController.error(error);
+  /** Reads the plaintext, chunk by chunk (`for await (const chunk of socket)`), in every engine. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+    yield* readChunks(this.readable);
   }
 
-  async #typed(error: unknown): Promise<TlsError> {
+  /** @internal The socket failed before it opened, or the worker is gone: everything fails with `error`. */
+  fail(error: TlsError): void {
+    this.#failure ??= error;
+    this.#channel.fail(this.#failure);
+  }
+
+  /** The socket's own error, for one that crossed as a plain clone. */
+  async #explain(error: unknown): Promise<TlsError> {
     if (this.#failure) return this.#failure;
-    if (error instanceof TlsError) return error;
     const reported = await Promise.race([
       this.closed.then(() => null, (e: unknown) => (e instanceof TlsError ? e : null)),
       new Promise<null>((resolve) => setTimeout(resolve, 1000, null)),

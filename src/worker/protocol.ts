@@ -1,16 +1,21 @@
 /**
- * What the page and the TLS worker say to each other (over comlink): the API, the options that
- * cross (plain data, no callbacks), and how a TlsError survives the crossing.
+ * What the page and the TLS worker say to each other. The page may be compromised, so this is
+ * a fixed list of methods, not a generic RPC: a call names one method of METHODS and passes
+ * plain data; the worker validates every argument (./validate.ts) and answers with a value or
+ * an error. Nothing reaches an object along a property path.
+ *
+ *   page → worker   { call: id, method, args }
+ *   worker → page   { reply: id, value } | { reply: id, error: WireError }
+ *
+ * Each socket's plaintext travels on streams of its own (./channel.ts), never on this port.
  */
-import { transferHandlers } from 'comlink/dist/esm/comlink.mjs';
-import { TlsError, type TlsAlert, type TlsErrorCode } from '../errors.js';
+import { TlsError, textOf, type TlsAlert, type TlsErrorCode } from '../errors.js';
 import type { ContextOptions } from '../context.js';
-import type { TlsSocketInfo } from '../socket.js';
 
-/** Socket options that can cross to the worker: everything but callbacks and objects. */
+/** Socket options that can cross to the worker: plain data only (no callbacks, no objects). */
 export interface WorkerSocketOptions
   extends Omit<ContextOptions, 'role' | 'pskUseSession' | 'pskClient' | 'pskFindSession' | 'pskServer' | 'onKeylog' | 'onMessage' | 'onNewSession'> {
-  /** Client: the identity of an imported PSK to use. */
+  /** Client: the identity of an imported PSK to use (default: the only one imported). */
   identity?: string;
   /** Server: the identities it accepts (default: every imported PSK). */
   identities?: string[];
@@ -34,69 +39,80 @@ export interface PassphraseOptions {
   cipher?: string;
 }
 
-/** The worker's side, as the page calls it. */
-export interface TlsWorkerApi {
-  importPsk(identity: string, key: ArrayBuffer, options: { cipher?: string }): Promise<void>;
-  importPskFromPassphrase(identity: string, passphrase: string, salt: Uint8Array, options: PassphraseOptions): Promise<void>;
-  deletePsk(identity: string): Promise<boolean>;
-  listPsks(): Promise<string[]>;
-  open(
-    id: number,
-    role: 'client' | 'server',
-    url: string,
-    options: WorkerSocketOptions,
-    toPage: WritableStream<Uint8Array>,
-    fromPage: ReadableStream<Uint8Array>,
-  ): Promise<TlsSocketInfo>;
-  closed(id: number): Promise<void>;
-  close(id: number): Promise<void>;
-  /** Debug workers only: whether `needle` occurs in the worker's wasm memory. */
-  memoryContains(needle: Uint8Array): Promise<boolean>;
-  /** Debug workers only: throws an uncaught error in the worker. */
-  crash(): Promise<void>;
+/**
+ * How a socket's plaintext crosses: a pair of transferred streams where the engine can
+ * transfer them (Chromium, Firefox, Node), else a MessagePort of its own (WebKit).
+ */
+export type SocketChannel =
+  | { kind: 'streams'; toPage: WritableStream<Uint8Array>; fromPage: ReadableStream<Uint8Array> }
+  | { kind: 'port'; port: MessagePort };
+
+/**
+ * A socket's MessagePort channel: bytes one side may send before the other has read them.
+ * 256 KiB keeps bulk transfers flowing (a few TLS records in flight) while bounding each
+ * side's buffer.
+ */
+export const PORT_WINDOW = 256 * 1024;
+
+/** The methods the worker answers, with the arguments each takes. */
+export interface TlsWorkerMethods {
+  importPsk(identity: string, key: ArrayBuffer, options: { cipher?: string }): void;
+  importPskFromPassphrase(identity: string, passphrase: string, salt: Uint8Array, options: PassphraseOptions): void;
+  deletePsk(identity: string): boolean;
+  listPsks(): string[];
+  open(id: number, role: 'client' | 'server', url: string, options: WorkerSocketOptions, channel: SocketChannel): import('../socket.js').TlsSocketInfo;
+  /** Resolves when socket `id` has closed; rejects with what ended it. */
+  closed(id: number): void;
+  close(id: number): void;
 }
 
-interface WireError {
+export type MethodName = keyof TlsWorkerMethods;
+
+export interface CallMessage {
+  call: number;
+  method: string;
+  args: unknown[];
+}
+
+export interface ReplyMessage {
+  reply: number | string | null;
+  value?: unknown;
+  error?: WireError;
+}
+
+/** A TlsError as plain data (what structured clone keeps of an Error is name and message). */
+export interface WireError {
   code: TlsErrorCode;
   message: string;
-  openssl: readonly string[];
+  openssl: string[];
   alert?: TlsAlert;
   closeCode?: number;
   closeReason?: string;
+  /** What the cause said, as text: the cause itself may not be cloneable. */
   cause?: string;
 }
 
-let installed = false;
+/** Any thrown value as a TlsError: TlsErrors as they are, the rest wrapped with `code`. */
+export function asTlsError(error: unknown, code: TlsErrorCode, what: string): TlsError {
+  if (error instanceof TlsError) return error;
+  return new TlsError(code, `${what}: ${textOf(error)}`, { cause: error });
+}
 
-/**
- * Makes a thrown TlsError cross as a TlsError (code, alert, OpenSSL's queue) instead of
- * comlink's plain { name, message, stack }. Both sides call it.
- */
-export function installErrorTransfer(): void {
-  if (installed) return;
-  installed = true;
-  const fallback = transferHandlers.get('throw')!;
-  transferHandlers.set('throw', {
-    canHandle: fallback.canHandle,
-    serialize(thrown: unknown) {
-      const value = (thrown as { value: unknown }).value;
-      if (!(value instanceof TlsError)) return fallback.serialize(thrown);
-      const wire: WireError = { code: value.code, message: value.message, openssl: value.openssl };
-      if (value.alert) wire.alert = value.alert;
-      if (value.closeCode !== undefined) wire.closeCode = value.closeCode;
-      if (value.closeReason !== undefined) wire.closeReason = value.closeReason;
-      if (value.cause !== undefined) wire.cause = value.cause instanceof Error ? value.cause.message : String(value.cause);
-      return [{ tlsError: wire }, []];
-    },
-    deserialize(serialized: unknown) {
-      const wire = (serialized as { tlsError?: WireError }).tlsError;
-      if (!wire) return fallback.deserialize(serialized);
-      const details: ConstructorParameters<typeof TlsError>[2] = { openssl: wire.openssl };
-      if (wire.alert) details.alert = wire.alert;
-      if (wire.closeCode !== undefined) details.closeCode = wire.closeCode;
-      if (wire.closeReason !== undefined) details.closeReason = wire.closeReason;
-      if (wire.cause !== undefined) details.cause = wire.cause;
-      throw new TlsError(wire.code, wire.message, details);
-    },
-  });
+export function toWire(error: unknown): WireError {
+  const e = asTlsError(error, 'ERR_INVALID_ARGUMENT', 'the TLS worker failed');
+  const wire: WireError = { code: e.code, message: e.message, openssl: [...e.openssl] };
+  if (e.alert) wire.alert = { ...e.alert };
+  if (e.closeCode !== undefined) wire.closeCode = e.closeCode;
+  if (e.closeReason !== undefined) wire.closeReason = e.closeReason;
+  if (e.cause !== undefined) wire.cause = e.cause instanceof TlsError ? `${e.cause.code}: ${e.cause.message}` : textOf(e.cause);
+  return wire;
+}
+
+export function fromWire(wire: WireError): TlsError {
+  const details: ConstructorParameters<typeof TlsError>[2] = { openssl: wire.openssl };
+  if (wire.alert) details.alert = wire.alert;
+  if (wire.closeCode !== undefined) details.closeCode = wire.closeCode;
+  if (wire.closeReason !== undefined) details.closeReason = wire.closeReason;
+  if (wire.cause !== undefined) details.cause = wire.cause;
+  return new TlsError(wire.code, wire.message, details);
 }

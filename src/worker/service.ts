@@ -1,61 +1,55 @@
 /**
  * The TLS worker's side: one OpenSSL instance, the imported PSKs (in its wasm memory only, see
  * SecretKey), and the sockets it runs for the page. Plaintext crosses to the page through a
- * pair of transferred streams per socket; keys never cross back.
+ * pair of transferred streams per socket, or a MessagePort of its own where streams cannot be
+ * transferred; keys never cross back. The arguments arrive checked (./serve.ts).
  */
-import { TlsError, describe } from '../errors.js';
+import { TlsError } from '../errors.js';
 import { loadOpenSSL } from '../loader.js';
 import type { OpenSSL } from '../openssl.js';
 import type { SecretKey } from '../secret.js';
 import { acceptTls, connectTls, type TlsSocket, type TlsSocketInfo } from '../socket.js';
 import type { StaticPsk } from '../static-psk.js';
 import { openWebSocket } from '../transport.js';
-import type { PassphraseOptions, TlsWorkerApi, WorkerSocketOptions } from './protocol.js';
+import { PORT_WINDOW, type PassphraseOptions, type SocketChannel, type WorkerSocketOptions } from './protocol.js';
+import { streamsOverPort } from './port-streams.js';
 
 const DEFAULT_SUITE = 'TLS_AES_128_GCM_SHA256';
 
-export class TlsWorkerService implements TlsWorkerApi {
-  readonly #debug: boolean;
+export class TlsWorkerService {
   #openssl: Promise<OpenSSL> | null = null;
   readonly #keys = new Map<string, { key: SecretKey; cipher: string }>();
-  /** Each socket by the page's id; a slot exists from the first call that names it. */
-  readonly #sockets = new Map<number, { socket: Promise<TlsSocket>; settle(socket: Promise<TlsSocket>): void }>();
+  /** Each socket by the page's number, from open() until it has closed. */
+  readonly #sockets = new Map<number, Promise<TlsSocket>>();
 
-  constructor({ debug = false }: { debug?: boolean } = {}) {
-    this.#debug = debug;
-  }
-
-  #ossl(): Promise<OpenSSL> {
+  /** The worker's OpenSSL instance (loaded on first use). For code running in the worker only. */
+  instance(): Promise<OpenSSL> {
     this.#openssl ??= loadOpenSSL();
     return this.#openssl;
   }
 
   async importPsk(identity: string, key: ArrayBuffer, { cipher = DEFAULT_SUITE }: { cipher?: string } = {}): Promise<void> {
-    checkIdentity(identity);
-    if (!(key instanceof ArrayBuffer)) {
-      throw new TlsError('ERR_INVALID_ARGUMENT', `the key must be an ArrayBuffer (it is transferred, not copied), got ${describe(key)}`);
-    }
     await this.#store(identity, new Uint8Array(key), cipher);
   }
 
   async importPskFromPassphrase(identity: string, passphrase: string, salt: Uint8Array, options: PassphraseOptions = {}): Promise<void> {
-    checkIdentity(identity);
     const { iterations = 600_000, hash = 'SHA-256', length = 32, cipher = DEFAULT_SUITE } = options;
-    if (typeof passphrase !== 'string' || passphrase === '') throw new TlsError('ERR_INVALID_ARGUMENT', 'the passphrase must be a non-empty string');
-    if (!(salt instanceof Uint8Array) || salt.length < 8) throw new TlsError('ERR_INVALID_ARGUMENT', 'the salt must be a Uint8Array of at least 8 bytes');
+    if (passphrase === '') throw new TlsError('ERR_INVALID_ARGUMENT', 'the passphrase must be a non-empty string');
+    if (salt.length < 8) throw new TlsError('ERR_INVALID_ARGUMENT', 'the salt must be a Uint8Array of at least 8 bytes');
     if (!Number.isInteger(iterations) || iterations < 1000) throw new TlsError('ERR_INVALID_ARGUMENT', 'iterations must be a whole number of at least 1000');
     if (!Number.isInteger(length) || length < 16 || length > 48) throw new TlsError('ERR_INVALID_ARGUMENT', 'length must be 16 to 48 bytes');
     const subtle = globalThis.crypto.subtle;
-    const material = await subtle.importKey('raw', new TextEncoder().encode(passphrase), 'PBKDF2', false, ['deriveBits']);
+    const encoded = new TextEncoder().encode(passphrase);
+    const material = await subtle.importKey('raw', encoded, 'PBKDF2', false, ['deriveBits']).finally(() => encoded.fill(0));
     const bits = await subtle.deriveBits({ name: 'PBKDF2', hash, salt: new Uint8Array(salt), iterations }, material, length * 8);
     await this.#store(identity, new Uint8Array(bits), cipher);
   }
 
   /** Moves the key into wasm memory and wipes the bytes it came in. */
   async #store(identity: string, bytes: Uint8Array, cipher: string): Promise<void> {
-    const ossl = await this.#ossl();
-    ossl.findCipher(cipher); // a clear error now rather than at the first handshake
     try {
+      const ossl = await this.instance();
+      ossl.findCipher(cipher); // a clear error now rather than at the first handshake
       const key = ossl.importSecret(bytes, { wipe: true });
       this.#keys.get(identity)?.key.free();
       this.#keys.set(identity, { key, cipher });
@@ -76,45 +70,39 @@ export class TlsWorkerService implements TlsWorkerApi {
     return [...this.#keys.keys()];
   }
 
-  async open(
-    id: number,
-    role: 'client' | 'server',
-    url: string,
-    options: WorkerSocketOptions,
-    toPage: WritableStream<Uint8Array>,
-    fromPage: ReadableStream<Uint8Array>,
-  ): Promise<TlsSocketInfo> {
-    const { identity, identities, ...socketOptions } = options ?? {};
+  /** Opens socket `id` and answers its handshake's outcome; its plaintext crosses on `channel`. */
+  async open(id: number, role: 'client' | 'server', url: string, options: WorkerSocketOptions, channel: SocketChannel): Promise<TlsSocketInfo> {
+    const { toPage, fromPage } =
+      channel.kind === 'streams'
+        ? channel
+        : (({ readable, writable }) => ({ toPage: writable, fromPage: readable }))(streamsOverPort(channel.port, { window: PORT_WINDOW, transferWrites: true }));
+    if (this.#sockets.has(id)) {
+      const error = new TlsError('ERR_INVALID_ARGUMENT', `socket ${id} is already open`);
+      toPage.abort(error).catch(() => {});
+      throw error;
+    }
+    const { identity, identities, ...socketOptions } = options;
     const creating = (async () => {
-      const openssl = await this.#ossl();
+      const openssl = await this.instance();
       return role === 'client'
         ? connectTls(url, { ...socketOptions, openssl, psk: this.#psk(identity) })
         : acceptTls(await openWebSocket(url), { ...socketOptions, openssl, psk: this.#psks(identities) });
     })();
-    this.#slot(id).settle(creating);
+    creating.catch(() => {});
+    this.#sockets.set(id, creating);
     let socket: TlsSocket;
     try {
       socket = await creating;
     } catch (error) {
+      this.#sockets.delete(id);
       toPage.abort(error).catch(() => {});
       fromPage.cancel(error).catch(() => {});
       throw error;
     }
+    void socket.closed.catch(() => {}).finally(() => this.#sockets.delete(id));
     socket.readable.pipeTo(toPage).catch(() => {});
-    fromPage.pipeTo(socket.writable).catch(() => {});
+    void pump(fromPage, socket.writable);
     return socket.opened;
-  }
-
-  #slot(id: number): { socket: Promise<TlsSocket>; settle(socket: Promise<TlsSocket>): void } {
-    let slot = this.#sockets.get(id);
-    if (!slot) {
-      let settle!: (socket: Promise<TlsSocket>) => void;
-      const socket = new Promise<TlsSocket>((resolve) => (settle = resolve));
-      socket.catch(() => {});
-      slot = { socket, settle };
-      this.#sockets.set(id, slot);
-    }
-    return slot;
   }
 
   #psk(identity: string | undefined): StaticPsk {
@@ -134,40 +122,33 @@ export class TlsWorkerService implements TlsWorkerApi {
   }
 
   async closed(id: number): Promise<void> {
-    try {
-      await (await this.#slot(id).socket).closed;
-    } finally {
-      this.#sockets.delete(id);
-    }
+    const socket = this.#sockets.get(id);
+    if (!socket) throw new TlsError('ERR_INVALID_ARGUMENT', `no socket ${id} is open`);
+    await (await socket).closed;
   }
 
   async close(id: number): Promise<void> {
-    const slot = this.#sockets.get(id);
-    if (slot) await (await slot.socket.catch(() => null))?.close();
-  }
-
-  async memoryContains(needle: Uint8Array): Promise<boolean> {
-    this.#requireDebug('memoryContains');
-    const u8 = (await this.#ossl()).runtime.heap.u8;
-    outer: for (let i = u8.indexOf(needle[0]!); i >= 0 && i + needle.length <= u8.length; i = u8.indexOf(needle[0]!, i + 1)) {
-      for (let j = 1; j < needle.length; j++) if (u8[i + j] !== needle[j]) continue outer;
-      return true;
-    }
-    return false;
-  }
-
-  async crash(): Promise<void> {
-    this.#requireDebug('crash');
-    setTimeout(() => {
-      throw new Error('a crash on purpose (TLS worker debug mode)');
-    });
-  }
-
-  #requireDebug(what: string): void {
-    if (!this.#debug) throw new TlsError('ERR_INVALID_ARGUMENT', `${what}() is only there in a worker created with { debug: true }`);
+    await (await this.#sockets.get(id)?.catch(() => null))?.close();
   }
 }
 
-function checkIdentity(identity: unknown): asserts identity is string {
-  if (typeof identity !== 'string' || identity === '') throw new TlsError('ERR_INVALID_ARGUMENT', `the identity must be a non-empty string, got ${describe(identity)}`);
+/**
+ * fromPage.pipeTo(socket), except that a failure of the page's side reaches the socket at
+ * once: pipeTo would first wait for the write in progress, which may wait for the handshake.
+ */
+async function pump(from: ReadableStream<Uint8Array>, to: WritableStream<Uint8Array>): Promise<void> {
+  const reader = from.getReader();
+  const writer = to.getWriter();
+  reader.closed.catch((error: unknown) => writer.abort(error).catch(() => {}));
+  writer.closed.catch((error: unknown) => reader.cancel(error).catch(() => {}));
+  try {
+    for (;;) {
+      await writer.ready;
+      const { value, done } = await reader.read();
+      if (done) return await writer.close();
+      writer.write(value).catch(() => {}); // a failed write errors the writer: see writer.closed
+    }
+  } catch {
+    // one side failed; the handlers above pass it to the other
+  }
 }

@@ -1,10 +1,9 @@
 /**
- * The TLS worker script for browsers (a module worker). No top-level await: comlink must be
- * listening before the page's first message arrives. Debug mode: `?debug` on its URL.
+ * The TLS worker script for browsers (a module worker). No top-level await: the worker must
+ * be listening before the page's first message arrives. It answers only the methods of
+ * ./protocol.ts (./serve.ts checks each call).
  */
-import { expose } from 'comlink/dist/esm/comlink.mjs';
-import { installErrorTransfer } from './protocol.js';
+import { serveTlsWorker } from './serve.js';
 import { TlsWorkerService } from './service.js';
 
-installErrorTransfer();
-expose(new TlsWorkerService({ debug: new URL(self.location.href).searchParams.has('debug') }));
+serveTlsWorker(self as unknown as Parameters<typeof serveTlsWorker>[0], new TlsWorkerService());

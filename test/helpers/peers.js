@@ -184,6 +184,25 @@ export function nodeTlsEchoServer(options) {
   return nodeTlsServer(options, (socket) => socket.pipe(socket));
 }
 
+/** A TCP server on loopback that accepts and never says anything (stop() drops its connections). */
+export async function silentServer() {
+  const sockets = new Set();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: server.address().port,
+    stop: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 /** Sends `bytes` bytes of 0x5a as fast as the client takes them, then ends. */
 export function nodeTlsFloodServer({ key, bytes }) {
   return nodeTlsServer({ key }, async (socket) => {

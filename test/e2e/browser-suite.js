@@ -1,0 +1,378 @@
+// The browser tests, the same bodies in every engine (examples/browsers.mjs drives Chromium,
+// Firefox and WebKit alike): the end-to-end scenario table from a page, two pages through a
+// relay, a page that does not read, the relay example, and the TLS worker (sessions on each
+// stream path the engine has, workers terminated and crashed, a compromised page's raw
+// messages, a flood without credit, bulk both ways, a strict Content-Security-Policy). Each
+// file test/e2e/<engine>.test.js runs them for its engine.
+import assert from 'node:assert/strict';
+import { webcrypto } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { launchBrowser } from '../../examples/browsers.mjs';
+import { startRelayDemo } from '../../examples/relay/relay.mjs';
+import { serveStatic } from '../../examples/static-server.mjs';
+import { startBridge } from '../../lib/node/bridge.js';
+import { nodeTlsEchoServer, nodeTlsFloodServer, pskArgs, silentServer, stopPeers } from '../helpers/peers.js';
+import { startRelay } from '../helpers/relay.js';
+import { pbkdf2, serverBehindBridge } from '../helpers/setups.js';
+import { SCENARIOS, checkOutcome, startScenario } from './scenarios.js';
+import { checkBulkEcho, checkPortFlood, checkRawMessages, checkTwoWorkers, checkWorkerSession } from './worker-checks.js';
+
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const hex = (bytes) => Buffer.from(bytes).toString('hex');
+const random = (n) => webcrypto.getRandomValues(new Uint8Array(n));
+const PAGE_CSP = "default-src 'self'; script-src 'self'; worker-src 'self'; connect-src 'self' ws://127.0.0.1:*";
+const WORKER_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' ws://127.0.0.1:*";
+const WORKER_SCRIPTS = new Set(['/lib/tls-worker.js', '/test-dist/tls-worker-debug.js']);
+
+/** Which stream paths the engine has: WebKit cannot transfer streams, so only the port there. */
+export const STREAM_PATHS = { chromium: ['transfer', 'port'], firefox: ['transfer', 'port'], webkit: ['port'] };
+
+export function browserTests(engine) {
+  let browser;
+  let web; // the library and the e2e pages, no CSP: the engine runs in the page
+  let strict; // a page whose CSP forbids WebAssembly; only the worker scripts may instantiate it
+
+  before(async () => {
+    browser = await launchBrowser(engine);
+    web = await serveStatic({ mounts: { '/lib/': here('../../dist/browser/'), '/e2e/': here('./') } });
+    strict = await serveStatic({
+      // /strict/ serves the same bundle, but its worker gets the page's policy: no WebAssembly.
+      mounts: { '/lib/': here('../../dist/browser/'), '/strict/': here('../../dist/browser/'), '/test-dist/': here('../../dist/test/'), '/e2e/': here('./') },
+      headers: (path) => ({ 'content-security-policy': WORKER_SCRIPTS.has(path) ? WORKER_CSP : PAGE_CSP }),
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await web?.close();
+    await strict?.close();
+    await stopPeers();
+  });
+
+  /** A new page (a new window in WebKit) at `path`; closed by the caller. */
+  async function open(server, path) {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}${path}`);
+    return page;
+  }
+
+  async function withPage(server, path, fn) {
+    const page = await open(server, path);
+    try {
+      return await fn(page);
+    } finally {
+      await page.close();
+    }
+  }
+
+  /** Runs client-run.js's runClient in a page with the bundled library. */
+  const runClient = (page, args) =>
+    page.evaluate(async (args) => {
+      const lib = await import('/lib/openssl-psk-wasm.js');
+      const { runClient } = await import('/e2e/client-run.js');
+      return runClient(lib, args);
+    }, args);
+
+  describe(`${engine}: the engine in the page`, () => {
+    for (const scenario of SCENARIOS) {
+      test(scenario.name, async () => {
+        const setup = await startScenario(scenario);
+        try {
+          const result = await withPage(web, '/e2e/page.html', (page) => runClient(page, setup.client));
+          await checkOutcome(scenario, result, setup.server);
+        } finally {
+          await setup.stop();
+        }
+      });
+    }
+
+    test('objects free with free(), and [Symbol.dispose] exists exactly where the engine has the symbol (not in WebKit)', async () => {
+      const r = await withPage(web, '/e2e/page.html', (page) =>
+        page.evaluate(async () => {
+          const { loadOpenSSL } = await import('/lib/openssl-psk-wasm.js');
+          const ossl = await loadOpenSSL();
+          const ctx = ossl.createContext({ role: 'client' });
+          const conn = ctx.createConnection();
+          const symbol = typeof Symbol.dispose === 'symbol';
+          const r = { symbol, stray: 'undefined' in conn || 'undefined' in ctx, dispose: symbol ? typeof conn[Symbol.dispose] : 'none' };
+          conn.free();
+          ctx.free();
+          r.freed = conn.freed && ctx.freed;
+          return r;
+        }, null),
+      );
+      assert.equal(r.symbol, engine !== 'webkit');
+      assert.equal(r.stray, false, 'no method named "undefined"');
+      assert.equal(r.dispose, engine === 'webkit' ? 'none' : 'function');
+      assert.equal(r.freed, true);
+    });
+
+    test('page to page through a relay: acceptTls in one, connectTls in the other; the relay sees no plaintext', async () => {
+      const relay = await startRelay();
+      const psk = { identity: 'page-to-page', keyHex: '6b'.repeat(32) };
+      const url = `${relay.url}/room-1`;
+      const serverPage = await open(web, '/e2e/page.html');
+      const clientPage = await open(web, '/e2e/page.html');
+      try {
+        const serving = serverPage.evaluate(
+          async ({ url, psk }) => {
+            const lib = await import('/lib/openssl-psk-wasm.js');
+            const { runEchoServer } = await import('/e2e/server-run.js');
+            return runEchoServer(lib, { socket: new WebSocket(url), psk });
+          },
+          { url, psk },
+        );
+        const marker = 'PLAINTEXT-MARKER-';
+        const result = await runClient(clientPage, { url, psk, payload: { kind: 'text', text: `${marker}${'x'.repeat(5000)}\n` } });
+        assert.equal(result.error, undefined, JSON.stringify(result.error));
+        assert.equal(result.mismatchAt, -1);
+        assert.equal(result.info.protocol, 'TLSv1.3');
+        assert.equal(await serving, result.sent);
+        const seen = relay.forwarded();
+        assert.ok(seen.length > 2 * result.sent);
+        assert.equal(seen.includes(Buffer.from(marker)), false);
+        assert.equal(seen.includes(Buffer.from('xxxxxxxxxxxxxxxx')), false);
+      } finally {
+        await serverPage.close();
+        await clientPage.close();
+        await relay.close();
+      }
+    });
+
+    test('a page that does not read: unread data is capped (maxBufferedBytes), then ERR_BUFFER_FULL; read with for await over the socket', async () => {
+      const keyHex = '5e'.repeat(32);
+      const flood = await nodeTlsFloodServer({ key: Buffer.from(keyHex, 'hex'), bytes: 16 << 20 });
+      const bridge = await startBridge({ allow: [`127.0.0.1:${flood.port}`] });
+      try {
+        const outcome = await withPage(web, '/e2e/page.html', (page) =>
+          page.evaluate(
+            async ({ url, keyHex }) => {
+              const lib = await import('/lib/openssl-psk-wasm.js');
+              const key = Uint8Array.from(keyHex.match(/../g), (b) => parseInt(b, 16));
+              const socket = lib.connectTls(url, { psk: { identity: 'flood', key }, maxBufferedBytes: 4 << 20 });
+              await socket.opened;
+              await new Promise((r) => setTimeout(r, 1500)); // the browser WebSocket cannot be paused
+              let read = 0;
+              try {
+                for await (const chunk of socket) read += chunk.length; // the README's way, in every engine
+                return { read };
+              } catch (error) {
+                return { read, code: error.code, message: error.message };
+              }
+            },
+            { url: `${bridge.url}/127.0.0.1:${flood.port}`, keyHex },
+          ),
+        );
+        assert.equal(outcome.code, 'ERR_BUFFER_FULL', JSON.stringify(outcome));
+        assert.ok(outcome.read < 16 << 20);
+      } finally {
+        await bridge.close();
+        await flood.stop();
+      }
+    });
+
+    test('examples/relay: two pages, acceptTls in one, connectTls in the other; the relay sees no plaintext', async () => {
+      const forwarded = [];
+      const demo = await startRelayDemo({ onForward: (bytes) => forwarded.push(bytes) });
+      const auto = (url) => url.replace('?', '?auto=1&');
+      const serverPage = await browser.newPage();
+      const clientPage = await browser.newPage();
+      try {
+        await serverPage.goto(auto(demo.serverPage));
+        await clientPage.goto(auto(demo.clientPage));
+        const result = (page) =>
+          page.evaluate(async () => {
+            for (let i = 0; i < 600 && !document.querySelector('#result[data-done]'); i++) await new Promise((r) => setTimeout(r, 50));
+            const node = document.querySelector('#result[data-done]');
+            return node ? JSON.parse(node.textContent) : { ok: false, error: 'no result within 30 s' };
+          }, null);
+        const client = await result(clientPage);
+        const server = await result(serverPage);
+        assert.equal(client.ok, true, JSON.stringify(client));
+        assert.equal(client.received, 'pong for "ping from the client page"');
+        assert.equal(client.info.protocol, 'TLSv1.3');
+        assert.equal(server.ok, true, JSON.stringify(server));
+        assert.ok(server.log.includes('< ping from the client page'));
+        const seen = Buffer.concat(forwarded);
+        assert.ok(seen.length > 200);
+        assert.equal(seen.includes(Buffer.from('ping from')), false);
+        assert.equal(seen.includes(Buffer.from('pong')), false);
+      } finally {
+        await serverPage.close();
+        await clientPage.close();
+        await demo.close();
+      }
+    });
+  });
+
+  describe(`${engine}: the TLS worker, under a page CSP that forbids WebAssembly`, () => {
+    /** Runs one of worker-run.js's functions in a strict page with a test worker on `streams`. */
+    const inWorkerPage = (name, args, { streams = 'auto', shipped = false } = {}) =>
+      withPage(strict, '/e2e/worker-page.html', (page) =>
+        page.evaluate(
+          async ({ name, args, streams, shipped }) => {
+            const { createTlsWorker } = await import('/lib/worker.js');
+            const run = await import('/e2e/worker-run.js');
+            const start = (options = {}) => createTlsWorker({ streams, ...(shipped ? {} : { workerUrl: '/test-dist/tls-worker-debug.js' }), ...options });
+            return name === 'rawMessages' || name === 'portFlood' ? run[name](start, Worker, args) : run[name](start, args);
+          },
+          { name, args, streams, shipped },
+        ),
+      );
+
+    test('the page itself may not instantiate WebAssembly (its CSP has no wasm-unsafe-eval)', async () => {
+      const outcome = await withPage(strict, '/e2e/worker-page.html', (page) =>
+        page.evaluate(async () => {
+          const bytes = await (await fetch('/lib/openssl-psk.wasm')).arrayBuffer();
+          // Chromium and Firefox refuse to compile; WebKit compiles and refuses to instantiate.
+          return WebAssembly.instantiate(bytes, {}).then(
+            () => 'instantiated',
+            (e) => e.name,
+          );
+        }, null),
+      );
+      assert.notEqual(outcome, 'instantiated');
+      assert.ok(['CompileError', 'LinkError', 'RuntimeError', 'EvalError', 'SecurityError', 'TypeError'].includes(outcome), outcome);
+    });
+
+    test('a worker whose own policy forbids WebAssembly fails with a typed ERR_WASM_LOAD', async () => {
+      const outcome = await withPage(strict, '/e2e/worker-page.html', (page) =>
+        page.evaluate(async () => {
+          const { createTlsWorker } = await import('/strict/worker.js');
+          const worker = await createTlsWorker();
+          try {
+            await worker.importPsk('x', new ArrayBuffer(32));
+            return 'imported';
+          } catch (error) {
+            return `${error.name} ${error.code}`;
+          } finally {
+            worker.terminate();
+          }
+        }, null),
+      );
+      assert.equal(outcome, 'TlsError ERR_WASM_LOAD');
+    });
+
+    test(`streams 'auto' picks ${engine === 'webkit' ? 'the MessagePort' : 'transferred streams'}; forcing an unavailable path is a typed error`, async () => {
+      const outcome = await withPage(strict, '/e2e/worker-page.html', (page) =>
+        page.evaluate(async () => {
+          const { canTransferStreams, createTlsWorker } = await import('/lib/worker.js');
+          const transferable = canTransferStreams();
+          const worker = await createTlsWorker({ streams: 'transfer' });
+          try {
+            await worker.importPsk('x', new Uint8Array(32).buffer);
+            const socket = worker.connect('ws://127.0.0.1:1/', { identity: 'x' });
+            const error = await socket.opened.then(() => null, (e) => e);
+            return { transferable, name: error?.name, code: error?.code, cause: error?.cause?.name ?? null };
+          } finally {
+            worker.terminate();
+          }
+        }, null),
+      );
+      assert.equal(outcome.transferable, engine !== 'webkit');
+      assert.equal(outcome.name, 'TlsError');
+      if (engine === 'webkit') {
+        assert.equal(outcome.code, 'ERR_INVALID_ARGUMENT');
+        assert.equal(outcome.cause, 'DataCloneError');
+      } else {
+        assert.equal(outcome.code, 'ERR_TRANSPORT'); // transferred, then no WebSocket at port 1
+      }
+    });
+
+    for (const streams of STREAM_PATHS[engine]) {
+      describe(`streams: ${streams}`, () => {
+        for (const [name, args, options] of [
+          ['TLS 1.3', ['-tls1_3'], {}],
+          ['TLS 1.2', ['-tls1_2', '-cipher', 'ECDHE-PSK-CHACHA20-POLY1305'], { maxVersion: 'TLSv1.2' }],
+        ]) {
+          test(`${name} PSK session from a worker to openssl s_server; the key never reaches the page`, async () => {
+            const key = random(32);
+            const peer = await serverBehindBridge([...args, ...pskArgs('web-1', key)]);
+            try {
+              const r = await inWorkerPage('workerSession', { url: peer.url, identity: 'web-1', keyHex: hex(key), options }, { streams });
+              checkWorkerSession(r, name === 'TLS 1.3' ? 'TLSv1.3' : 'TLSv1.2');
+            } finally {
+              await peer.stop();
+            }
+          });
+        }
+
+        for (const how of ['terminate', 'crash']) {
+          test(`two workers with different keys at once; one ${how === 'crash' ? 'crashes' : 'is terminated'}, the other's session goes on`, async () => {
+            const keyA = random(32);
+            const keyB = random(32);
+            const peerA = await serverBehindBridge(['-tls1_3', ...pskArgs('a', keyA)]);
+            const peerB = await serverBehindBridge(['-tls1_3', ...pskArgs('b', keyB)]);
+            try {
+              const r = await inWorkerPage(
+                'twoWorkers',
+                { a: { url: peerA.url, identity: 'a', keyHex: hex(keyA) }, b: { url: peerB.url, identity: 'b', keyHex: hex(keyB) }, how },
+                { streams },
+              );
+              checkTwoWorkers(r);
+            } finally {
+              await peerA.stop();
+              await peerB.stop();
+            }
+          });
+        }
+
+        test('2 MiB echoed byte for byte both ways at once; the caller keeps its buffers', async () => {
+          const key = random(32);
+          const server = await nodeTlsEchoServer({ identity: 'bulk', key });
+          const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`] });
+          try {
+            const r = await inWorkerPage('workerBulkEcho', { url: `${bridge.url}/127.0.0.1:${server.port}`, identity: 'bulk', keyHex: hex(key), bytes: 2 << 20 }, { streams });
+            checkBulkEcho(r, 2 << 20);
+          } finally {
+            await bridge.close();
+            await server.stop();
+          }
+        });
+      });
+    }
+
+    test('a PSK derived from a passphrase in the worker (PBKDF2 in WebCrypto)', async () => {
+      const salt = random(16);
+      const key = await pbkdf2('a passphrase', salt, 10000);
+      const peer = await serverBehindBridge(['-tls1_3', ...pskArgs('pass', key)]);
+      try {
+        const r = await inWorkerPage('passphraseSession', { url: peer.url, identity: 'pass', passphrase: 'a passphrase', saltHex: hex(salt), iterations: 10000 }, { shipped: true });
+        assert.equal(r.error, undefined, JSON.stringify(r.error));
+        assert.equal(r.echoed, 'devired\n');
+      } finally {
+        await peer.stop();
+      }
+    });
+
+    test('a compromised page: raw get/set/construct messages and malformed calls are refused; Object.prototype untouched; the worker still works', async () => {
+      const key = random(32);
+      const peer = await serverBehindBridge(['-tls1_3', ...pskArgs('raw', key)]);
+      try {
+        checkRawMessages(await inWorkerPage('rawMessages', { url: peer.url, identity: 'raw', keyHex: hex(key) }), { testWorker: true });
+        checkRawMessages(await inWorkerPage('rawMessages', { url: peer.url, identity: 'raw', keyHex: hex(key), testWorker: false }, { shipped: true }), { testWorker: false });
+      } finally {
+        await peer.stop();
+      }
+    });
+
+    test('a compromised page: chunks on a socket port without credit fail that socket, typed; a neighbour socket goes on', async () => {
+      const key = random(32);
+      const server = await nodeTlsEchoServer({ identity: 'flood', key });
+      const silent = await silentServer();
+      const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`, `127.0.0.1:${silent.port}`] });
+      try {
+        const r = await inWorkerPage(
+          'portFlood',
+          { url: `${bridge.url}/127.0.0.1:${server.port}`, silentUrl: `${bridge.url}/127.0.0.1:${silent.port}`, identity: 'flood', keyHex: hex(key) },
+          { streams: 'port' },
+        );
+        checkPortFlood(r);
+      } finally {
+        await bridge.close();
+        await silent.stop();
+        await server.stop();
+      }
+    });
+  });
+}
