@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Fuzzing the TLS engine with hostile input: `npm run fuzz -- [--count N] [--seconds S]
-// [--seed X] [--save-corpus DIR]`.
+// [--seed X] [--save-corpus DIR]`; the same command then fuzzes the bridge's upgrade path
+// (fuzz/bridge-fuzz.mjs: `--bridge-count N --bridge-seconds S`; `--only tls|bridge`).
 //
 // Inputs are built from handshakes recorded here between a wasm client and server (TLS 1.3
 // psk_dhe_ke and psk_ke, TLS 1.2 PSK and ECDHE-PSK): random bytes, and the recorded records
@@ -15,6 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadOpenSSL, TlsError } from '../lib/index.js';
+import { prng } from './prng.mjs';
 
 const KEY = new Uint8Array(32).fill(0x11);
 
@@ -92,17 +94,6 @@ function records(bytes) {
   }
   if (at < bytes.length) out.push(bytes.slice(at));
   return out;
-}
-
-function prng(seed) {
-  let x = seed >>> 0 || 1;
-  const next = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-  return { int: (n) => next() % n, bytes: (n) => Uint8Array.from({ length: n }, () => next() & 0xff) };
 }
 
 /** The mutations of a list of records; each returns a new list. */
@@ -372,17 +363,32 @@ export function replay(ossl, input) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  // Both fuzzers: the TLS engine (--count, --seconds) and the bridge's upgrade path
+  // (--bridge-count, --bridge-seconds; fuzz/bridge-fuzz.mjs); --only tls|bridge runs one.
   const arg = (flag, fallback) => {
     const i = process.argv.indexOf(flag);
     return i >= 0 ? process.argv[i + 1] : fallback;
   };
-  const summary = await fuzz({
-    count: Number(arg('--count', 20000)),
-    seconds: Number(arg('--seconds', 60)),
-    seed: Number(arg('--seed', Date.now() & 0xffffffff)),
-    saveCorpus: arg('--save-corpus', null),
-    log: (line) => console.error(line),
-  });
-  console.log(JSON.stringify(summary, null, 2));
-  if (summary.crashers.length) process.exitCode = 1;
+  const only = arg('--only', null);
+  const seed = Number(arg('--seed', Date.now() & 0xffffffff));
+  const log = (line) => console.error(line);
+  let failed = false;
+  if (only !== 'bridge') {
+    const summary = await fuzz({
+      count: Number(arg('--count', 20000)),
+      seconds: Number(arg('--seconds', 60)),
+      seed,
+      saveCorpus: arg('--save-corpus', null),
+      log,
+    });
+    console.log(JSON.stringify(summary, null, 2));
+    failed ||= summary.crashers.length > 0;
+  }
+  if (only !== 'tls') {
+    const { fuzzBridge } = await import('./bridge-fuzz.mjs');
+    const summary = await fuzzBridge({ count: Number(arg('--bridge-count', 20000)), seconds: Number(arg('--bridge-seconds', 60)), seed, log });
+    console.log(JSON.stringify({ bridge: summary }, null, 2));
+    failed ||= summary.crashes.length > 0 || !Object.values(summary.servedAfter).every(Boolean);
+  }
+  if (failed) process.exitCode = 1;
 }

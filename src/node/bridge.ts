@@ -8,7 +8,10 @@
  *   the allow-list are reached: no open proxy, no name resolution games.
  * - Refusals close the WebSocket with a code the client library turns into a typed error:
  *   1008 target or Origin not allowed, 1013 too many connections, 1014 the TCP side failed,
- *   1003 a text frame, 1009 a frame above maxMessageBytes, 1001 idle too long.
+ *   1003 a text frame, 1009 a frame above maxMessageBytes, 1001 idle too long. Close reasons
+ *   are fixed texts, never request data (a reason is at most 123 UTF-8 bytes, and what a client
+ *   sent is no business of another reader); what the request said goes to the event log.
+ * - No handler throws out: a request, however malformed, cannot stop the bridge.
  * - Backpressure both ways: a slow TCP server pauses the WebSocket, a slow WebSocket client
  *   pauses the TCP socket; at most about highWaterMark bytes wait in each direction.
  * - Slow clients: the HTTP upgrade must finish within upgradeTimeoutMs, and at most
@@ -43,10 +46,20 @@ export interface BridgeOptions {
   onEvent?: (event: BridgeEvent) => void;
 }
 
+/**
+ * The bridge's event log. Request data (`origin`, `detail`) is cut to MAX_LOGGED characters
+ * but otherwise as the client sent it: escape it before printing (the command line does).
+ */
 export type BridgeEvent =
   | { type: 'open'; id: number; target: string; origin: string | undefined }
-  | { type: 'refused'; id: number; code: number; reason: string; origin: string | undefined }
-  | { type: 'close'; id: number; target: string; bytesUp: number; bytesDown: number; reason: string };
+  /** `reason` is the fixed close reason; `detail` what in the request was refused (its path or Origin). */
+  | { type: 'refused'; id: number; code: number; reason: string; detail: string; origin: string | undefined }
+  | { type: 'close'; id: number; target: string; bytesUp: number; bytesDown: number; reason: string }
+  /** Something failed inside the bridge while handling a connection; that connection was dropped. */
+  | { type: 'error'; id: number | undefined; message: string };
+
+/** Longest request-derived text an event carries. */
+export const MAX_LOGGED = 256;
 
 export interface BridgeStats {
   /** Tunnels open now. */
@@ -124,34 +137,57 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const tunnels = new Set<{ ws: WebSocket; tcp: Socket | null }>();
   let nextId = 1;
 
+  const log = (event: BridgeEvent) => {
+    try {
+      onEvent(event);
+    } catch {
+      // the application's logger failing is no reason to drop a connection
+    }
+  };
   wss.on('connection', (ws, req) => {
     const id = nextId++;
-    const origin = req.headers.origin;
-    const refuse = (code: number, reason: string) => {
-      totals.refused++;
-      onEvent({ type: 'refused', id, code, reason, origin });
-      ws.close(code, reason);
-    };
-    if (origins && !origins.has(origin ?? '')) return refuse(1008, `origin ${origin ?? '(none)'} not allowed`);
-    const target = chooseTarget(req, allow);
-    if (typeof target !== 'string') return refuse(1008, target.refused);
-    if (tunnels.size >= maxConnections) return refuse(1013, 'too many connections');
-    const tunnel = { ws, tcp: null as Socket | null };
-    tunnels.add(tunnel);
-    totals.opened++;
-    onEvent({ type: 'open', id, target, origin });
-    runTunnel(ws, target, { idleTimeoutMs, highWaterMark }, (stats) => {
-      tunnels.delete(tunnel);
-      totals.bytesUp += stats.bytesUp;
-      totals.bytesDown += stats.bytesDown;
-      onEvent({ type: 'close', id, target, ...stats });
-    }, (tcp) => (tunnel.tcp = tcp));
+    // A refused or failed WebSocket may still receive (malformed) frames: ws reports them here.
+    ws.on('error', () => {});
+    let tunnel: { ws: WebSocket; tcp: Socket | null } | null = null;
+    try {
+      const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
+      const loggedOrigin = origin === undefined ? undefined : cut(origin);
+      const refuse = (code: number, reason: string, detail: string) => {
+        totals.refused++;
+        log({ type: 'refused', id, code, reason, detail: cut(detail), origin: loggedOrigin });
+        ws.close(code, closeReason(reason));
+      };
+      if (origins && !origins.has(origin ?? '')) return refuse(1008, 'origin not allowed', origin ?? '(no Origin header)');
+      const target = chooseTarget(req, allow);
+      if (typeof target !== 'string') return refuse(1008, target.refused, req.url ?? '');
+      if (tunnels.size >= maxConnections) return refuse(1013, 'too many connections', target);
+      const opened = { ws, tcp: null as Socket | null };
+      tunnel = opened;
+      tunnels.add(opened);
+      totals.opened++;
+      log({ type: 'open', id, target, origin: loggedOrigin });
+      runTunnel(ws, target, { idleTimeoutMs, highWaterMark }, (stats) => {
+        tunnels.delete(opened);
+        totals.bytesUp += stats.bytesUp;
+        totals.bytesDown += stats.bytesDown;
+        log({ type: 'close', id, target, ...stats });
+      }, (tcp) => (opened.tcp = tcp), (error) => log({ type: 'error', id, message: describeError(error) }));
+    } catch (error) {
+      log({ type: 'error', id, message: describeError(error) });
+      if (tunnel) tunnels.delete(tunnel);
+      tunnel?.tcp?.destroy();
+      ws.terminate();
+    }
   });
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(listen.port, listen.host, () => resolve());
   });
+  // Once listening, a failed accept (EMFILE under a flood) or a server error is logged, not
+  // thrown: with no listener, an 'error' event ends the process. ws re-emits the server's.
+  http.on('error', (error) => log({ type: 'error', id: undefined, message: describeError(error) }));
+  wss.on('error', () => {});
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
@@ -192,6 +228,7 @@ function runTunnel(
   { idleTimeoutMs, highWaterMark }: { idleTimeoutMs: number; highWaterMark: number },
   onClose: (stats: { bytesUp: number; bytesDown: number; reason: string }) => void,
   onTcp: (tcp: Socket) => void,
+  onError: (error: unknown) => void,
 ): void {
   const { host, port } = splitHostPort(target, 'target');
   const tcp = connect({ host, port });
@@ -203,59 +240,80 @@ function runTunnel(
   const touch = () => {
     if (closed) return;
     clearTimeout(idle);
-    idle = setTimeout(() => finish(1001, 'idle timeout'), idleTimeoutMs);
+    idle = setTimeout(guard(() => finish(1001, 'idle timeout')), idleTimeoutMs);
   };
   const finish = (code: number, reason: string) => {
     if (closed) return;
     closed = true;
     clearTimeout(idle);
     ws.resume(); // a paused socket would never read the client's answer to our close frame
-    if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, reason.slice(0, 120));
+    if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, closeReason(reason));
     tcp.end();
     setTimeout(() => tcp.destroy(), 1000).unref();
     onClose({ bytesUp, bytesDown, reason });
   };
+  // Every handler below runs through this: whatever fails ends this tunnel, never the bridge.
+  const guard = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A) => {
+    try {
+      fn(...args);
+    } catch (error) {
+      onError(error);
+      const wasClosed = closed;
+      closed = true;
+      clearTimeout(idle);
+      ws.terminate();
+      tcp.destroy();
+      if (!wasClosed) onClose({ bytesUp, bytesDown, reason: 'bridge error' });
+    }
+  };
   touch();
   ws.pause(); // nothing goes to the TCP side before it is connected
-  tcp.once('connect', () => ws.resume());
+  tcp.once('connect', guard(() => ws.resume()));
 
-  ws.on('message', (data: RawData, isBinary: boolean) => {
+  ws.on('message', guard((data: RawData, isBinary: boolean) => {
     if (closed) return;
     if (!isBinary) return finish(1003, 'binary frames only');
     const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     bytesUp += bytes.length;
     touch();
     if (!tcp.write(bytes)) ws.pause();
-  });
-  tcp.on('drain', () => ws.resume());
+  }));
+  tcp.on('drain', guard(() => ws.resume()));
 
-  tcp.on('data', (bytes) => {
+  tcp.on('data', guard((bytes: Buffer) => {
     bytesDown += bytes.length;
     touch();
     ws.send(bytes, { binary: true }, () => {
       if (ws.bufferedAmount < highWaterMark / 2) tcp.resume();
     });
     if (ws.bufferedAmount >= highWaterMark) tcp.pause();
-  });
+  }));
 
-  tcp.on('end', () => finish(1000, 'the TCP server closed the connection'));
-  tcp.on('error', (error: NodeJS.ErrnoException) => finish(1014, `${target}: ${error.code ?? error.message}`));
-  ws.on('close', () => finish(1000, 'the WebSocket closed'));
-  ws.on('error', (error) => {
+  tcp.on('end', guard(() => finish(1000, 'the TCP server closed the connection')));
+  tcp.on('error', guard((error: NodeJS.ErrnoException) => finish(1014, `${target}: ${error.code ?? 'failed'}`)));
+  ws.on('close', guard(() => finish(1000, 'the WebSocket closed')));
+  ws.on('error', guard((error: Error) => {
     // ws reports protocol errors (oversized or invalid frames) here, then closes with 1009/1002
     if (!closed) finish(1002, error.message);
-  });
+  }));
 }
 
+/** The allowed target a request asks for, or why not. Total: any request path gets an answer. */
 function chooseTarget(req: IncomingMessage, allow: Set<string>): string | { refused: string } {
-  const url = new URL(req.url ?? '/', 'ws://bridge');
-  const asked = url.searchParams.get('target') ?? decodeURIComponent(url.pathname.slice(1));
+  let asked: string | null;
+  try {
+    const url = new URL(req.url ?? '/', 'ws://bridge');
+    asked = url.searchParams.get('target') ?? decodeURIComponent(url.pathname.slice(1));
+  } catch {
+    asked = null; // not a URL, or a malformed %-escape: not HOST:PORT either
+  }
   if (asked === '') {
     if (allow.size === 1) return [...allow][0]!;
-    return { refused: 'no target: connect to ws://BRIDGE/HOST:PORT' };
+    return { refused: 'no target: use ws://BRIDGE/HOST:PORT' };
   }
   let target: string;
   try {
+    if (asked === null) throw new Error('undecodable');
     target = normaliseTarget(asked, 'target');
   } catch {
     // websockify ignores the path; with a single target, so does this bridge, unless the path
@@ -264,7 +322,33 @@ function chooseTarget(req: IncomingMessage, allow: Set<string>): string | { refu
     return { refused: 'target must be HOST:PORT' };
   }
   if (allow.has(target)) return target;
-  return { refused: `target ${target} not allowed` };
+  return { refused: 'target not allowed' };
+}
+
+/** A close reason as sent: at most 123 bytes of UTF-8 (RFC 6455 §5.5), cut at a character boundary. */
+export function closeReason(text: string): string {
+  if (Buffer.byteLength(text) <= 123) return text;
+  let out = '';
+  let bytes = 0;
+  for (const char of text) {
+    bytes += Buffer.byteLength(char);
+    if (bytes > 123) break;
+    out += char;
+  }
+  return out;
+}
+
+/** Request data as an event carries it: at most MAX_LOGGED characters. */
+function cut(text: string): string {
+  return text.length <= MAX_LOGGED ? text : `${text.slice(0, MAX_LOGGED - 1)}…`;
+}
+
+function describeError(error: unknown): string {
+  try {
+    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  } catch {
+    return 'an error that cannot be described';
+  }
 }
 
 /** 'HOST:PORT' or '[v6]:PORT' to a canonical 'host:port' ('[v6]:port' for IPv6). */

@@ -58,12 +58,19 @@ export function parseBridgeArgs(args: readonly string[]): BridgeArgs {
   return parsed;
 }
 
-function describeEvent(event: BridgeEvent): string {
+/** One line of the bridge's log. What a client sent is quoted and escaped to printable ASCII. */
+export function describeEvent(event: BridgeEvent): string {
   switch (event.type) {
-    case 'open': return `#${event.id} open -> ${event.target} (origin ${event.origin ?? 'none'})`;
-    case 'refused': return `#${event.id} refused ${event.code}: ${event.reason}`;
-    case 'close': return `#${event.id} closed ${event.target}: ${event.bytesUp} bytes up, ${event.bytesDown} down (${event.reason})`;
+    case 'open': return `#${event.id} open -> ${event.target} (origin ${event.origin === undefined ? 'none' : printable(event.origin)})`;
+    case 'refused': return `#${event.id} refused ${event.code} (${event.reason}): ${printable(event.detail)}`;
+    case 'close': return `#${event.id} closed ${event.target}: ${event.bytesUp} bytes up, ${event.bytesDown} down (${printable(event.reason)})`;
+    case 'error': return `${event.id === undefined ? '' : `#${event.id} `}error: ${printable(event.message)}`;
   }
+}
+
+/** A JSON string literal with everything outside printable ASCII escaped: no line breaks, no terminal controls. */
+function printable(text: string): string {
+  return JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
