@@ -78,7 +78,7 @@ export async function bridgeLoad({ tunnels = 50, mibEach = 2 } = {}) {
     seconds: Number(seconds.toFixed(3)),
     throughputMiBps: Number((bytes / (1 << 20) / seconds).toFixed(1)),
     maxQueuedInBridge: maxQueued,
-    bridgeTotals: { opened: stats.opened, refused: stats.refused, bytesUp: stats.bytesUp, bytesDown: stats.bytesDown },
+    bridgeTotals: { opened: stats.opened, refused: stats.refused, evicted: stats.evicted, bytesUp: stats.bytesUp, bytesDown: stats.bytesDown },
   };
 }
 

@@ -34,6 +34,47 @@ async function tcpServer({ flood = 0 } = {}) {
   return { port: server.address().port, state };
 }
 
+/** A socket to the bridge from `localAddress` that sends `request` (nothing if omitted); never reads what it gets. */
+function rawSocket(port, { localAddress = '127.0.0.1', request } = {}) {
+  const socket = connect({ port, host: '127.0.0.1', localAddress });
+  socket.on('error', () => {});
+  socket.resume(); // read and drop whatever comes, so that the bridge closing it is seen
+  if (request) socket.write(request);
+  return socket;
+}
+
+const upgradeRequest = (path, headers = '') =>
+  `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${headers}\r\n`;
+
+/**
+ * An attacker holding `perAddress` silent sockets from each of `addresses`, opening a new one
+ * whenever the bridge closes one (as fast as the event loop lets it). stop() ends it.
+ */
+function silentAttacker(port, addresses, perAddress) {
+  const open = new Set();
+  let stopped = false;
+  let opened = 0;
+  const hold = (localAddress) => {
+    if (stopped) return;
+    const socket = rawSocket(port, { localAddress });
+    opened++;
+    open.add(socket);
+    socket.on('close', () => {
+      open.delete(socket);
+      setImmediate(() => hold(localAddress));
+    });
+  };
+  for (const address of addresses) for (let i = 0; i < perAddress; i++) hold(address);
+  return {
+    held: () => [...open].filter((s) => !s.connecting && !s.destroyed).length,
+    opened: () => opened,
+    stop() {
+      stopped = true;
+      for (const socket of open) socket.destroy();
+    },
+  };
+}
+
 function closeCode(url, options) {
   const ws = new WebSocket(url, options);
   ws.on('error', () => {});
@@ -41,8 +82,8 @@ function closeCode(url, options) {
 }
 
 /** A well-behaved client's echo through the bridge. */
-async function echoes(url) {
-  const ws = new WebSocket(url);
+async function echoes(url, options) {
+  const ws = new WebSocket(url, options);
   await once(ws, 'open');
   ws.send(Buffer.from('still served'));
   const [data] = await once(ws, 'message');
@@ -84,24 +125,122 @@ describe('the allow-list cannot be talked around', () => {
 });
 
 describe('slow, silent and greedy clients are bounded', () => {
-  test('slowloris: clients dribbling their upgrade are cut after upgradeTimeoutMs, past maxPendingUpgrades at once, while others are served', async () => {
+  test('slowloris: clients dribbling their upgrade are cut after upgradeTimeoutMs, the oldest past maxPendingUpgrades at once, while others are served', async () => {
     const server = await tcpServer();
-    const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`], upgradeTimeoutMs: 400, maxPendingUpgrades: 10 });
+    const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`], upgradeTimeoutMs: 400, maxPendingUpgrades: 10, maxPendingPerAddress: 10 });
     closers.push(() => bridge.close());
     const slow = [];
     for (let i = 0; i < 30; i++) {
-      const socket = connect(bridge.port, '127.0.0.1');
-      socket.on('error', () => {});
-      socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
+      const socket = rawSocket(bridge.port, { request: 'GET / HTTP/1.1\r\nHost: x\r\n' });
       const timer = setInterval(() => socket.writable && socket.write('X'), 50);
       socket.on('close', () => clearInterval(timer));
       slow.push(socket);
     }
-    await waitUntil(() => bridge.stats().refused >= 20, 2000);
+    await waitUntil(() => bridge.stats().evicted >= 20, 2000);
     assert.ok(bridge.stats().pendingUpgrades <= 10, JSON.stringify(bridge.stats()));
+    await waitUntil(() => slow.slice(0, 20).every((s) => s.destroyed), 2000); // the oldest made way for the newest
     await waitUntil(() => slow.every((s) => s.destroyed), 3000); // cut once their time is up
     assert.equal(bridge.stats().pendingUpgrades, 0);
     assert.equal(await echoes(bridge.url), true);
+  });
+
+  test('lockout: while silent sockets fill every pending place, fresh clients from other addresses are served', async () => {
+    const server = await tcpServer();
+    const events = [];
+    const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`], onEvent: (e) => events.push(e) });
+    closers.push(() => bridge.close());
+    // 64 places (maxPendingUpgrades), taken by sockets that never send a byte, from 32
+    // addresses, 4 each (the per-address cap is 8), reopened as soon as the bridge closes one.
+    const attackers = Array.from({ length: 32 }, (_, i) => `127.0.1.${i + 1}`);
+    const attacker = silentAttacker(bridge.port, attackers, 4);
+    closers.push(() => attacker.stop());
+    await waitUntil(() => bridge.stats().pendingUpgrades >= 64, 5000);
+    let served = 0;
+    let heldAtWorst = Infinity;
+    const clients = 20;
+    for (let i = 0; i < clients; i++) {
+      heldAtWorst = Math.min(heldAtWorst, bridge.stats().pendingUpgrades);
+      if (await echoes(bridge.url, { localAddress: `127.0.0.${2 + (i % 4)}` })) served++;
+    }
+    attacker.stop();
+    assert.equal(served, clients);
+    assert.ok(heldAtWorst >= 56, `the attacker held ${heldAtWorst} pending places at the least`);
+    assert.ok(bridge.stats().evicted >= clients, JSON.stringify(bridge.stats()));
+    assert.ok(events.some((e) => e.type === 'evicted' && attackers.includes(e.address) && e.why === 'oldest pending (maxPendingUpgrades)'));
+    console.log(`# lockout: ${served} of ${clients} fresh clients served while ${heldAtWorst}+ silent sockets held the ${64} pending places (${attacker.opened()} opened by the attacker)`);
+  });
+
+  test('one address gets at most maxPendingPerAddress pending places: its own oldest go first, and others are not touched', async () => {
+    const server = await tcpServer();
+    const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`], maxPendingPerAddress: 4, firstByteTimeoutMs: 60000, upgradeTimeoutMs: 60000 });
+    closers.push(() => bridge.close());
+    const neighbour = [rawSocket(bridge.port, { localAddress: '127.0.0.9', request: 'GET / HTTP/1.1\r\n' }), rawSocket(bridge.port, { localAddress: '127.0.0.9' })];
+    await waitUntil(() => bridge.stats().pendingUpgrades === 2, 2000);
+    const greedy = Array.from({ length: 12 }, () => rawSocket(bridge.port, { localAddress: '127.0.0.8' }));
+    await waitUntil(() => greedy.slice(0, 8).every((s) => s.destroyed), 3000);
+    assert.equal(bridge.stats().pendingUpgrades, 6);
+    assert.equal(bridge.stats().evicted, 8);
+    assert.ok(greedy.slice(8).every((s) => !s.destroyed), 'the newest four of the greedy address stay');
+    assert.ok(neighbour.every((s) => !s.destroyed), 'the other address keeps its places');
+    assert.equal(await echoes(bridge.url, { localAddress: '127.0.0.8' }), true, 'even the greedy address is served: its oldest silent socket makes way');
+    for (const s of [...greedy, ...neighbour]) s.destroy();
+  });
+
+  test('a socket that sends nothing is cut after firstByteTimeoutMs; one that dribbles its headers lasts until upgradeTimeoutMs', async () => {
+    const server = await tcpServer();
+    const events = [];
+    const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`], firstByteTimeoutMs: 200, upgradeTimeoutMs: 20000, onEvent: (e) => events.push(e) });
+    closers.push(() => bridge.close());
+    const silent = rawSocket(bridge.port);
+    const dribbling = rawSocket(bridge.port, { request: 'GET / HTTP/1.1\r\n' });
+    await waitUntil(() => silent.destroyed || silent.readableEnded, 5000);
+    assert.equal(dribbling.destroyed, false, 'the socket that sent something is still waited for');
+    assert.ok(events.some((e) => e.type === 'evicted' && e.why === 'no byte within firstByteTimeoutMs' && e.address === '127.0.0.1'));
+    dribbling.destroy();
+  });
+
+  test('a refused WebSocket that never answers the close is cut after a second, and counted meanwhile', async () => {
+    const server = await tcpServer();
+    const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`], origins: ['http://good.example'] });
+    closers.push(() => bridge.close());
+    const refused = rawSocket(bridge.port, { request: upgradeRequest('/', 'Origin: http://evil.example\r\n') });
+    let closeFrame = false;
+    refused.on('data', (d) => (closeFrame ||= d.includes(Buffer.from([0x88]))));
+    await waitUntil(() => closeFrame, 3000);
+    assert.equal(bridge.stats().pendingUpgrades, 1, 'the refused socket is still counted');
+    await waitUntil(() => refused.destroyed || refused.readableEnded, 5000); // ws alone would wait 30 s
+    await waitUntil(() => bridge.stats().pendingUpgrades === 0, 2000);
+    assert.equal(bridge.stats().refused, 1);
+  });
+
+  test('X-Forwarded-For counts only from trusted proxies: the client behind the proxy is the address', async () => {
+    const server = await tcpServer();
+    for (const trusted of [true, false]) {
+      const events = [];
+      const bridge = await startBridge({
+        allow: [`127.0.0.1:${server.port}`],
+        origins: ['http://good.example'],
+        maxPendingPerAddress: 2,
+        ...(trusted ? { trustedProxies: ['127.0.0.1'] } : {}),
+        onEvent: (e) => events.push(e),
+      });
+      // Through the "proxy" (127.0.0.1): three refused clients from 10.0.0.1 and one good one from 10.0.0.2.
+      const refused = [1, 2, 3].map(() => rawSocket(bridge.port, { request: upgradeRequest('/', 'Origin: http://evil.example\r\nX-Forwarded-For: 10.0.0.1\r\n') }));
+      await waitUntil(() => events.filter((e) => e.type === 'refused').length === 3, 3000);
+      assert.equal(await echoes(bridge.url, { origin: 'http://good.example', headers: { 'X-Forwarded-For': '192.0.2.7, 10.0.0.2' } }), true);
+      const refusedFrom = events.filter((e) => e.type === 'refused').map((e) => e.address);
+      const openedFrom = events.find((e) => e.type === 'open').address;
+      if (trusted) {
+        assert.deepEqual(refusedFrom, ['10.0.0.1', '10.0.0.1', '10.0.0.1']);
+        assert.equal(openedFrom, '10.0.0.2', 'the rightmost address the trusted proxy did not add itself');
+        assert.ok(events.some((e) => e.type === 'evicted' && e.address === '10.0.0.1'), 'the third refusal from 10.0.0.1 evicted its first');
+      } else {
+        assert.deepEqual(refusedFrom, ['127.0.0.1', '127.0.0.1', '127.0.0.1']);
+        assert.equal(openedFrom, '127.0.0.1', 'X-Forwarded-For is ignored from an untrusted peer');
+      }
+      for (const s of refused) s.destroy();
+      await bridge.close();
+    }
   });
 
   test('a client that never reads while the server floods: the bridge stops reading the server, holding about its high-water mark', async () => {

@@ -184,8 +184,8 @@ describe('one request cannot kill the bridge', () => {
     tricky.socket.destroy();
     assert.equal(await echoes(`${url}/${a.target}`, good), true);
     assert.equal(child.exitCode, null, 'still running');
-    assert.match(output, /refused 1008 \(target must be HOST:PORT\): "\/%E0%A4%A"/);
-    assert.match(output, /refused 1008 \(origin not allowed\): "http:\/\/x{100}/);
+    assert.match(output, /refused 1008 \(target must be HOST:PORT\) for 127\.0\.0\.1: "\/%E0%A4%A"/);
+    assert.match(output, /refused 1008 \(origin not allowed\) for 127\.0\.0\.1: "http:\/\/x{100}/);
     const logLines = output.split('\n').filter((line) => line.startsWith('bridge: #'));
     assert.ok(logLines.length >= 5, output);
     for (const line of logLines) assert.match(line, /^[\x20-\x7e]*$/, 'log lines are printable ASCII: request bytes cannot drive a terminal or forge a line');

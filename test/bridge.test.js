@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { startBridge } from '../lib/node/bridge.js';
@@ -204,6 +204,30 @@ describe('command line', () => {
     c.ws.close(1000);
     p.child.kill('SIGTERM');
     assert.equal(await p.exit, 0);
+  });
+
+  test('--trust-proxy, --first-byte-timeout and --max-pending-per-address reach the bridge', async () => {
+    const a = await tcpServer();
+    const p = run(['bridge', '--listen', '127.0.0.1:0', '--allow', `127.0.0.1:${a.port}`, '--allow', '127.0.0.1:9',
+      '--trust-proxy', '127.0.0.1', '--first-byte-timeout', '1', '--max-pending-per-address', '1']);
+    await waitUntil(() => /listening on ws:/.test(p.output()), 5000);
+    const url = /listening on (ws:\/\/\S+),/.exec(p.output())[1];
+    const port = Number(/:(\d+),/.exec(p.output())[1]);
+    // A request through the trusted "proxy" counts for the client it names.
+    const c = client(`${url}/127.0.0.1:${a.port}`, { headers: { 'X-Forwarded-For': '198.51.100.4' } });
+    await c.opened;
+    await waitUntil(() => /open -> 127\.0\.0\.1:\d+ for 198\.51\.100\.4/.test(p.output()), 3000);
+    // Two silent sockets from an untrusted address: the cap keeps one, the deadline cuts it.
+    const silent = [0, 1].map(() => connect({ port, host: '127.0.0.1', localAddress: '127.0.0.3' }).on('error', () => {}));
+    await waitUntil(() => /cut a socket from 127\.0\.0\.3: oldest of its address/.test(p.output()), 3000);
+    await waitUntil(() => /cut a socket from 127\.0\.0\.3: no byte within firstByteTimeoutMs/.test(p.output()), 5000);
+    for (const s of silent) s.destroy();
+    c.ws.close(1000);
+    p.child.kill('SIGTERM');
+    assert.equal(await p.exit, 0);
+    const bad = run(['bridge', '--listen', '127.0.0.1:0', '--allow', '127.0.0.1:1', '--trust-proxy', 'proxy.example']);
+    assert.equal(await bad.exit, 1);
+    assert.match(bad.output(), /a trusted proxy must be an IP address/);
   });
 
   test('no --allow, unknown flags and bad targets are refused with the usage', async () => {

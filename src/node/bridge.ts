@@ -14,14 +14,21 @@
  * - No handler throws out: a request, however malformed, cannot stop the bridge.
  * - Backpressure both ways: a slow TCP server pauses the WebSocket, a slow WebSocket client
  *   pauses the TCP socket; at most about highWaterMark bytes wait in each direction.
- * - Slow clients: the HTTP upgrade must finish within upgradeTimeoutMs, and at most
- *   maxPendingUpgrades sockets may be upgrading at once; idle tunnels close after idleTimeoutMs.
+ * - Slow, silent and refused clients hold a bounded number of places for a bounded time, and
+ *   a flood of them cannot keep a fresh client out (bridge-admission.ts); idle tunnels close
+ *   after idleTimeoutMs, and a closing WebSocket gets CLOSE_MS to answer before it is cut.
  * - When either side closes, so does the other (after what was already sent).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { Admission, REFUSED_CLOSE_MS, type EvictionReason } from './bridge-admission.js';
+
+export type { EvictionReason } from './bridge-admission.js';
+
+/** How long a WebSocket the bridge closes may take to answer the close frame before it is cut. */
+const CLOSE_MS = REFUSED_CLOSE_MS;
 
 export interface BridgeOptions {
   /** Where to listen, 'HOST:PORT' or { host, port } (default 127.0.0.1 and a free port). */
@@ -40,8 +47,18 @@ export interface BridgeOptions {
   highWaterMark?: number;
   /** A client must finish the WebSocket upgrade within this long (default 10 000 ms): slow-header clients are cut. */
   upgradeTimeoutMs?: number;
-  /** Sockets still in their HTTP upgrade at once; beyond it new ones are closed at once (default 64). */
+  /** A socket that has sent no byte within this long is cut (default 2 000 ms). */
+  firstByteTimeoutMs?: number;
+  /** Sockets not (yet) tunnels at once; beyond it the oldest is cut (default 64). */
   maxPendingUpgrades?: number;
+  /** Of those, at most this many from one client address; beyond it that address's oldest is cut (default 8). */
+  maxPendingPerAddress?: number;
+  /**
+   * Reverse proxies (IP addresses) whose X-Forwarded-For header names the client: for sockets
+   * from them the client address, for the per-address cap and the event log, is the rightmost
+   * X-Forwarded-For entry they did not add. Default none: the header is ignored.
+   */
+  trustedProxies?: readonly string[];
   /** Called for each tunnel event, for logs. */
   onEvent?: (event: BridgeEvent) => void;
 }
@@ -51,10 +68,12 @@ export interface BridgeOptions {
  * but otherwise as the client sent it: escape it before printing (the command line does).
  */
 export type BridgeEvent =
-  | { type: 'open'; id: number; target: string; origin: string | undefined }
+  | { type: 'open'; id: number; target: string; origin: string | undefined; address: string }
   /** `reason` is the fixed close reason; `detail` what in the request was refused (its path or Origin). */
-  | { type: 'refused'; id: number; code: number; reason: string; detail: string; origin: string | undefined }
+  | { type: 'refused'; id: number; code: number; reason: string; detail: string; origin: string | undefined; address: string }
   | { type: 'close'; id: number; target: string; bytesUp: number; bytesDown: number; reason: string }
+  /** A socket that was not a tunnel was cut: a deadline passed, or its place was needed. */
+  | { type: 'evicted'; address: string; why: EvictionReason }
   /** Something failed inside the bridge while handling a connection; that connection was dropped. */
   | { type: 'error'; id: number | undefined; message: string };
 
@@ -64,15 +83,18 @@ export const MAX_LOGGED = 256;
 export interface BridgeStats {
   /** Tunnels open now. */
   tunnels: number;
-  /** Sockets connected but not (yet) upgraded to WebSockets. */
+  /** Sockets connected but not tunnels: upgrading, or refused and closing. */
   pendingUpgrades: number;
+  /** Tunnels that ended, whose WebSocket close handshake is still running (at most CLOSE_MS each). */
+  closing: number;
   /** Bytes queued towards WebSocket clients, summed over the tunnels. */
   queuedToClients: number;
   /** Bytes queued towards TCP servers, summed over the tunnels. */
   queuedToServers: number;
-  /** Totals since start. */
+  /** Totals since start: tunnels opened, WebSockets refused, sockets cut before becoming tunnels. */
   opened: number;
   refused: number;
+  evicted: number;
   bytesUp: number;
   bytesDown: number;
 }
@@ -102,31 +124,45 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const listen = typeof options.listen === 'string' ? splitHostPort(options.listen, '--listen', 0) : (options.listen ?? { host: '127.0.0.1', port: 0 });
 
   const upgradeTimeoutMs = options.upgradeTimeoutMs ?? 10_000;
-  const maxPendingUpgrades = options.maxPendingUpgrades ?? 64;
   const totals = { opened: 0, refused: 0, bytesUp: 0, bytesDown: 0 };
+  const log = (event: BridgeEvent) => {
+    try {
+      onEvent(event);
+    } catch {
+      // the application's logger failing is no reason to drop a connection
+    }
+  };
 
   const http: Server = createServer({ headersTimeout: upgradeTimeoutMs, requestTimeout: upgradeTimeoutMs }, (req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' }).end('openssl-psk-wasm bridge: WebSocket only\n');
   });
-  // Slow or silent clients: each socket has upgradeTimeoutMs to become a WebSocket, and only
-  // maxPendingUpgrades may be on their way at once.
-  const pending = new Set<Socket>();
+  const admission = new Admission(
+    {
+      maxPending: options.maxPendingUpgrades ?? 64,
+      maxPendingPerAddress: options.maxPendingPerAddress ?? 8,
+      firstByteTimeoutMs: options.firstByteTimeoutMs ?? 2000,
+      upgradeTimeoutMs,
+      trustedProxies: options.trustedProxies ?? [],
+    },
+    (address, why) => log({ type: 'evicted', address, why }),
+  );
   http.on('connection', (socket: Socket) => {
-    if (pending.size >= maxPendingUpgrades) {
-      totals.refused++;
+    try {
+      admission.admit(socket);
+    } catch (error) {
+      log({ type: 'error', id: undefined, message: describeError(error) });
       socket.destroy();
-      return;
     }
-    pending.add(socket);
-    const timer = setTimeout(() => socket.destroy(), upgradeTimeoutMs);
-    const done = () => {
-      clearTimeout(timer);
-      pending.delete(socket);
-    };
-    socket.once('close', done);
-    socket.once('websocket', done);
   });
-  http.on('upgrade', (req, socket: Socket) => socket.emit('websocket'));
+  // Runs before ws's own 'upgrade' listener: the request is here, so is X-Forwarded-For.
+  http.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+    try {
+      admission.attribute(socket, req);
+    } catch (error) {
+      log({ type: 'error', id: undefined, message: describeError(error) });
+      socket.destroy();
+    }
+  });
   const wss = new WebSocketServer({
     server: http,
     maxPayload: options.maxMessageBytes ?? 1 << 20,
@@ -135,15 +171,9 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false),
   });
   const tunnels = new Set<{ ws: WebSocket; tcp: Socket | null }>();
+  const closing = new Set<WebSocket>();
   let nextId = 1;
 
-  const log = (event: BridgeEvent) => {
-    try {
-      onEvent(event);
-    } catch {
-      // the application's logger failing is no reason to drop a connection
-    }
-  };
   wss.on('connection', (ws, req) => {
     const id = nextId++;
     // A refused or failed WebSocket may still receive (malformed) frames: ws reports them here.
@@ -152,9 +182,11 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     try {
       const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
       const loggedOrigin = origin === undefined ? undefined : cut(origin);
+      const address = admission.clientAddress(req);
       const refuse = (code: number, reason: string, detail: string) => {
         totals.refused++;
-        log({ type: 'refused', id, code, reason, detail: cut(detail), origin: loggedOrigin });
+        log({ type: 'refused', id, code, reason, detail: cut(detail), origin: loggedOrigin, address });
+        admission.refused(req.socket); // keeps its place until it closes, briefly
         ws.close(code, closeReason(reason));
       };
       if (origins && !origins.has(origin ?? '')) return refuse(1008, 'origin not allowed', origin ?? '(no Origin header)');
@@ -163,11 +195,16 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       if (tunnels.size >= maxConnections) return refuse(1013, 'too many connections', target);
       const opened = { ws, tcp: null as Socket | null };
       tunnel = opened;
+      admission.upgraded(req.socket);
       tunnels.add(opened);
       totals.opened++;
-      log({ type: 'open', id, target, origin: loggedOrigin });
+      log({ type: 'open', id, target, origin: loggedOrigin, address });
       runTunnel(ws, target, { idleTimeoutMs, highWaterMark }, (stats) => {
         tunnels.delete(opened);
+        if (ws.readyState !== WebSocket.CLOSED) {
+          closing.add(ws);
+          ws.once('close', () => closing.delete(ws));
+        }
         totals.bytesUp += stats.bytesUp;
         totals.bytesDown += stats.bytesDown;
         log({ type: 'close', id, target, ...stats });
@@ -204,7 +241,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         queuedToClients += ws.bufferedAmount;
         queuedToServers += tcp?.writableLength ?? 0;
       }
-      return { tunnels: tunnels.size, pendingUpgrades: pending.size, queuedToClients, queuedToServers, ...totals };
+      return { tunnels: tunnels.size, pendingUpgrades: admission.size, closing: closing.size, queuedToClients, queuedToServers, ...totals, evicted: admission.evicted };
     },
     async close() {
       wss.close();
@@ -215,7 +252,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       // A moment for the closing handshakes, then cut whatever is left.
       for (let waited = 0; wss.clients.size > 0 && waited < 1000; waited += 20) await new Promise((r) => setTimeout(r, 20));
       for (const ws of wss.clients) ws.terminate();
-      for (const socket of pending) socket.destroy();
+      admission.destroyAll();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
@@ -248,6 +285,8 @@ function runTunnel(
     clearTimeout(idle);
     ws.resume(); // a paused socket would never read the client's answer to our close frame
     if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, closeReason(reason));
+    const cutOff = setTimeout(() => ws.terminate(), CLOSE_MS); // ws alone waits 30 s for the answer
+    ws.once('close', () => clearTimeout(cutOff));
     tcp.end();
     setTimeout(() => tcp.destroy(), 1000).unref();
     onClose({ bytesUp, bytesDown, reason });

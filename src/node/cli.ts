@@ -9,9 +9,12 @@ import { CLIENT_USAGE, sClient } from './s-client.js';
 import { SERVER_USAGE, sServer } from './s-server.js';
 
 const BRIDGE_USAGE = `usage: openssl-psk-wasm bridge --listen HOST:PORT --allow HOST:PORT [--allow HOST:PORT …]
-                                [--origin ORIGIN …] [--max-connections N] [--idle-timeout SECONDS] [--quiet]
+                                [--origin ORIGIN …] [--max-connections N] [--idle-timeout SECONDS]
+                                [--max-pending-per-address N] [--first-byte-timeout SECONDS]
+                                [--trust-proxy ADDRESS …] [--quiet]
 WebSocket (binary frames, websockify-compatible) to TCP, for PSK TLS from browsers.
 Only --allow targets are reached; clients pick one with ws://BRIDGE/HOST:PORT.
+Behind a reverse proxy, --trust-proxy its address so that X-Forwarded-For names the client.
 `;
 
 const USAGE = `usage: openssl-psk-wasm s_client|s_server|bridge [options]   (-help after a command for its options)
@@ -27,11 +30,17 @@ interface BridgeArgs {
   origins: string[];
   maxConnections: number | undefined;
   idleTimeoutMs: number | undefined;
+  maxPendingPerAddress: number | undefined;
+  firstByteTimeoutMs: number | undefined;
+  trustedProxies: string[];
   quiet: boolean;
 }
 
 export function parseBridgeArgs(args: readonly string[]): BridgeArgs {
-  const parsed: BridgeArgs = { listen: '127.0.0.1:8080', allow: [], origins: [], maxConnections: undefined, idleTimeoutMs: undefined, quiet: false };
+  const parsed: BridgeArgs = {
+    listen: '127.0.0.1:8080', allow: [], origins: [], maxConnections: undefined, idleTimeoutMs: undefined,
+    maxPendingPerAddress: undefined, firstByteTimeoutMs: undefined, trustedProxies: [], quiet: false,
+  };
   for (let i = 0; i < args.length; i++) {
     const flag = args[i]!;
     const value = () => {
@@ -50,6 +59,9 @@ export function parseBridgeArgs(args: readonly string[]): BridgeArgs {
       case '--origin': parsed.origins.push(value()); break;
       case '--max-connections': parsed.maxConnections = number(flag); break;
       case '--idle-timeout': parsed.idleTimeoutMs = number(flag) * 1000; break;
+      case '--max-pending-per-address': parsed.maxPendingPerAddress = number(flag); break;
+      case '--first-byte-timeout': parsed.firstByteTimeoutMs = number(flag) * 1000; break;
+      case '--trust-proxy': parsed.trustedProxies.push(value()); break;
       case '--quiet': parsed.quiet = true; break;
       default: throw new UsageError(`unknown option ${flag}`);
     }
@@ -61,8 +73,9 @@ export function parseBridgeArgs(args: readonly string[]): BridgeArgs {
 /** One line of the bridge's log. What a client sent is quoted and escaped to printable ASCII. */
 export function describeEvent(event: BridgeEvent): string {
   switch (event.type) {
-    case 'open': return `#${event.id} open -> ${event.target} (origin ${event.origin === undefined ? 'none' : printable(event.origin)})`;
-    case 'refused': return `#${event.id} refused ${event.code} (${event.reason}): ${printable(event.detail)}`;
+    case 'open': return `#${event.id} open -> ${event.target} for ${event.address} (origin ${event.origin === undefined ? 'none' : printable(event.origin)})`;
+    case 'refused': return `#${event.id} refused ${event.code} (${event.reason}) for ${event.address}: ${printable(event.detail)}`;
+    case 'evicted': return `cut a socket from ${event.address}: ${event.why}`;
     case 'close': return `#${event.id} closed ${event.target}: ${event.bytesUp} bytes up, ${event.bytesDown} down (${printable(event.reason)})`;
     case 'error': return `${event.id === undefined ? '' : `#${event.id} `}error: ${printable(event.message)}`;
   }
@@ -111,6 +124,9 @@ async function bridge(rest: readonly string[]): Promise<number> {
     ...(args.origins.length ? { origins: args.origins } : {}),
     ...(args.maxConnections ? { maxConnections: args.maxConnections } : {}),
     ...(args.idleTimeoutMs ? { idleTimeoutMs: args.idleTimeoutMs } : {}),
+    ...(args.maxPendingPerAddress ? { maxPendingPerAddress: args.maxPendingPerAddress } : {}),
+    ...(args.firstByteTimeoutMs ? { firstByteTimeoutMs: args.firstByteTimeoutMs } : {}),
+    ...(args.trustedProxies.length ? { trustedProxies: args.trustedProxies } : {}),
     onEvent: (event) => args.quiet || process.stderr.write(`bridge: ${describeEvent(event)}\n`),
   });
   process.stdout.write(`bridge listening on ${bridge.url}, allowing ${args.allow.join(', ')}${args.origins.length ? `, origins ${args.origins.join(', ')}` : ' (any origin: add --origin to restrict)'}\n`);
