@@ -160,3 +160,76 @@ test('objects of another instance are refused, never read from the wrong memory'
   assert.throws(() => ossl.createContext({ role: 'client' }).createConnection().setSession(foreignSession), /another OpenSSL instance/);
   assert.throws(() => ossl.createPskSession({ masterKey: KEY, cipher: foreign.findCipher('TLS_AES_128_GCM_SHA256') }), { code: 'ERR_INVALID_ARGUMENT' });
 });
+
+/** Thrown values that resist description: every way of reading them throws. */
+function indescribable(which) {
+  const boom = () => {
+    throw new Error('you cannot read me');
+  };
+  switch (which % 5) {
+    case 0: // an Error whose message getter throws
+      return Object.defineProperty(new Error('x'), 'message', { get: boom });
+    case 1: // a plain object whose toString throws
+      return { toString: boom, valueOf: boom };
+    case 2: // a Proxy whose every trap throws: even `instanceof` on it throws
+      return new Proxy({}, { get: boom, getPrototypeOf: boom, has: boom, ownKeys: boom, getOwnPropertyDescriptor: boom });
+    case 3: // an Error subclass whose name and message getters throw
+      return new (class extends Error {
+        get name() {
+          return boom();
+        }
+        get message() {
+          return boom();
+        }
+      })();
+    default: // a Symbol: a template literal of it throws
+      return Symbol('thrown');
+  }
+}
+
+test('1,000 callbacks throwing values whose description throws: each a TlsError with the value as cause; the instance keeps working', () => {
+  const instance = foreign; // its own instance: a trap here must not take the other tests with it
+  const key = new Uint8Array(32).fill(0x33);
+  const session = instance.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256' });
+  const kinds = ['pskUseSession', 'pskClient', 'pskFindSession', 'pskServer', 'onKeylog'];
+  const warm = () => {
+    const cc = instance.createContext({ role: 'client', pskUseSession: () => ({ identity: 'x', session }) }).createConnection();
+    const sc = instance.createContext({ role: 'server', pskFindSession: () => session }).createConnection();
+    handshake(cc, sc);
+    cc.free();
+    sc.free();
+  };
+  warm();
+  const baseline = instance.heapStats().inUseBytes;
+  const seen = new Map();
+  for (let i = 0; i < 1000; i++) {
+    const thrown = indescribable(i);
+    const kind = kinds[i % kinds.length];
+    const thrower = () => {
+      throw thrown;
+    };
+    const tls12 = kind === 'pskClient' || kind === 'pskServer';
+    const client = {
+      role: 'client',
+      ...(tls12 ? { maxVersion: 'TLSv1.2', cipherList: 'PSK-AES128-GCM-SHA256', pskClient: () => ({ identity: 'x', psk: key }) } : { pskUseSession: () => ({ identity: 'x', session }) }),
+    };
+    const server = { role: 'server', pskFindSession: () => session, pskServer: () => key };
+    (kind.startsWith('psk') && (kind === 'pskUseSession' || kind === 'pskClient') ? client : server)[kind] = thrower;
+    const cctx = instance.createContext(client);
+    const sctx = instance.createContext(server);
+    const cc = cctx.createConnection();
+    const sc = sctx.createConnection();
+    const result = tryHandshake(cc, sc);
+    const error = result.client?.cause === thrown ? result.client : result.server;
+    assert.ok(error instanceof TlsError, `round ${i} (${kind}): ${typeof error}`);
+    assert.equal(error.cause, thrown, `round ${i} (${kind}): the thrown value is the cause`);
+    assert.match(error.code, kind === 'onKeylog' ? /^ERR_CALLBACK$/ : /^ERR_PSK_CALLBACK$/);
+    assert.equal(typeof error.message, 'string');
+    seen.set(kind, (seen.get(kind) ?? 0) + 1);
+    for (const o of [cc, sc, cctx, sctx]) o.free();
+  }
+  assert.equal(seen.size, kinds.length);
+  warm();
+  assert.equal(instance.heapStats().inUseBytes, baseline, 'no memory lost');
+  session.free();
+});

@@ -2,6 +2,7 @@
 // `gnutls-serv`, each other and the bridge: the flags keep OpenSSL's names and meanings.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -179,6 +180,38 @@ describe('openssl s_client -> our s_server', { timeout: 60000 }, () => {
     }
     assert.equal((await server.exited).code, 0);
     assert.match(server.output, /Protocol {2}: TLSv1\.2/);
+  });
+
+  test("without -naccept (README's example) it serves one client after another until stopped", async () => {
+    const key = key32();
+    const server = await ourServer(['-rev', ...pskArgs('dev-1', key)]);
+    for (const word of ['first', 'second', 'third']) {
+      const client = opensslClient(server.port, pskArgs('dev-1', key));
+      client.write(`${word}\n`);
+      await client.waitFor([...word].reverse().join(''));
+      client.child.stdin.end();
+      assert.equal((await client.exited).code, 0);
+    }
+    server.child.kill('SIGTERM');
+    assert.deepEqual(await server.exited, { code: 0, signal: null }, server.output);
+  });
+
+  test('a silent client does not hold up the next: handshakes run side by side, sessions one after another', async () => {
+    const key = key32();
+    const server = await ourServer(['-rev', ...pskArgs('dev-1', key)]);
+    const silent = [1, 2, 3].map(() => connect(server.port, '127.0.0.1').on('error', () => {}));
+    let silentClosed = false;
+    for (const s of silent) s.on('close', () => (silentClosed = true));
+    await new Promise((r) => setTimeout(r, 200)); // the silent ones are first in line
+    const client = opensslClient(server.port, pskArgs('dev-1', key));
+    client.write('not blocked\n');
+    await client.waitFor('dekcolb ton', { timeoutMs: 20000 });
+    assert.equal(silentClosed, false, 'served while the silent clients still wait for their handshake timeout');
+    client.child.stdin.end();
+    assert.equal((await client.exited).code, 0);
+    for (const s of silent) s.destroy();
+    server.child.kill('SIGTERM');
+    assert.deepEqual(await server.exited, { code: 0, signal: null }, server.output);
   });
 
   test('-psk_identity is enforced: another identity is refused, the server keeps serving', async () => {

@@ -1,10 +1,12 @@
 /**
  * `openssl-psk-wasm s_server`: `openssl s_server` for PSK TLS, with the same flags and
  * meanings. Prints "ACCEPT host:port" once listening (port 0 picks one), then serves one
- * connection at a time: what the client sends goes to standard output, standard input goes
- * to the client; with -rev each line is answered reversed instead, as OpenSSL's -rev does.
- * Unlike OpenSSL's, it binds 127.0.0.1 unless -accept names a host, and -psk_identity is
- * enforced for TLS 1.2 too.
+ * session at a time, until stopped or after -naccept connections: what the client sends goes
+ * to standard output, standard input goes to the client; with -rev each line is answered
+ * reversed instead, as OpenSSL's -rev does. Unlike OpenSSL's, it binds 127.0.0.1 unless
+ * -accept names a host, -psk_identity is enforced for TLS 1.2 too, and handshakes run side by
+ * side (up to MAX_HANDSHAKES), so a client that sends nothing holds up no one: it only holds a
+ * handshake place until its handshake timeout (30 s).
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
@@ -12,10 +14,9 @@ import { once } from 'node:events';
 import { Duplex } from 'node:stream';
 import { TlsError } from '../errors.js';
 import { loadOpenSSL } from '../loader.js';
-import type { SslContext } from '../context.js';
 import type { SslSession } from '../session.js';
 import { staticPskCallbacks } from '../static-psk.js';
-import { acceptTls } from '../socket.js';
+import { acceptTls, type TlsSocket, type TlsSocketInfo } from '../socket.js';
 import type { ByteDuplex } from '../transport.js';
 import { UsageError, parseFlags, usage, value, type FlagSpec } from './flags.js';
 import type { Io } from './s-client.js';
@@ -36,6 +37,12 @@ export const SERVER_FLAGS: FlagSpec[] = [
 
 export const SERVER_USAGE = usage('s_server', 'A PSK TLS server, like openssl s_server.', SERVER_FLAGS);
 
+/** Handshakes in progress at once; further connections wait in the accept queue. */
+const MAX_HANDSHAKES = 8;
+
+/** A connection whose handshake has ended, waiting for its turn to be served. */
+type Handshaken = { socket: Socket; tls: TlsSocket } & ({ info: TlsSocketInfo } | { error: unknown });
+
 export async function sServer(args: readonly string[], io: Io, { signal }: { signal?: AbortSignal } = {}): Promise<number> {
   const parsed = parseFlags('s_server', SERVER_FLAGS, args);
   if (parsed.has('-help')) {
@@ -45,8 +52,12 @@ export async function sServer(args: readonly string[], io: Io, { signal }: { sig
   const quiet = parsed.has('-quiet');
   const reverse = parsed.has('-rev');
   const naccept = value(parsed, '-naccept');
-  let remaining = naccept === undefined ? Infinity : Number(naccept);
-  if (!Number.isInteger(remaining) || remaining < 1) throw new UsageError('s_server: -naccept takes a positive whole number');
+  // Without -naccept, OpenSSL's s_server serves until stopped; so does this one.
+  const limit = naccept === undefined ? Infinity : Number(naccept);
+  if (naccept !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+    throw new UsageError('s_server: -naccept takes a positive whole number');
+  }
+  let remaining = limit;
   if (parsed.has('-nocert') && parsed.has('-cert')) throw new UsageError('s_server: -nocert and -cert contradict each other');
 
   const ossl = await loadOpenSSL();
@@ -74,11 +85,35 @@ export async function sServer(args: readonly string[], io: Io, { signal }: { sig
   const context = ossl.createContext({ ...contextOptions, ...callbacks, role: 'server' });
 
   const [host, port] = listenAddress(value(parsed, '-accept') ?? '4433');
-  const queue: Socket[] = [];
+  const accepted: Socket[] = [];
+  const handshaking = new Set<Socket>();
+  const ready: Handshaken[] = [];
+  let started = 0;
   let wake: (() => void) | null = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  // Starts the handshakes of accepted connections, up to MAX_HANDSHAKES at once and -naccept in all.
+  const startHandshakes = () => {
+    while (accepted.length > 0 && handshaking.size < MAX_HANDSHAKES && started < limit && !signal?.aborted) {
+      const socket = accepted.shift()!;
+      started++;
+      handshaking.add(socket);
+      const tls = acceptTls(Duplex.toWeb(socket) as ByteDuplex, { context, ...(options.maxEarlyData ? { maxEarlyData: options.maxEarlyData } : {}) });
+      tls.opened.then((info) => ({ socket, tls, info }), (error: unknown) => ({ socket, tls, error })).then((done: Handshaken) => {
+        handshaking.delete(socket);
+        ready.push(done);
+        notify();
+        startHandshakes();
+      });
+    }
+  };
   const server = createServer((socket) => {
-    queue.push(socket);
-    wake?.();
+    socket.on('error', () => {}); // a reset before its turn is that connection's failure only
+    accepted.push(socket);
+    startHandshakes();
   });
   server.listen(port, host);
   await once(server, 'listening');
@@ -87,44 +122,44 @@ export async function sServer(args: readonly string[], io: Io, { signal }: { sig
   let active: Socket | undefined;
   const stop = () => {
     server.close();
-    active?.destroy(); // a signal ends the connection in progress too, as it does OpenSSL's
-    wake?.();
+    // A signal ends the connection in progress too, as it does OpenSSL's, and all waiting ones.
+    for (const socket of [...(active ? [active] : []), ...accepted, ...handshaking, ...ready.map((r) => r.socket)]) socket.destroy();
+    notify();
   };
   signal?.addEventListener('abort', stop);
 
   let failures = 0;
   try {
     while (remaining > 0 && !signal?.aborted) {
-      const socket = queue.shift() ?? (await new Promise<void>((resolve) => (wake = resolve)), queue.shift());
-      wake = null;
-      if (!socket) continue;
+      const next = ready.shift() ?? (await new Promise<void>((resolve) => (wake = resolve)), ready.shift());
+      if (!next) continue;
       remaining--;
-      active = socket;
-      if (!(await serveOne(socket, context, options.maxEarlyData, { quiet, reverse, io }))) failures++;
+      active = next.socket;
+      if (!(await serveOne(next, { quiet, reverse, io }))) failures++;
       active = undefined;
     }
   } finally {
     signal?.removeEventListener('abort', stop);
     server.close();
+    for (const socket of [...accepted, ...handshaking]) socket.destroy();
+    await Promise.all(ready.splice(0).map(({ tls }) => tls.close().catch(() => {})));
     context.free();
     for (const session of sessions) session.free();
   }
   return failures > 0 && naccept !== undefined ? 1 : 0;
 }
 
-/** Serves one connection; resolves false if it failed. */
+/** Serves one connection whose handshake has ended; resolves false if it failed. */
 async function serveOne(
-  socket: Socket,
-  context: SslContext,
-  maxEarlyData: number | undefined,
+  handshaken: Handshaken,
   { quiet, reverse, io }: { quiet: boolean; reverse: boolean; io: Io },
 ): Promise<boolean> {
-  const tls = acceptTls(Duplex.toWeb(socket) as ByteDuplex, { context, ...(maxEarlyData ? { maxEarlyData } : {}) });
+  const { tls } = handshaken;
   const onInput = (chunk: Buffer) => void writer?.write(new Uint8Array(chunk)).catch(() => {});
   let writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
   try {
-    const info = await tls.opened;
-    if (!quiet) io.stdout.write(summary(info));
+    if ('error' in handshaken) throw handshaken.error;
+    if (!quiet) io.stdout.write(summary(handshaken.info));
     writer = tls.writable.getWriter();
     if (!reverse) io.stdin.on('data', onInput);
     let pending = '';
