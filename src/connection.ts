@@ -8,13 +8,12 @@
  * which may answer post-handshake messages), send what drain() returns.
  */
 import type { Cipher, Digest } from './cipher.js';
-import { TlsError, decodeAlert, requireBytes, type TlsAlert, type TlsErrorCode } from './errors.js';
+import { TlsError, decodeAlert, describeThrown, requireBytes, type TlsAlert, type TlsErrorCode } from './errors.js';
 import { Owned } from './lifetime.js';
 import type { BytePtr, SizeTPtr, SslPtr } from './pointers.js';
 import {
   CALLBACK_NAMES,
   checkCallback,
-  messageOf,
   type PskCallbackKind,
   type PskCallbacks,
   type PskClientCallback,
@@ -442,7 +441,7 @@ export class TlsConnection extends Owned {
     try {
       return fn();
     } catch (error) {
-      throw new TlsError('ERR_PSK_CALLBACK', `the ${CALLBACK_NAMES[kind]} threw: ${messageOf(error)}`, { cause: error });
+      throw new TlsError('ERR_PSK_CALLBACK', `the ${CALLBACK_NAMES[kind]} threw: ${describeThrown(error)}`, { cause: error });
     } finally {
       this.#inCallback = false;
     }
@@ -506,7 +505,7 @@ export class TlsConnection extends Owned {
     const observerError = this.#observerError;
     if (observerError !== undefined) {
       this.#observerError = undefined;
-      this.#failure ??= new TlsError('ERR_CALLBACK', `an observer (onKeylog, onMessage or onNewSession) threw: ${messageOf(observerError)}`, { cause: observerError });
+      this.#failure ??= new TlsError('ERR_CALLBACK', `an observer (onKeylog, onMessage or onNewSession) threw: ${describeThrown(observerError)}`, { cause: observerError });
     }
     return result;
   }

@@ -174,11 +174,37 @@ export function requireBytes(value: unknown, what: string): Uint8Array {
   return value;
 }
 
+/** What an argument was, for an error message. Total: a value whose inspection throws still gets a description. */
 export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return `a ${value.constructor?.name ?? 'object'}`;
-  return typeof value === 'string' ? `the string ${JSON.stringify(value.slice(0, 40))}` : `${typeof value} ${String(value)}`;
+  try {
+    if (value === null) return 'null';
+    if (Array.isArray(value)) return 'an array';
+    if (typeof value === 'object') return `a ${value.constructor?.name ?? 'object'}`;
+    return typeof value === 'string' ? `the string ${JSON.stringify(value.slice(0, 40))}` : `${typeof value} ${String(value)}`;
+  } catch {
+    return `a ${typeof value} that cannot be inspected`;
+  }
+}
+
+/**
+ * A thrown value as text, for an error message: its message if it is an Error, else String().
+ * Total: a message getter, toString or Proxy trap that throws gives a fallback instead.
+ */
+export function describeThrown(value: unknown): string {
+  try {
+    return value instanceof Error ? String(value.message) : String(value);
+  } catch {
+    return `a thrown ${typeof value} that cannot be described`;
+  }
+}
+
+/** `value instanceof TlsError`, total (a Proxy's getPrototypeOf trap may throw). */
+export function isTlsError(value: unknown): value is TlsError {
+  try {
+    return value instanceof TlsError;
+  } catch {
+    return false;
+  }
 }
 
 /** Says what a thrown value is, and never throws itself (a getter or toString may). */

@@ -8,7 +8,7 @@
  */
 import type { Digest } from './cipher.js';
 import type { TlsConnection } from './connection.js';
-import { TlsError, describe } from './errors.js';
+import { TlsError, describe, describeThrown, isTlsError } from './errors.js';
 import { utf8 } from './heap.js';
 import type { BytePtr, CStringPtr, DigestPtr, Ptr, SizeTPtr, SslPtr } from './pointers.js';
 import { identityKey, onClientHello } from './psk-digest.js';
@@ -72,7 +72,7 @@ const MAX_TLS13_IDENTITY = 0xffff;
  * PSK_MAX_PSK_LEN is a fatal internal error in both TLS 1.2 and TLS 1.3, whereas 0 means
  * "no PSK" and lets a TLS 1.3 handshake go on, which must not happen after a throw.
  */
-const FAIL_HANDSHAKE = 0xffffffff;
+export const FAIL_HANDSHAKE = 0xffffffff;
 const ALERT_INTERNAL_ERROR = 80;
 
 export function checkCallback(cb: unknown, kind: PskCallbackKind): void {
@@ -123,11 +123,11 @@ function dispatch<K extends PskCallbackKind>(
   }
 }
 
-/** Our own checks throw TlsErrors; the application's throws arrive wrapped by runCallback. */
+/** Our own checks throw TlsErrors; the application's throws arrive wrapped by runCallback. Total. */
 function toTlsError(error: unknown, kind: PskCallbackKind): TlsError {
-  return error instanceof TlsError
+  return isTlsError(error)
     ? error
-    : new TlsError('ERR_PSK_CALLBACK', `the ${CALLBACK_NAMES[kind]} failed: ${messageOf(error)}`, { cause: error });
+    : new TlsError('ERR_PSK_CALLBACK', `the ${CALLBACK_NAMES[kind]} failed: ${describeThrown(error)}`, { cause: error });
 }
 
 function useSession(
@@ -327,8 +327,4 @@ function checkKey(rt: Runtime, psk: unknown, max: number, which: string): KeyMat
     throw new TlsError('ERR_PSK_KEY_TOO_LONG', `the PSK is ${psk.length} bytes; OpenSSL takes at most ${max} (PSK_MAX_PSK_LEN)`);
   }
   return psk;
-}
-
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { Duplex } from 'node:stream';
-import { TlsError } from '../errors.js';
+import { TlsError, describeThrown, isTlsError } from '../errors.js';
 import { loadOpenSSL } from '../loader.js';
 import type { SslSession } from '../session.js';
 import { connectTls, type TlsTarget } from '../socket.js';
@@ -96,7 +96,7 @@ export async function sClient(args: readonly string[], io: Io): Promise<number> 
     return 0;
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    io.stderr.write(`s_client: ${error instanceof TlsError ? `${error.code}: ${error.message}` : String(error)}\n`);
+    io.stderr.write(`s_client: ${isTlsError(error) ? `${error.code}: ${error.message}` : describeThrown(error)}\n`);
     (io.stdin as NodeJS.ReadableStream & { destroy?(): void }).destroy?.();
     return 1;
   } finally {

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { Duplex } from 'node:stream';
-import { TlsError } from '../errors.js';
+import { describeThrown, isTlsError } from '../errors.js';
 import { loadOpenSSL } from '../loader.js';
 import type { SslSession } from '../session.js';
 import { staticPskCallbacks } from '../static-psk.js';
@@ -181,7 +181,7 @@ async function serveOne(
     if (!quiet) io.stdout.write('DONE\n');
     return true;
   } catch (error) {
-    io.stderr.write(`s_server: ${error instanceof TlsError ? `${error.code}: ${error.message}` : String(error)}\n`);
+    io.stderr.write(`s_server: ${isTlsError(error) ? `${error.code}: ${error.message}` : describeThrown(error)}\n`);
     return false;
   } finally {
     io.stdin.off('data', onInput);
