@@ -4,7 +4,8 @@
 // (fuzz/bridge-fuzz.mjs: `--bridge-count N --bridge-seconds S`; `--only tls|bridge`).
 //
 // Inputs are built from handshakes recorded here between a wasm client and server (TLS 1.3
-// psk_dhe_ke and psk_ke, TLS 1.2 PSK and ECDHE-PSK): random bytes, and the recorded records
+// psk_dhe_ke and psk_ke, with shared sessions and with a new session per callback call as the
+// man page has it, TLS 1.2 PSK and ECDHE-PSK): random bytes, and the recorded records
 // truncated, duplicated, reordered, dropped, bit-flipped, resized or spliced, fed to a fresh
 // client or server; and live sessions with one record mutated in flight (both sides see it).
 // Every input must end in success or a TlsError: never another exception, a trap, a hang
@@ -23,6 +24,8 @@ const KEY = new Uint8Array(32).fill(0x11);
 /** The scenarios whose handshakes are recorded and mutated. */
 function scenarios(ossl) {
   const session = ossl.createPskSession({ masterKey: KEY, cipher: 'TLS_AES_128_GCM_SHA256' });
+  // The man page's ownership: a new session per callback call, never freed here.
+  const fresh = () => ossl.createPskSession({ masterKey: KEY, cipher: 'TLS_AES_128_GCM_SHA256' });
   const make = (client, server) => ({
     client: ossl.createContext({ role: 'client', ...client }),
     server: ossl.createContext({ role: 'server', ...server }),
@@ -33,6 +36,7 @@ function scenarios(ossl) {
       { allowNoDheKex: true, groups: 'X25519', pskUseSession: () => ({ identity: 'fuzz', session }) },
       { allowNoDheKex: true, groups: 'P-256', pskFindSession: () => session },
     ),
+    'tls13-fresh-sessions': make({ pskUseSession: () => ({ identity: 'fuzz', session: fresh() }) }, { pskFindSession: () => fresh() }),
     'tls12-psk': make(
       { maxVersion: 'TLSv1.2', cipherList: 'PSK-AES128-GCM-SHA256', pskClient: () => ({ identity: 'fuzz', psk: KEY }) },
       { pskServer: () => KEY, pskIdentityHint: 'hint' },

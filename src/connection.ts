@@ -87,6 +87,8 @@ export class TlsConnection extends Owned {
   /** How much of #io has been handed to OpenSSL or written (cleansed on free: usually 16 KiB, a few hundred bytes for a handshake-only connection). */
   #ioUsed = 0;
   #identity: { ptr: BytePtr; len: number } | null = null;
+  /** Sessions handed over by the callbacks that made them: freed with this connection. */
+  readonly #adopted: SslSession[] = [];
   #callbackError: TlsError | null = null;
   #observerError: unknown = undefined;
   #failure: TlsError | null = null;
@@ -435,16 +437,40 @@ export class TlsConnection extends Owned {
 
   // ---- Internals ----
 
-  /** @internal Runs an application callback; calls back into this connection are refused. */
+  /**
+   * @internal Runs an application callback; calls back into this connection are refused. A
+   * session the use-session or find-session callback made during this call and returns
+   * becomes this connection's, freed with it (the man page's ownership; see session.ts).
+   */
   runCallback<T>(kind: PskCallbackKind, fn: () => T): T {
+    const rt = this.#rt;
+    const outer = rt.callbackFrame;
+    const frame = {};
+    rt.callbackFrame = frame;
     this.#inCallback = true;
+    let result: T;
     try {
-      return fn();
+      result = fn();
     } catch (error) {
       throw new TlsError('ERR_PSK_CALLBACK', `the ${CALLBACK_NAMES[kind]} threw: ${describeThrown(error)}`, { cause: error });
     } finally {
       this.#inCallback = false;
+      rt.callbackFrame = outer;
     }
+    this.#takeOver(kind, result, frame);
+    return result;
+  }
+
+  /** Adopts the session in a callback's result if that very call made it. */
+  #takeOver(kind: PskCallbackKind, result: unknown, frame: object): void {
+    let session: unknown;
+    try {
+      session = kind === 'findSession' ? result : kind === 'useSession' ? (result as { session?: unknown } | null)?.session : null;
+      if (!(session instanceof SslSession)) return;
+    } catch {
+      return; // a result that cannot be inspected is refused later, with its own error
+    }
+    if (session.handOverIfMadeIn(frame)) this.#adopted.push(session);
   }
 
   /** @internal An observer threw: the engine call fails the connection once OpenSSL returns. */
@@ -631,5 +657,8 @@ export class TlsConnection extends Owned {
       rt.heap.cleanseFree(this.#io, this.#ioUsed);
       rt.shim.connFree(this.#ssl);
     });
+    this.peekedUseSession = null;
+    this.peekedFindSession.clear();
+    for (const session of this.#adopted.splice(0)) session.free();
   }
 }

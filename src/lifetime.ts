@@ -51,9 +51,12 @@ export abstract class Owned {
 
   /** Throws ERR_USE_AFTER_FREE once freed. */
   protected assertLive(): void {
-    if (this.#freed) {
-      throw new TlsError('ERR_USE_AFTER_FREE', `this ${this.#what} was freed; create a new one`);
-    }
+    if (this.#freed) throw new TlsError('ERR_USE_AFTER_FREE', this.freedMessage(this.#what));
+  }
+
+  /** What ERR_USE_AFTER_FREE says. */
+  protected freedMessage(what: string): string {
+    return `this ${what} was freed; create a new one`;
   }
 
   /** May throw to refuse the free (e.g. from inside the object's own callback). */

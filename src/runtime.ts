@@ -33,6 +33,11 @@ export class Runtime {
   readonly ciphers: CipherTable;
   /** Live connections by SSL pointer: how a C callback finds its connection. */
   readonly connections = new Map<SslPtr, TlsConnection>();
+  /**
+   * A token for the application PSK callback running now (null outside one): a session made
+   * while it runs remembers it, so that returning that session hands it over (session.ts).
+   */
+  callbackFrame: object | null = null;
   #trap: unknown = null;
 
   constructor(

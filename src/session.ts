@@ -4,8 +4,15 @@
  * session from an earlier handshake.
  *
  * The wrapper owns one reference. When a PSK callback hands a session to OpenSSL, the shim
- * gives OpenSSL a reference of its own, so the same SslSession can serve many connections and
- * free() on it never pulls a session out from under a handshake.
+ * gives OpenSSL a reference of its own, so free() on it never pulls a session out from under
+ * a handshake. Who frees the wrapper's reference depends on where the session was made:
+ * - made outside the PSK callbacks: the application, whenever it likes; the same session may
+ *   serve any number of connections (the application keeps it);
+ * - made inside a PSK callback and returned from that same call: the connection it was
+ *   returned for, when that connection is freed. This is the man page's "ownership of the
+ *   SSL_SESSION object is passed to the OpenSSL library and so it should not be freed by the
+ *   application": a callback may return a new session per call and forget it, without a leak.
+ *   keep() before returning it makes it the application's instead.
  */
 import type { Cipher } from './cipher.js';
 import { TlsError, describe } from './errors.js';
@@ -31,12 +38,48 @@ export interface PskSessionOptions {
 export class SslSession extends Owned {
   readonly #rt: Runtime;
   readonly #ptr: SessionPtr;
+  /** The PSK callback call this session was made in, if any (Runtime.callbackFrame). */
+  #madeIn: object | null;
+  /** Set once a connection took this session over; freed with that connection. */
+  #handedOver = false;
 
   /** @internal Takes ownership of one reference to `ptr`. */
   constructor(rt: Runtime, ptr: SessionPtr) {
     super('SslSession');
     this.#rt = rt;
     this.#ptr = ptr;
+    this.#madeIn = rt.callbackFrame;
+  }
+
+  /**
+   * Keeps this session the application's even if it is returned from the PSK callback call
+   * that made it (e.g. a session made on first use and cached): the application frees it.
+   * Sessions made outside the callbacks are the application's anyway. Returns this.
+   */
+  keep(): this {
+    this.assertLive();
+    this.#madeIn = null;
+    return this;
+  }
+
+  /**
+   * @internal True, and from now on the connection's to free, if this session was made in
+   * the callback call `frame` and not kept; the man page's ownership (see the class comment).
+   */
+  handOverIfMadeIn(frame: object): boolean {
+    if (this.freed || this.#handedOver || this.#madeIn !== frame) return false;
+    this.#handedOver = true;
+    this.#madeIn = null;
+    return true;
+  }
+
+  protected override freedMessage(what: string): string {
+    if (!this.#handedOver) return super.freedMessage(what);
+    return (
+      `this ${what} was created inside a PSK callback and returned from it, so it went to OpenSSL with its connection ` +
+      "(the man page's ownership) and was freed with it; to use one session for many connections, create it outside " +
+      'the callback, or call keep() on it before returning it'
+    );
   }
 
   /** @internal Throws unless this session lives in `rt`'s memory (each instance has its own). */

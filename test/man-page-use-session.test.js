@@ -323,6 +323,52 @@ describe('DESCRIPTION', () => {
     assert.equal(r.client?.code, 'ERR_USE_AFTER_FREE');
     freeAll(...pairs.flat(), late, cctx, sctx, serverSession);
   });
+  test('"Ownership ... is passed to the OpenSSL library": a new session per call, never freed by the application, is freed with its connection', () => {
+    // The man page's own pattern, on both sides: each callback returns a session it has just
+    // made and forgets it. The connection owns it from the return on, so nothing outlives it.
+    const key = key32();
+    const made = [];
+    const make = () => {
+      const session = ossl.createPskSession({ masterKey: key, cipher: AES128 });
+      made.push(session);
+      return session;
+    };
+    const cctx = ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev-1', session: make() }) });
+    const sctx = ossl.createContext({ role: 'server', pskFindSession: () => make() });
+    const round = () => {
+      const cc = cctx.createConnection();
+      const sc = sctx.createConnection();
+      handshake(cc, sc);
+      assert.equal(cc.sessionReused, true);
+      assert.equal(made.at(-1).freed, false, 'alive as long as its connection');
+      freeAll(cc, sc);
+    };
+    for (let i = 0; i < 20; i++) round();
+    const baseline = ossl.heapStats().inUseBytes;
+    for (let i = 0; i < 300; i++) round();
+    assert.equal(ossl.heapStats().inUseBytes, baseline, 'no session left behind');
+    assert.ok(made.every((session) => session.freed), 'each went with its connection');
+    assert.throws(() => made[0].cipher, (e) => e.code === 'ERR_USE_AFTER_FREE' && /created inside a PSK callback/.test(e.message));
+    freeAll(cctx, sctx);
+  });
+
+  test('a session made outside the callbacks stays the application\'s; one made inside and kept with keep() does too', () => {
+    const key = key32();
+    const outside = ossl.createPskSession({ masterKey: key, cipher: AES128 });
+    let cached = null; // made lazily, inside the first call, and kept for the others
+    const cctx = ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev-1', session: outside }) });
+    const sctx = ossl.createContext({ role: 'server', pskFindSession: () => (cached ??= ossl.createPskSession({ masterKey: key, cipher: AES128 }).keep()) });
+    for (let i = 0; i < 3; i++) {
+      const cc = cctx.createConnection();
+      const sc = sctx.createConnection();
+      handshake(cc, sc);
+      freeAll(cc, sc);
+    }
+    assert.equal(outside.freed, false);
+    assert.equal(cached.freed, false);
+    freeAll(cctx, sctx, outside, cached);
+  });
+
   test('"It is also possible for the callback to succeed but not supply a PSK. In this case no PSK will be sent to the server but the handshake will continue."', () => {
     const pki = testPki();
     let called = 0;
