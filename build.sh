@@ -59,7 +59,9 @@ ensure_tools() {
   # Debian's emscripten finds acorn through NODE_PATH.
   export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
   local version
-  version=$(emcc --version | head -n 1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1)
+  # sed reads all of emcc's output: with head, emcc could write into a closed pipe and fail
+  # (BrokenPipeError), which pipefail turns into a failed build now and then.
+  version=$(emcc --version | sed -n 1p | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | sed -n 1p)
   [[ $version == "$EMCC_VERSION" ]] || die "emcc $version found; $EMCC_VERSION (Debian's emscripten package) is required"
 }
 
@@ -235,7 +237,7 @@ write_build_info() {
     printf '  "configureFlags": %s,\n' "$(json_array linux-generic32 "${CONFIGURE_FLAGS[@]}")"
     printf '  "linkFlags": %s,\n' "$(json_array "${LINK_FLAGS[@]}")"
     printf '  "sourceDateEpoch": %s,\n' "$SOURCE_DATE_EPOCH"
-    printf '  "emcc": "%s",\n' "$(emcc --version | head -n 1)"
+    printf '  "emcc": "%s",\n' "$(emcc --version | sed -n 1p)"
     printf '  "wasm": { "file": "openssl-psk.wasm", "sha256": "%s", "bytes": %s },\n' \
       "$(sha256 "$out/openssl-psk.wasm")" "$(stat -c %s "$out/openssl-psk.wasm")"
     printf '  "glue": { "file": "openssl-psk.mjs", "sha256": "%s", "bytes": %s }\n' \

@@ -75,7 +75,7 @@ bench_main() {
   declare -A libs
   for variant in asm no-asm; do
     key=$({
-      gcc --version | head -n 1
+      gcc --version | sed -n 1p # all of it read: no broken pipe under pipefail
       declare -p INPUT_SHA256 DEBIAN_VERSION DEBIAN_PACKAGING_PATCHES CONFIGURE_FLAGS
       declare -f build_native native_flags prepare_source is_packaging_patch
       echo "$variant"
