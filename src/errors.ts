@@ -174,13 +174,18 @@ export function requireBytes(value: unknown, what: string): Uint8Array {
   return value;
 }
 
-/** What an argument was, for an error message. Total: a value whose inspection throws still gets a description. */
+/**
+ * What an argument was, for an error message: its type, and a string's length, never a
+ * string's content (it may be a key or a PEM given where bytes were expected). Total: a value
+ * whose inspection throws still gets a description.
+ */
 export function describe(value: unknown): string {
   try {
     if (value === null) return 'null';
     if (Array.isArray(value)) return 'an array';
     if (typeof value === 'object') return `a ${value.constructor?.name ?? 'object'}`;
-    return typeof value === 'string' ? `the string ${JSON.stringify(value.slice(0, 40))}` : `${typeof value} ${String(value)}`;
+    if (typeof value === 'string') return `a string of ${value.length} characters`;
+    return typeof value === 'symbol' || typeof value === 'function' ? `a ${typeof value}` : `${typeof value} ${String(value)}`;
   } catch {
     return `a ${typeof value} that cannot be inspected`;
   }

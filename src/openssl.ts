@@ -5,6 +5,8 @@
 import type { Cipher } from './cipher.js';
 import { SslContext, type ContextOptions } from './context.js';
 import { TlsError, describe } from './errors.js';
+import { utf8 } from './heap.js';
+import type { CStringPtr, SessionPtr } from './pointers.js';
 import type { Runtime } from './runtime.js';
 import { SecretKey } from './secret.js';
 import { SslSession, resolveCipher, type PskSessionOptions } from './session.js';
@@ -40,11 +42,24 @@ export class OpenSSL {
     return new SslSession(rt, ptr);
   }
 
-  /** PEM_read_bio_SSL_SESSION: a session from SslSession.toPem() or `openssl s_client -sess_out`. */
-  sessionFromPem(pem: string): SslSession {
+  /**
+   * PEM_read_bio_SSL_SESSION: a session from SslSession.toPem() or `openssl s_client -sess_out`.
+   * The PEM holds the master key: the copies made on the way are cleansed. A string cannot be
+   * wiped (it stays wherever JavaScript keeps it); bytes can: with `wipe`, they are overwritten
+   * with zeros once read.
+   */
+  sessionFromPem(pem: string | Uint8Array, { wipe = false }: { wipe?: boolean } = {}): SslSession {
     const rt = this.#rt;
-    if (typeof pem !== 'string') throw new TlsError('ERR_INVALID_ARGUMENT', `sessionFromPem() takes a PEM string, got ${describe(pem)}`);
-    const ptr = rt.enter(() => rt.heap.withCString(pem, (s, len) => rt.shim.sessionFromPem(s, len)));
+    if (typeof pem !== 'string' && !(pem instanceof Uint8Array)) {
+      throw new TlsError('ERR_INVALID_ARGUMENT', `sessionFromPem() takes a PEM string or its bytes, got ${describe(pem)}`);
+    }
+    const bytes = typeof pem === 'string' ? utf8(pem) : pem;
+    let ptr: SessionPtr;
+    try {
+      ptr = rt.enter(() => rt.heap.withSecret(bytes, (p, len) => rt.shim.sessionFromPem(p as number as CStringPtr, len)));
+    } finally {
+      if (bytes !== pem || wipe) bytes.fill(0); // our own encoding of a string, always
+    }
     if (ptr === 0) {
       throw rt.configError('ERR_INVALID_ARGUMENT', 'sessionFromPem(): not a session PEM ("-----BEGIN SSL SESSION PARAMETERS-----", as toPem() and openssl -sess_out write)');
     }

@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { Duplex } from 'node:stream';
 import { TlsError, describeThrown, isTlsError } from '../errors.js';
 import { loadOpenSSL } from '../loader.js';
+import type { OpenSSL } from '../openssl.js';
 import type { SslSession } from '../session.js';
 import { connectTls, type TlsTarget } from '../socket.js';
 import type { ByteDuplex } from '../transport.js';
@@ -34,14 +35,15 @@ export interface Io {
 
 export const CLIENT_USAGE = usage('s_client', 'A PSK TLS client, like openssl s_client.', CLIENT_FLAGS);
 
-export async function sClient(args: readonly string[], io: Io): Promise<number> {
+/** `openssl`: the instance to use (default: a new one), e.g. for a test to look into its memory. */
+export async function sClient(args: readonly string[], io: Io, { openssl }: { openssl?: OpenSSL } = {}): Promise<number> {
   const parsed = parseFlags('s_client', CLIENT_FLAGS, args);
   if (parsed.has('-help')) {
     io.stdout.write(CLIENT_USAGE);
     return 0;
   }
   const quiet = parsed.has('-quiet');
-  const ossl = await loadOpenSSL();
+  const ossl = openssl ?? (await loadOpenSSL());
   const sessions: SslSession[] = [];
   try {
     const options = tlsOptions(parsed, ossl, 'client', io.stdout, sessions);
@@ -51,7 +53,7 @@ export async function sClient(args: readonly string[], io: Io): Promise<number> 
     if (early) options.earlyData = new Uint8Array(readFileSync(early));
     const sessIn = value(parsed, '-sess_in');
     if (sessIn) {
-      const session = ossl.sessionFromPem(readFileSync(sessIn, 'utf8'));
+      const session = ossl.sessionFromPem(readFileSync(sessIn), { wipe: true });
       sessions.push(session);
       options.session = session;
     }

@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { Duplex } from 'node:stream';
 import { describeThrown, isTlsError } from '../errors.js';
 import { loadOpenSSL } from '../loader.js';
+import type { OpenSSL } from '../openssl.js';
 import type { SslSession } from '../session.js';
 import { staticPskCallbacks } from '../static-psk.js';
 import { acceptTls, type TlsSocket, type TlsSocketInfo } from '../socket.js';
@@ -43,7 +44,8 @@ const MAX_HANDSHAKES = 8;
 /** A connection whose handshake has ended, waiting for its turn to be served. */
 type Handshaken = { socket: Socket; tls: TlsSocket } & ({ info: TlsSocketInfo } | { error: unknown });
 
-export async function sServer(args: readonly string[], io: Io, { signal }: { signal?: AbortSignal } = {}): Promise<number> {
+/** `openssl`: the instance to use (default: a new one), e.g. for a test to look into its memory. */
+export async function sServer(args: readonly string[], io: Io, { signal, openssl }: { signal?: AbortSignal; openssl?: OpenSSL } = {}): Promise<number> {
   const parsed = parseFlags('s_server', SERVER_FLAGS, args);
   if (parsed.has('-help')) {
     io.stdout.write(SERVER_USAGE);
@@ -60,7 +62,7 @@ export async function sServer(args: readonly string[], io: Io, { signal }: { sig
   let remaining = limit;
   if (parsed.has('-nocert') && parsed.has('-cert')) throw new UsageError('s_server: -nocert and -cert contradict each other');
 
-  const ossl = await loadOpenSSL();
+  const ossl = openssl ?? (await loadOpenSSL());
   const sessions: SslSession[] = [];
   const options = tlsOptions(parsed, ossl, 'server', io.stdout, sessions);
   const hint = value(parsed, '-psk_hint');
@@ -74,8 +76,8 @@ export async function sServer(args: readonly string[], io: Io, { signal }: { sig
   if (!options.psk && !options.pskFindSession && !cert) throw new UsageError('s_server: give -psk HEX (and -psk_identity) or -psk_session FILE');
   // One context for every connection; a static -psk becomes its callbacks, which know only
   // the one identity (so TLS 1.2 clients with another identity are refused, unlike OpenSSL's).
-  const { psk, openssl, ...contextOptions } = options;
-  void openssl;
+  const { psk, openssl: instance, ...contextOptions } = options;
+  void instance;
   let callbacks = {};
   if (psk) {
     const setup = staticPskCallbacks(ossl, 'server', psk, { tls13: contextOptions.maxVersion !== 'TLSv1.2', maxEarlyData: contextOptions.maxEarlyData ?? 0 });

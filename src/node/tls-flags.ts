@@ -53,7 +53,7 @@ export function tlsOptions(parsed: Parsed, ossl: OpenSSL, role: 'client' | 'serv
   const hex = value(parsed, '-psk');
   const sessionFile = value(parsed, '-psk_session');
   if (sessionFile) {
-    const session = ossl.sessionFromPem(readFileSync(sessionFile, 'utf8'));
+    const session = ossl.sessionFromPem(readFileSync(sessionFile), { wipe: true }); // bytes, so the PEM can be wiped
     sessions.push(session);
     const key = hex ? hexKey(hex, '-psk') : null;
     if (role === 'client') {

@@ -4,6 +4,7 @@
  * (SSL_CTX_set_msg_callback, for -msg). Both go to the facade through imports.
  */
 #include <string.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include "opw.h"
@@ -70,11 +71,28 @@ size_t opw_session_to_pem(SSL_SESSION *session, char **out)
     return copied;
 }
 
+/*
+ * PEM_read_bio_SSL_SESSION, but through the "secmem" PEM reader: its line buffers and the
+ * decoded DER (which holds the master key) are cleansed when freed, where PEM_ASN1_read_bio
+ * frees them as they are. The ASN.1 template and the base64 context are cleansed by
+ * wasm/patches/session-decoding-cleanse.patch.
+ */
 SSL_SESSION *opw_session_from_pem(const char *pem, size_t len)
 {
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
-    SSL_SESSION *session = bio == NULL ? NULL : PEM_read_bio_SSL_SESSION(bio, NULL, NULL, NULL);
+    unsigned char *der = NULL;
+    const unsigned char *p;
+    long der_len = 0;
+    SSL_SESSION *session = NULL;
 
+    if (bio != NULL
+            && PEM_bytes_read_bio_secmem(&der, &der_len, NULL, PEM_STRING_SSL_SESSION, bio, NULL, NULL)) {
+        p = der;
+        session = d2i_SSL_SESSION(NULL, &p, der_len);
+        if (session == NULL)
+            PEMerr(PEM_F_PEM_ASN1_READ_BIO, ERR_R_ASN1_LIB);
+    }
+    OPENSSL_secure_clear_free(der, (size_t)der_len);
     BIO_free(bio);
     return session;
 }
