@@ -199,6 +199,23 @@ describe('slow, silent and greedy clients are bounded', () => {
     dribbling.destroy();
   });
 
+  test('a request that arrives while the event loop is stalled past firstByteTimeoutMs is not taken for silence', async () => {
+    const server = await tcpServer();
+    const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`], firstByteTimeoutMs: 100 });
+    closers.push(() => bridge.close());
+    const socket = rawSocket(bridge.port);
+    let answer = '';
+    socket.on('data', (d) => (answer += d.toString('latin1')));
+    await waitUntil(() => bridge.stats().pendingUpgrades === 1, 2000); // accepted, silent so far
+    socket.write(upgradeRequest('/'));
+    const until = Date.now() + 300;
+    while (Date.now() < until); // a stall: the deadline passes with the request unread in the kernel
+    await waitUntil(() => answer.startsWith('HTTP/1.1 101') || socket.destroyed, 3000);
+    assert.match(answer, /^HTTP\/1\.1 101/);
+    assert.equal(bridge.stats().evicted, 0);
+    socket.destroy();
+  });
+
   test('a refused WebSocket that never answers the close is cut after a second, and counted meanwhile', async () => {
     const server = await tcpServer();
     const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`], origins: ['http://good.example'] });

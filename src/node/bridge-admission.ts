@@ -84,10 +84,10 @@ export class Admission {
     const { firstByteTimeoutMs, upgradeTimeoutMs } = this.#limits;
     const slow = () => this.#evict(entry, 'upgrade not finished within upgradeTimeoutMs');
     entry.timer = firstByteTimeoutMs >= upgradeTimeoutMs
-      ? setTimeout(slow, upgradeTimeoutMs)
-      : setTimeout(() => {
+      ? afterPoll(slow, upgradeTimeoutMs)
+      : afterPoll(() => {
         if (socket.bytesRead === 0) this.#evict(entry, 'no byte within firstByteTimeoutMs');
-        else entry.timer = setTimeout(slow, upgradeTimeoutMs - firstByteTimeoutMs);
+        else entry.timer = afterPoll(slow, upgradeTimeoutMs - firstByteTimeoutMs);
       }, firstByteTimeoutMs);
     socket.once('close', () => this.#remove(entry));
   }
@@ -128,7 +128,7 @@ export class Admission {
     if (!entry) return;
     entry.refused = true;
     clearTimeout(entry.timer);
-    entry.timer = setTimeout(() => this.#evict(entry, 'refused WebSocket not closed in time'), REFUSED_CLOSE_MS);
+    entry.timer = afterPoll(() => this.#evict(entry, 'refused WebSocket not closed in time'), REFUSED_CLOSE_MS);
   }
 
   /** Cuts every socket still holding a place (the bridge is stopping). */
@@ -180,6 +180,15 @@ export class Admission {
     if (n > 0) this.#perAddress.set(address, n);
     else this.#perAddress.delete(address);
   }
+}
+
+/**
+ * Runs `fn` `ms` from now, but only after the event loop has read what is waiting on its
+ * sockets: after a stall (a busy loop, a slow machine) timers run before I/O, and a socket
+ * whose bytes sit unread in the kernel would look silent.
+ */
+function afterPoll(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
+  return setTimeout(() => setImmediate(fn), ms);
 }
 
 /** An IP address in one spelling (IPv4-mapped IPv6 as IPv4, IPv6 compressed, lower case), or null. */
