@@ -8,7 +8,7 @@ import { after, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { bridgeLoad } from '../bench/bridge-load.mjs';
 import { startBridge } from '../lib/node/bridge.js';
-import { waitUntil } from './helpers/peers.js';
+import { drainedOrClosed, waitUntil } from './helpers/peers.js';
 
 const closers = [];
 after(async () => {
@@ -25,7 +25,7 @@ async function tcpServer({ flood = 0 } = {}) {
     const chunk = Buffer.alloc(65536, 7);
     while (state.written < flood && !socket.destroyed) {
       state.written += chunk.length;
-      if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]).catch(() => {}); // once() rejects on 'error'
+      if (!socket.write(chunk)) await drainedOrClosed(socket);
     }
   });
   server.listen(0, '127.0.0.1');

@@ -97,6 +97,9 @@ describe('backpressure', () => {
   test('over a `ws` WebSocket, a reader that does not read pauses the socket instead of buffering (16 MiB flood)', async () => {
     const psk = key();
     const total = 16 << 20;
+    const warnings = [];
+    const onWarning = (warning) => warnings.push(warning);
+    process.on('warning', onWarning);
     const flood = await nodeTlsFloodServer({ key: psk, bytes: total });
     const bridge = await startBridge({ allow: [`127.0.0.1:${flood.port}`] });
     const socket = connectTls(`${bridge.url}/127.0.0.1:${flood.port}`, { psk: { identity: 'flood', key: psk } });
@@ -105,6 +108,11 @@ describe('backpressure', () => {
     const received = await readAll(socket.readable);
     assert.equal(received.length, total);
     assert.ok(received.every((b) => b === 0x5a));
+    await sleep(50); // warnings are emitted on the next tick
+    process.off('warning', onWarning);
+    // Every pause of the flooding server must not leave a listener behind (it did: 11 on 'close').
+    assert.deepEqual(warnings.map((w) => w.name), []);
+    assert.ok(flood.maxListeners() <= 3, `at most ${flood.maxListeners()} 'close' listeners on the server's socket`);
     await bridge.close();
     await flood.stop();
   });

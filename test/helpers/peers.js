@@ -203,15 +203,23 @@ export async function silentServer() {
   };
 }
 
-/** Sends `bytes` bytes of 0x5a as fast as the client takes them, then ends. */
-export function nodeTlsFloodServer({ key, bytes }) {
-  return nodeTlsServer({ key }, async (socket) => {
+/**
+ * Sends `bytes` bytes of 0x5a as fast as the client takes them, then ends. `maxListeners()`
+ * tells the most 'close' listeners its sockets had at a pause.
+ */
+export async function nodeTlsFloodServer({ key, bytes }) {
+  let most = 0;
+  const server = await nodeTlsServer({ key }, async (socket) => {
     const chunk = Buffer.alloc(65536, 0x5a);
     for (let sent = 0; sent < bytes && !socket.destroyed; sent += chunk.length) {
-      if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]).catch(() => {}); // once() rejects on 'error'
+      if (!socket.write(chunk)) {
+        await drainedOrClosed(socket);
+        most = Math.max(most, socket.listenerCount('close'));
+      }
     }
     socket.end();
   });
+  return { ...server, maxListeners: () => most };
 }
 
 /** Debian's websockify from 127.0.0.1:<free port> to 127.0.0.1:targetPort; resolves once it accepts. */
@@ -348,4 +356,17 @@ export async function mosquittoBroker({ users, hint = 'mqtt-psk' }) {
     return result;
   };
   return peer;
+}
+
+/**
+ * Resolves at the socket's next 'drain' or 'close', and removes both listeners then: racing
+ * two once() calls left the loser's listeners (and once()'s 'error' ones) behind at every
+ * pause, 11 of them after 11 pauses (MaxListenersExceededWarning).
+ */
+export function drainedOrClosed(socket) {
+  const done = new AbortController();
+  const signal = done.signal;
+  return Promise.race([once(socket, 'drain', { signal }), once(socket, 'close', { signal })])
+    .catch(() => {}) // once() rejects on 'error', and on the abort below
+    .finally(() => done.abort());
 }
