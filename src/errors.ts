@@ -113,7 +113,7 @@ export class TlsError extends Error {
 
   /** This error, explained further by `cause` (e.g. a transport failure behind a truncation). */
   withCause(cause: TlsError): TlsError {
-    const details: TlsErrorDetails = { openssl: cause.openssl, cause };
+    const details: TlsErrorDetails = { openssl: cause.openssl.length ? cause.openssl : this.openssl, cause };
     if (this.closeCode !== undefined) details.closeCode = this.closeCode;
     if (this.closeReason !== undefined) details.closeReason = this.closeReason;
     if (cause.alert) details.alert = cause.alert;

@@ -136,7 +136,8 @@ export class TlsSocket {
       },
       new ByteLengthQueuingStrategy({ highWaterMark }),
     );
-    const aborted = (reason: unknown): TlsError => (isTlsError(reason) ? reason : new TlsError('ERR_CLOSED', `the writable was aborted: ${textOf(reason)}`));
+    const aborted = (reason: unknown): TlsError =>
+      isTlsError(reason) ? reason : new TlsError('ERR_CLOSED', `the writable was aborted: ${textOf(reason)}`, { cause: reason });
     this.writable = new WritableStream<Uint8Array>(
       {
         start: (controller) => {

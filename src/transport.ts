@@ -94,8 +94,8 @@ export class WebSocketTransport implements Transport {
       closed();
       this.#notify();
     });
-    ws.addEventListener('error', () => {
-      this.#failure ??= new TlsError('ERR_TRANSPORT', 'the WebSocket failed');
+    ws.addEventListener('error', (event: { error?: unknown }) => {
+      this.#failure ??= new TlsError('ERR_TRANSPORT', 'the WebSocket failed', causeOf(event));
       this.#notify();
     });
   }
@@ -248,12 +248,21 @@ export function waitOpen(ws: WebSocketLike, url = 'the WebSocket'): Promise<WebS
   if (ws.readyState === OPEN) return Promise.resolve(ws);
   if (ws.readyState > OPEN) return Promise.reject(new TlsError('ERR_TRANSPORT', `${url} is already closed`));
   return new Promise((resolve, reject) => {
+    let failed: { cause?: unknown } = {};
     ws.addEventListener('open', () => resolve(ws));
-    ws.addEventListener('error', () => {}); // a close event follows, with the code
-
+    ws.addEventListener('error', (event: { error?: unknown }) => (failed = causeOf(event))); // a close event follows, with the code
     ws.addEventListener('close', (event: { code: number; reason: string }) => {
       const error = closeError(event.code, event.reason);
-      reject(event.code === 1006 ? new TlsError('ERR_TRANSPORT', `could not open a WebSocket to ${url} (refused or unreachable)`, { closeCode: 1006 }) : error);
+      reject(event.code === 1006 ? new TlsError('ERR_TRANSPORT', `could not open a WebSocket to ${url} (refused or unreachable)`, { closeCode: 1006, ...failed }) : error);
     });
   });
+}
+
+/** What an 'error' event carries: `ws` gives the Error (e.g. ECONNREFUSED); browsers give nothing. */
+function causeOf(event: { error?: unknown }): { cause?: unknown } {
+  try {
+    return event?.error === undefined ? {} : { cause: event.error };
+  } catch {
+    return {};
+  }
 }

@@ -270,6 +270,34 @@ describe('errors on opened, the streams and closed', () => {
     silent.close();
   });
 
+  test('errors keep their cause: an abort reason, a refused WebSocket, a stream that failed', async () => {
+    // writable.abort(reason): the socket fails with ERR_CLOSED, and reason is its cause.
+    const [a, b] = duplexPair();
+    const psk = { identity: 'c', key: key() };
+    const client = connectTls(a, { psk });
+    const server = acceptTls(b, { psk });
+    await Promise.all([client.opened, server.opened]);
+    const reason = new Error('the application gave up');
+    await client.writable.abort(reason);
+    const aborted = await client.closed.then(() => null, (e) => e);
+    assert.equal(aborted?.code, 'ERR_CLOSED');
+    assert.equal(aborted.cause, reason);
+    await assert.rejects(server.closed, { code: 'ERR_TRUNCATED' }); // the peer of an aborted socket sees no close_notify
+
+    // A WebSocket that cannot connect: ERR_TRANSPORT, with what the WebSocket said as cause.
+    const nothing = await connectTls('ws://127.0.0.1:1/', { psk }).opened.then(() => null, (e) => e);
+    assert.equal(nothing?.code, 'ERR_TRANSPORT');
+    assert.match(String(nothing.cause?.message ?? nothing.cause), /ECONNREFUSED/);
+
+    // A byte stream that fails mid-handshake: the stream's error is the cause of the TLS view.
+    const broken = new Error('the stream broke');
+    const failing = { readable: new ReadableStream({ pull: (c) => c.error(broken) }), writable: new WritableStream() };
+    const ended = await connectTls(failing, { psk }).opened.then(() => null, (e) => e);
+    assert.equal(ended?.code, 'ERR_RESET_IN_HANDSHAKE');
+    assert.equal(ended.cause?.code, 'ERR_TRANSPORT');
+    assert.equal(ended.cause.cause, broken);
+  });
+
   test('bad arguments are typed errors', async () => {
     await assert.rejects(connectTls('http://127.0.0.1/', { psk: { identity: 'c', key: key() } }).opened, { code: 'ERR_INVALID_ARGUMENT' });
     await assert.rejects(connectTls({}, {}).opened, { code: 'ERR_INVALID_ARGUMENT' });
