@@ -24,7 +24,7 @@ import {
 import { SSL_ERROR_SYSCALL, SSL_ERROR_ZERO_RETURN, classifyFailure } from './failure.js';
 import type { Observers } from './observers.js';
 import { peekClientPsk } from './psk-digest.js';
-import { reasonOf, type Runtime } from './runtime.js';
+import { functionOf, reasonOf, type Runtime } from './runtime.js';
 import { SslSession } from './session.js';
 
 // SSL_get_error() values (openssl/ssl.h); the failure ones are in failure.ts.
@@ -597,6 +597,8 @@ export class TlsConnection extends Owned {
         digestMismatch: inHandshake ? this.#digestMismatch() : null,
         likelyDigestMismatch: inHandshake ? this.#likelyDigestMismatch() : null,
         codeHint,
+        identityLength: this.offeredPsk?.identity.length ?? 0,
+        construction: openssl.length ? functionOf(openssl[openssl.length - 1]!) : null,
       });
       error = new TlsError(code, message, details);
     }

@@ -46,7 +46,19 @@ export interface FailureFacts {
   likelyDigestMismatch: string | null;
   /** The operation's own code for failures without an alert (early data). */
   codeHint: TlsErrorCode | undefined;
+  /** Client: the length of the TLS 1.3 PSK identity offered, if one was. */
+  identityLength: number;
+  /** The OpenSSL function of the last error, e.g. 'tls_construct_ctos_psk'. */
+  construction: string | null;
 }
+
+/**
+ * A TLS 1.3 identity shares the ClientHello's extensions, 65,535 bytes in all, with the
+ * others (key share, server name, groups, a HelloRetryRequest's cookie, …): how long it may be
+ * depends on them. This long always fits what this library sends; a longer identity that does
+ * not fit fails in OpenSSL's tls_construct_ctos_psk, which says only "internal error".
+ */
+export const TLS13_IDENTITY_ALWAYS_FITS = 64000;
 
 const WRONG_KEY_REASONS = new Set(['binder does not verify', 'decryption failed or bad record mac', 'bad record mac']);
 const VERSION_REASONS = new Set([
@@ -86,6 +98,15 @@ export function classifyFailure(f: FailureFacts): { code: TlsErrorCode; message:
 
   const failed = (detail: string) => `TLS handshake failed: ${detail} (${what})`;
   const got = (code: number) => received?.code === code;
+  if (f.role === 'client' && f.identityLength > TLS13_IDENTITY_ALWAYS_FITS && f.construction === 'tls_construct_ctos_psk') {
+    return {
+      code: 'ERR_PSK_IDENTITY_TOO_LONG',
+      message: failed(
+        `the PSK identity is ${f.identityLength} bytes, more than its ClientHello has room for: an identity shares the ` +
+          `65,535 bytes of TLS extensions with the others (key share, server name, …); up to ${TLS13_IDENTITY_ALWAYS_FITS.toLocaleString('en-US')} bytes always fit`,
+      ),
+    };
+  }
   if (f.digestMismatch) return { code: 'ERR_PSK_DIGEST_MISMATCH', message: failed(f.digestMismatch) };
   if (f.reason === 'certificate verify failed') {
     return { code: 'ERR_CERT_VERIFY', message: failed("the peer's certificate did not verify against the configured CA") };

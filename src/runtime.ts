@@ -95,6 +95,12 @@ export class Runtime {
   }
 }
 
+/** "error:141F5044:SSL routines:tls_construct_ctos_psk:internal error" -> 'tls_construct_ctos_psk'. */
+export function functionOf(line: string): string | null {
+  const parts = line.split(':');
+  return parts.length >= 5 ? parts[3]! : null;
+}
+
 /** "error:1408F119:SSL routines:ssl3_get_record:decryption failed or bad record mac" -> the last part. */
 export function reasonOf(line: string): string {
   const parts = line.split(':');

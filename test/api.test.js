@@ -227,6 +227,29 @@ describe('arguments and settings', () => {
     p.free();
   });
 
+  test('a TLS 1.3 identity that does not fit its ClientHello is ERR_PSK_IDENTITY_TOO_LONG; 64,000 bytes always fit', () => {
+    // The identity shares the ClientHello's 65,535 bytes of extensions with the others: with
+    // the defaults, 65,353 bytes fit and 65,354 do not. That is the documented error, not ERR_HANDSHAKE.
+    for (const length of [65354, 65400, 65535]) {
+      const p = pskPair({ client: { pskUseSession: () => ({ identity: new Uint8Array(length).fill(0x69), session: p.session }) } });
+      const r = tryHandshake(p.cc, p.sc);
+      assert.equal(r.client?.code, 'ERR_PSK_IDENTITY_TOO_LONG', `${length}: ${r.client?.message}`);
+      assert.match(r.client.message, new RegExp(`${length} bytes.*64,000`));
+      p.free();
+    }
+    // The documented bound, with the largest ClientHello this client sends: a SHA-384 PSK that
+    // allows early data, a P-521 key share, every group, a 253-character server name.
+    const session = ossl.createPskSession({ masterKey: new Uint8Array(48).fill(2), cipher: 'TLS_AES_256_GCM_SHA384', maxEarlyData: 1024 });
+    const cctx = ossl.createContext({ role: 'client', groups: 'P-521:X448:P-384:P-256:X25519', pskUseSession: () => ({ identity: new Uint8Array(64000).fill(0x6a), session }) });
+    const sctx = ossl.createContext({ role: 'server', maxEarlyData: 1024, groups: 'P-521', pskFindSession: () => session });
+    const cc = cctx.createConnection({ serverName: `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}` });
+    const sc = sctx.createConnection();
+    cc.writeEarlyData(text('early'));
+    handshake(cc, sc);
+    assert.equal(cc.sessionReused, true);
+    freeAll(cc, sc, cctx, sctx, session);
+  });
+
   test('feed() and write() take Uint8Array views and honour their offset and length', () => {
     const p = pskPair();
     handshake(p.cc, p.sc);
