@@ -8,7 +8,7 @@
  * which may answer post-handshake messages), send what drain() returns.
  */
 import type { Cipher, Digest } from './cipher.js';
-import { TlsError, decodeAlert, describeThrown, requireBytes, type TlsAlert, type TlsErrorCode } from './errors.js';
+import { TlsError, decodeAlert, textOf, requireBytes, type TlsAlert, type TlsErrorCode } from './errors.js';
 import { Owned } from './lifetime.js';
 import type { BytePtr, SizeTPtr, SslPtr } from './pointers.js';
 import {
@@ -452,7 +452,7 @@ export class TlsConnection extends Owned {
     try {
       result = fn();
     } catch (error) {
-      throw new TlsError('ERR_PSK_CALLBACK', `the ${CALLBACK_NAMES[kind]} threw: ${describeThrown(error)}`, { cause: error });
+      throw new TlsError('ERR_PSK_CALLBACK', `the ${CALLBACK_NAMES[kind]} threw: ${textOf(error)}`, { cause: error });
     } finally {
       this.#inCallback = false;
       rt.callbackFrame = outer;
@@ -531,7 +531,7 @@ export class TlsConnection extends Owned {
     const observerError = this.#observerError;
     if (observerError !== undefined) {
       this.#observerError = undefined;
-      this.#failure ??= new TlsError('ERR_CALLBACK', `an observer (onKeylog, onMessage or onNewSession) threw: ${describeThrown(observerError)}`, { cause: observerError });
+      this.#failure ??= new TlsError('ERR_CALLBACK', `an observer (onKeylog, onMessage or onNewSession) threw: ${textOf(observerError)}`, { cause: observerError });
     }
     return result;
   }

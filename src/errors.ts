@@ -191,18 +191,6 @@ export function describe(value: unknown): string {
   }
 }
 
-/**
- * A thrown value as text, for an error message: its message if it is an Error, else String().
- * Total: a message getter, toString or Proxy trap that throws gives a fallback instead.
- */
-export function describeThrown(value: unknown): string {
-  try {
-    return value instanceof Error ? String(value.message) : String(value);
-  } catch {
-    return `a thrown ${typeof value} that cannot be described`;
-  }
-}
-
 /** `value instanceof TlsError`, total (a Proxy's getPrototypeOf trap may throw). */
 export function isTlsError(value: unknown): value is TlsError {
   try {

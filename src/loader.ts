@@ -4,7 +4,7 @@
  * Node 20, browsers and workers; the emscripten glue never loads anything by itself.
  */
 import createOpenSSLModule from '../wasm/dist/openssl-psk.mjs';
-import { TlsError, describeThrown } from './errors.js';
+import { TlsError, textOf } from './errors.js';
 import { bindShim, type RawExports } from './ffi.js';
 import { OpenSSL } from './openssl.js';
 import { installHooks } from './hooks.js';
@@ -136,7 +136,7 @@ function bytesOf(source: ArrayBuffer | ArrayBufferView): Uint8Array<ArrayBuffer>
 }
 
 function loadError(what: string, cause: unknown): TlsError {
-  const reason = describeThrown(cause);
+  const reason = textOf(cause);
   // The module uses WebAssembly SIMD (ChaCha20); an engine without it rejects it at compile time.
   const hint = typeof WebAssembly === 'object' && cause instanceof WebAssembly.CompileError && !simdSupported()
     ? ' (this engine lacks WebAssembly SIMD, which the module needs: Chrome/Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+)'

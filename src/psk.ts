@@ -8,7 +8,7 @@
  */
 import type { Digest } from './cipher.js';
 import type { TlsConnection } from './connection.js';
-import { TlsError, describe, describeThrown, isTlsError } from './errors.js';
+import { TlsError, describe, textOf, isTlsError } from './errors.js';
 import { utf8 } from './heap.js';
 import type { BytePtr, CStringPtr, DigestPtr, Ptr, SizeTPtr, SslPtr } from './pointers.js';
 import { identityKey, onClientHello } from './psk-digest.js';
@@ -127,7 +127,7 @@ function dispatch<K extends PskCallbackKind>(
 function toTlsError(error: unknown, kind: PskCallbackKind): TlsError {
   return isTlsError(error)
     ? error
-    : new TlsError('ERR_PSK_CALLBACK', `the ${CALLBACK_NAMES[kind]} failed: ${describeThrown(error)}`, { cause: error });
+    : new TlsError('ERR_PSK_CALLBACK', `the ${CALLBACK_NAMES[kind]} failed: ${textOf(error)}`, { cause: error });
 }
 
 function useSession(

@@ -15,7 +15,7 @@
  */
 import type { SslContext, ContextOptions } from './context.js';
 import type { TlsConnection } from './connection.js';
-import { TlsError, describe, describeThrown, isTlsError, requireBytes, textOf } from './errors.js';
+import { TlsError, describe, isTlsError, requireBytes, textOf } from './errors.js';
 import { loadOpenSSL } from './loader.js';
 import { readChunks } from './read-chunks.js';
 import type { OpenSSL } from './openssl.js';
@@ -419,7 +419,7 @@ export class TlsSocket {
   /** Ends the socket with `error` (once): streams errored, alert sent, transport closed. */
   #fail(error: unknown): TlsError {
     if (this.#error) return this.#error;
-    let failure = isTlsError(error) ? error : new TlsError('ERR_TRANSPORT', describeThrown(error), { cause: error });
+    let failure = isTlsError(error) ? error : new TlsError('ERR_TRANSPORT', textOf(error), { cause: error });
     // A stream that ended because the transport failed: a bridge's refusal (or our own read
     // cap) is the real reason; otherwise the TLS view stays, with the transport's as detail.
     const transportFailure = this.#transport?.failure;

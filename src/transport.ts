@@ -9,7 +9,7 @@
  * `maxBuffered` bytes (8 MiB), and beyond that the transport fails with ERR_BUFFER_FULL rather
  * than grow without bound.
  */
-import { TlsError, describeThrown } from './errors.js';
+import { TlsError, textOf } from './errors.js';
 
 export interface Transport {
   /** The next bytes from the peer, or null at the end of the stream (see `failure`). Never throws. */
@@ -197,7 +197,7 @@ export class DuplexTransport implements Transport {
       if (!(value instanceof Uint8Array)) throw new TypeError('the transport must carry Uint8Array chunks');
       return value;
     } catch (error) {
-      this.#failure ??= new TlsError('ERR_TRANSPORT', `the transport failed: ${describeThrown(error)}`, { cause: error });
+      this.#failure ??= new TlsError('ERR_TRANSPORT', `the transport failed: ${textOf(error)}`, { cause: error });
       return null;
     }
   }
@@ -207,7 +207,7 @@ export class DuplexTransport implements Transport {
       await this.#writer.ready;
       await this.#writer.write(bytes);
     } catch (error) {
-      this.#failure ??= new TlsError('ERR_TRANSPORT', `the transport failed: ${describeThrown(error)}`, { cause: error });
+      this.#failure ??= new TlsError('ERR_TRANSPORT', `the transport failed: ${textOf(error)}`, { cause: error });
       throw this.#failure;
     }
   }
@@ -238,7 +238,7 @@ export async function openWebSocket(url: string): Promise<WebSocketLike> {
   try {
     ws = new WebSocketClass(url);
   } catch (error) {
-    throw new TlsError('ERR_INVALID_ARGUMENT', `cannot open a WebSocket to ${url}: ${describeThrown(error)}`, { cause: error });
+    throw new TlsError('ERR_INVALID_ARGUMENT', `cannot open a WebSocket to ${url}: ${textOf(error)}`, { cause: error });
   }
   return waitOpen(ws, url);
 }

@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { Duplex } from 'node:stream';
-import { TlsError, describeThrown, isTlsError } from '../errors.js';
+import { TlsError, textOf, isTlsError } from '../errors.js';
 import { loadOpenSSL } from '../loader.js';
 import type { OpenSSL } from '../openssl.js';
 import type { SslSession } from '../session.js';
@@ -98,7 +98,7 @@ export async function sClient(args: readonly string[], io: Io, { openssl }: { op
     return 0;
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    io.stderr.write(`s_client: ${isTlsError(error) ? `${error.code}: ${error.message}` : describeThrown(error)}\n`);
+    io.stderr.write(`s_client: ${isTlsError(error) ? `${error.code}: ${error.message}` : textOf(error)}\n`);
     (io.stdin as NodeJS.ReadableStream & { destroy?(): void }).destroy?.();
     return 1;
   } finally {

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { Duplex } from 'node:stream';
-import { describeThrown, isTlsError } from '../errors.js';
+import { textOf, isTlsError } from '../errors.js';
 import { loadOpenSSL } from '../loader.js';
 import type { OpenSSL } from '../openssl.js';
 import type { SslSession } from '../session.js';
@@ -183,7 +183,7 @@ async function serveOne(
     if (!quiet) io.stdout.write('DONE\n');
     return true;
   } catch (error) {
-    io.stderr.write(`s_server: ${isTlsError(error) ? `${error.code}: ${error.message}` : describeThrown(error)}\n`);
+    io.stderr.write(`s_server: ${isTlsError(error) ? `${error.code}: ${error.message}` : textOf(error)}\n`);
     return false;
   } finally {
     io.stdin.off('data', onInput);
