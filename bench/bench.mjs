@@ -6,6 +6,9 @@
 //               asm and with no-asm (bench/native/bench.c, built by bench/build.sh);
 //   sockets     connectTls over a loopback WebSocket and the bridge to an acceptTls server and to
 //               openssl s_server, next to Node's own tls module over TCP to the same kinds of server;
+//   worker      the same TLS 1.3 handshake and ChaCha20 bulk through the TLS worker, on each stream
+//               path (transferred streams; a MessagePort), in Node, Chromium, Firefox and WebKit,
+//               next to the engine in the page of the same browser;
 //   sizes, loadOpenSSL() time, wasm heap per idle established connection.
 // Bulk through the facade uses drainInto()/readInto() with reused buffers (like the C); the
 // 'read()' column is the same through drain()/read(), which allocate a buffer per record.
@@ -23,12 +26,13 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as api from '../lib/index.js';
 import { startBridge } from '../lib/node/bridge.js';
+import { createTlsWorker } from '../lib/worker/index.js';
 import { launchBrowser } from '../examples/browsers.mjs';
 import { serveStatic } from '../examples/static-server.mjs';
 import createBench from './dist/bench-wasm.mjs';
 import {
-  BULK_WRITE, HANDSHAKES, PRIMITIVES, SOCKET_CASES, SUITES, heapPerConnection, loadRawBench, loadTimes, median3Async,
-  memoryFigures, sideContext, socketFigures, within,
+  BULK_WRITE, HANDSHAKES, PRIMITIVES, SOCKET_CASES, SUITES, WORKER_CASES, heapPerConnection, loadRawBench, loadTimes, median3Async,
+  memoryFigures, sideContext, socketFigures, within, workerFigures,
 } from './scenarios.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -47,6 +51,8 @@ const KEY = Buffer.alloc(32, 0x5c);
 const { SSL_OP_ALLOW_NO_DHE_KEX } = constants;
 const IDENTITY = 'bench';
 const log = (line) => process.stderr.write(`[bench] ${line}\n`);
+/** The stream paths of the TLS worker each environment has (WebKit cannot transfer streams). */
+const STREAM_PATHS = { node: ['transfer', 'port'], chromium: ['transfer', 'port'], firefox: ['transfer', 'port'], webkit: ['port'] };
 
 // Everything started is stopped on the way out, also on SIGINT/SIGTERM (a test's timeout).
 const running = [];
@@ -306,7 +312,10 @@ async function main() {
       }
     }
     const addSocket = (env, list) => {
-      for (const f of list) figures.push({ ...f, env, native: nativeSocket[f.name], ratio: ratio(f.value, nativeSocket[f.name]) });
+      for (const f of list) {
+        const native = nativeSocket[f.name.replace(/^worker \([a-z]+\) /, '')];
+        figures.push({ ...f, env, native, ratio: ratio(f.value, native) });
+      }
     };
     const socketBudget = figureBudget * 2 * SOCKET_CASES.length;
     addSocket('node', await within(socketFigures(api, ossl, urls, TIMING), socketBudget, 'the socket figures in Node'));
@@ -327,6 +336,36 @@ async function main() {
     addMemory('chromium', await within(page.evaluate((timing) => window.bench.memory(timing), TIMING), memoryBudget, 'the in-memory figures in Chromium'));
     loadMs.chromium = await within(page.evaluate(() => window.bench.load()), 60, 'loadOpenSSL() timing in Chromium');
     addSocket('chromium', await within(page.evaluate(([u, timing]) => window.bench.sockets(u, timing), [urls, TIMING]), socketBudget, 'the socket figures in Chromium'));
+
+    const workerBudget = figureBudget * 2 * WORKER_CASES.length + 60;
+    log('the TLS worker in Node');
+    addSocket('node', await within(workerFigures(createTlsWorker, urls, TIMING, STREAM_PATHS.node), workerBudget, 'the worker figures in Node'));
+    for (const engine of ['chromium', 'firefox', 'webkit']) {
+      log(`the TLS worker${engine === 'chromium' ? '' : ' and the page'} in ${engine}`);
+      const browser = await within(launchBrowser(engine), 60, `starting ${engine}`);
+      running.push(() => browser.close());
+      const enginePage = await within(browser.newPage(), 60, `a page in ${engine}`);
+      await within(enginePage.goto(`${web.url}/bench/page.html`), 60, `loading the benchmark page in ${engine}`);
+      const ready = await enginePage.evaluate(async () => {
+        for (let i = 0; i < 600 && document.title !== 'ready'; i++) await new Promise((r) => setTimeout(r, 50));
+        return document.title === 'ready';
+      }, null);
+      if (!ready) throw new Error(`the benchmark page did not load in ${engine}`);
+      // Chromium's page figures are measured above; Firefox and WebKit measure theirs here.
+      const list = await within(
+        enginePage.evaluate(([u, timing, streams, page]) => window.bench.engine(u, timing, streams, page), [urls, TIMING, STREAM_PATHS[engine], engine !== 'chromium']),
+        workerBudget * 2,
+        `the worker figures in ${engine}`,
+      );
+      addSocket(engine, list);
+      await enginePage.close();
+      await browser.close();
+    }
+    for (const f of figures.filter((x) => x.name.startsWith('worker ('))) {
+      const inPage = figures.find((x) => x.env === f.env && x.name === f.name.replace(/^worker \([a-z]+\) /, ''));
+      f.page = inPage?.value;
+      f.overPage = ratio(f.value, inPage?.value);
+    }
   } finally {
     await stopAll();
   }
@@ -368,9 +407,9 @@ function targets(report) {
 const fmt = (n) => (n === null || n === undefined ? '-' : n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2));
 
 function print(report) {
-  const rows = [['figure', 'env', 'unit', 'value', 'native', 'ratio', 'raw wasm', 'facade/raw', 'no-asm', 'ratio no-asm', 'read()']];
+  const rows = [['figure', 'env', 'unit', 'value', 'native', 'ratio', 'raw wasm', 'facade/raw', 'no-asm', 'ratio no-asm', 'read()', 'in page', 'worker/page']];
   for (const f of report.figures) {
-    rows.push([f.name, f.env, f.unit, fmt(f.value), fmt(f.native), fmt(f.ratio), fmt(f.raw), fmt(f.facadeOverRaw), fmt(f.nativeNoAsm), fmt(f.ratioNoAsm), fmt(f.valueAllocating)]);
+    rows.push([f.name, f.env, f.unit, fmt(f.value), fmt(f.native), fmt(f.ratio), fmt(f.raw), fmt(f.facadeOverRaw), fmt(f.nativeNoAsm), fmt(f.ratioNoAsm), fmt(f.valueAllocating), fmt(f.page), fmt(f.overPage)]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const r of rows) console.log(r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));

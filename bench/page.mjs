@@ -1,8 +1,10 @@
 // The benchmark's page (bench/page.html): the same measurements as in Node, run by
-// bench/bench.mjs through Playwright in headless Chromium, with the browser bundle.
+// bench/bench.mjs in headless Chromium (all of them), Firefox and WebKit (the engine-level
+// ones: worker and page sockets), with the browser bundle.
 import * as api from '/dist/browser/openssl-psk-wasm.js';
+import { createTlsWorker } from '/dist/browser/worker.js';
 import createBench from '/bench/dist/bench-wasm.mjs';
-import { loadRawBench, loadTimes, memoryFigures, socketFigures } from './scenarios.mjs';
+import { WORKER_CASES, loadRawBench, loadTimes, memoryFigures, socketFigures, workerFigures } from './scenarios.mjs';
 
 window.bench = {
   async memory(timing) {
@@ -17,6 +19,11 @@ window.bench = {
   },
   async sockets(urls, timing) {
     return socketFigures(api, await api.loadOpenSSL(), urls, timing);
+  },
+  /** The worker's figures on each path in `streamsList`; with `page`, the same cases in the page too. */
+  async engine(urls, timing, streamsList, page) {
+    const figures = page ? await socketFigures(api, await api.loadOpenSSL(), urls, timing, { cases: WORKER_CASES, servers: ['acceptTls'] }) : [];
+    return [...figures, ...(await workerFigures(createTlsWorker, urls, timing, streamsList))];
   },
 };
 document.title = 'ready';

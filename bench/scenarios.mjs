@@ -323,11 +323,14 @@ export async function median3Async(fn, { seconds, warmup }) {
   return results.sort((a, b) => a - b)[1];
 }
 
-/** The socket figures of one client environment against the servers in `urls` (by case and server). */
-export async function socketFigures(api, ossl, urls, timing) {
+/**
+ * The socket figures of one client environment against the servers in `urls` (by case and
+ * server); `only`, if given, picks cases and servers: { cases: [names], servers: [names] }.
+ */
+export async function socketFigures(api, ossl, urls, timing, only) {
   const figures = [];
-  for (const test of SOCKET_CASES) {
-    for (const [server, url] of Object.entries(urls[test.name])) {
+  for (const test of SOCKET_CASES.filter((c) => !only || only.cases.includes(c.name))) {
+    for (const [server, url] of Object.entries(urls[test.name]).filter(([name]) => !only || only.servers.includes(name))) {
       const client = sideContext(ossl, 'client', test.scenario, test.suite);
       const run = test.bulk ? socketBulk : socketHandshakes;
       try {
@@ -339,4 +342,64 @@ export async function socketFigures(api, ossl, urls, timing) {
     }
   }
   return figures;
+}
+
+/**
+ * The cases measured through the TLS worker (and, in Firefox and WebKit, in the page next to
+ * them): a TLS 1.3 handshake and ChaCha20-Poly1305 bulk, to the acceptTls server.
+ */
+export const WORKER_CASES = ['handshake tls13-psk_dhe_ke', 'bulk TLS_CHACHA20_POLY1305_SHA256'];
+
+/**
+ * The same handshakes and bulk through a TLS worker, on each stream path in `streamsList`
+ * ('transfer', 'port'): figures named `worker (<path>) socket <case> to acceptTls`.
+ */
+export async function workerFigures(createTlsWorker, urls, timing, streamsList) {
+  const figures = [];
+  for (const streams of streamsList) {
+    const worker = await within(createTlsWorker({ streams }), 60, `starting a TLS worker (${streams})`);
+    try {
+      await worker.importPsk(IDENTITY, KEY.slice().buffer, { cipher: 'TLS_AES_128_GCM_SHA256' });
+      for (const test of SOCKET_CASES.filter((c) => WORKER_CASES.includes(c.name))) {
+        const options = { identity: IDENTITY, minVersion: 'TLSv1.3', ciphersuites: [test.suite], groups: ['X25519'] };
+        const url = urls[test.name].acceptTls;
+        const value = test.bulk
+          ? await median3Async((t) => workerBulk(worker, url, options, t), timing)
+          : await median3Async((t) => workerHandshakes(worker, url, options, t, test.group), timing);
+        figures.push({ name: `worker (${streams}) socket ${test.name} to acceptTls`, unit: test.unit, value: test.bulk ? value / 1e6 : value });
+      }
+    } finally {
+      worker.terminate();
+    }
+  }
+  return figures;
+}
+
+async function workerHandshakes(worker, url, options, seconds, group) {
+  const start = now();
+  let count = 0;
+  do {
+    const socket = worker.connect(url, options);
+    const info = await within(socket.opened, 30, 'a handshake through the worker');
+    if (info.keyExchangeGroup !== group) throw new Error(`expected key exchange ${group}, the handshake used ${info.keyExchangeGroup ?? 'none'}`);
+    await within(socket.close(), 30, 'closing the worker socket');
+    count++;
+  } while (now() < start + seconds);
+  return count / (now() - start);
+}
+
+async function workerBulk(worker, url, options, seconds) {
+  const socket = worker.connect(url, options);
+  await within(socket.opened, 30, 'the handshake through the worker');
+  const plain = new Uint8Array(BULK_WRITE).fill(0x42);
+  const writer = socket.writable.getWriter();
+  const drained = socket.readable.pipeTo(new WritableStream());
+  const start = now();
+  let bytes = 0;
+  do {
+    await within(writer.write(plain), 30, 'a 16 KiB write through the worker');
+    bytes += plain.length;
+  } while (now() < start + seconds);
+  await within(Promise.all([writer.close(), drained, socket.closed]), 30, 'closing the worker socket after the bulk data');
+  return bytes / (now() - start);
 }

@@ -39,16 +39,13 @@ export function installed(name) {
 const EVALUATE_TIMEOUT_MS = 120_000;
 
 export async function launchBrowser(name) {
-  switch (name) {
-    case 'chromium':
-      return launchChromium();
-    case 'firefox':
-      return launchFirefox();
-    case 'webkit':
-      return launchWebKit();
-    default:
-      throw new Error(`unknown engine ${name}: one of ${ENGINES.join(', ')}`);
-  }
+  const launch = { chromium: launchChromium, firefox: launchFirefox, webkit: launchWebKit }[name];
+  if (!launch) throw new Error(`unknown engine ${name}: one of ${ENGINES.join(', ')}`);
+  const browser = await launch();
+  // close() may be called more than once (a test's finally and an after hook): once is done.
+  let closing = null;
+  const close = browser.close;
+  return { ...browser, close: () => (closing ??= close()) };
 }
 
 /**

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promisify } from 'node:util';
 import createBench from '../bench/dist/bench-wasm.mjs';
-import { HANDSHAKES, PRIMITIVES, SOCKET_CASES, SUITES, loadRawBench } from '../bench/scenarios.mjs';
+import { HANDSHAKES, PRIMITIVES, SOCKET_CASES, SUITES, WORKER_CASES, loadRawBench } from '../bench/scenarios.mjs';
 
 const root = new URL('..', import.meta.url);
 const run = promisify(execFile);
@@ -55,6 +55,22 @@ test('npm run bench --short produces every figure, size, load time and heap figu
           if (!PRIMITIVES.includes(name)) assert.ok(figure.facadeOverRaw > 0, `${name} (${env}): facadeOverRaw`);
         }
         assert.match(stdout, new RegExp(`^${name} +${env} `, 'm'), 'the table shows it');
+      }
+    }
+
+    // The TLS worker in each environment, on each stream path it has, next to the page's figure.
+    const paths = { node: ['transfer', 'port'], chromium: ['transfer', 'port'], firefox: ['transfer', 'port'], webkit: ['port'] };
+    for (const [env, list] of Object.entries(paths)) {
+      for (const name of WORKER_CASES) {
+        const inPage = report.figures.find((f) => f.name === `socket ${name} to acceptTls` && f.env === env);
+        assert.ok(inPage?.value > 0, `socket ${name} to acceptTls (${env}) is reported, for comparison`);
+        for (const streams of list) {
+          const figure = report.figures.find((f) => f.name === `worker (${streams}) socket ${name} to acceptTls` && f.env === env);
+          assert.ok(figure, `worker (${streams}) ${name} (${env}) is reported`);
+          for (const key of ['value', 'native', 'ratio', 'page', 'overPage']) assert.ok(Number.isFinite(figure[key]) && figure[key] > 0, `worker (${streams}) ${name} (${env}): ${key}`);
+          assert.ok(Math.abs(figure.overPage - figure.value / figure.page) < 1e-9, 'worker/page = value / page');
+          assert.match(stdout, new RegExp(`^worker \\(${streams}\\) socket ${name} to acceptTls +${env} `, 'm'), 'the table shows it');
+        }
       }
     }
 
