@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --json FILE] [-- --short]
+// npm run bench [-- --json FILE] [-- --short] [-- --only worker]
 // The library against native OpenSSL 1.1.1w on the same machine, in the same run:
 //   in memory   handshakes/s and bulk MB/s through the TypeScript facade, in Node and in headless
 //               Chromium, next to the same work in C: compiled to wasm ("raw"), and natively with
@@ -13,7 +13,9 @@
 // Bulk through the facade uses drainInto()/readInto() with reused buffers (like the C); the
 // 'read()' column is the same through drain()/read(), which allocate a buffer per record.
 // Each figure runs for a fixed time after a warm-up, median of 3. --short runs every figure
-// briefly (CI checks that every key is produced; the numbers mean nothing then).
+// briefly (CI checks that every key is produced; the numbers mean nothing then). --only worker
+// runs only the worker figures and the page figures they are compared with (for before/after
+// comparisons: run it alternately, at least three times each).
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -39,11 +41,12 @@ const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
 const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-const unknown = args.filter((a, i) => !['--short', '--json'].includes(a) && args[i - 1] !== '--json');
-if (unknown.length || (flag('--json') && !option('--json'))) {
-  console.error('usage: npm run bench [-- --json FILE] [--short]');
+const unknown = args.filter((a, i) => !['--short', '--json', '--only'].includes(a) && !['--json', '--only'].includes(args[i - 1]));
+if (unknown.length || (flag('--json') && !option('--json')) || (flag('--only') && option('--only') !== 'worker')) {
+  console.error('usage: npm run bench [-- --json FILE] [--short] [--only worker]');
   process.exit(2);
 }
+const ONLY_WORKER = option('--only') === 'worker';
 const SHORT = flag('--short');
 const TIMING = SHORT ? { seconds: 0.05, warmup: 0.02 } : { seconds: 1, warmup: 0.3 };
 const CONNECTIONS = SHORT ? 50 : 1000;
@@ -256,8 +259,12 @@ async function main() {
     bundle: readFileSync(here('../dist/browser/openssl-psk-wasm.js')).length,
   };
 
-  log('native OpenSSL 1.1.1w, asm and no-asm (bench/dist/bench-asm, bench-no-asm)');
-  const native = { asm: nativeFigures('asm'), noAsm: nativeFigures('no-asm') };
+  const native = { asm: {}, noAsm: {} };
+  if (!ONLY_WORKER) {
+    log('native OpenSSL 1.1.1w, asm and no-asm (bench/dist/bench-asm, bench-no-asm)');
+    native.asm = nativeFigures('asm');
+    native.noAsm = nativeFigures('no-asm');
+  }
 
   const addMemory = (env, list) => {
     for (const f of list) {
@@ -271,14 +278,18 @@ async function main() {
     }
   };
 
-  log('Node: in memory, facade and raw C in wasm');
-  const raw = await loadRawBench(createBench, await WebAssembly.compile(readFileSync(here('./dist/bench-wasm.wasm'))));
-  if (!raw.selftest()) throw new Error('the raw wasm build fails its self-test (RFC 7748, RFC 8439)');
   const ossl = await api.loadOpenSSL({ module: await api.compileOpenSSL({ wasmBinary: bytes }) });
-  addMemory('node', memoryFigures(ossl, raw, TIMING));
-  const loadMs = { node: await loadTimes(api, bytes) };
-  log('Node: heap per idle connection');
-  const heap = await heapPerConnection(api, await api.compileOpenSSL({ wasmBinary: bytes }), CONNECTIONS);
+  const loadMs = {};
+  let heap = null;
+  if (!ONLY_WORKER) {
+    log('Node: in memory, facade and raw C in wasm');
+    const raw = await loadRawBench(createBench, await WebAssembly.compile(readFileSync(here('./dist/bench-wasm.wasm'))));
+    if (!raw.selftest()) throw new Error('the raw wasm build fails its self-test (RFC 7748, RFC 8439)');
+    addMemory('node', memoryFigures(ossl, raw, TIMING));
+    loadMs.node = await loadTimes(api, bytes);
+    log('Node: heap per idle connection');
+    heap = await heapPerConnection(api, await api.compileOpenSSL({ wasmBinary: bytes }), CONNECTIONS);
+  }
 
   log('servers: acceptTls, openssl s_server, Node tls; the bridge');
   const urls = {};
@@ -288,7 +299,8 @@ async function main() {
   const figureBudget = 30 + 4 * (TIMING.warmup + 3 * TIMING.seconds);
   try {
     const targets = [];
-    for (const test of SOCKET_CASES) {
+    const cases = SOCKET_CASES.filter((c) => !ONLY_WORKER || WORKER_CASES.includes(c.name));
+    for (const test of cases) {
       const ours = started(await acceptTlsServer(serverOssl, test));
       const openssl = started(await opensslServer(test));
       const node = started(await nodeTlsServer(test));
@@ -298,13 +310,13 @@ async function main() {
     }
     const bridge = await startBridge({ allow: targets, maxConnections: 1024 });
     running.push(() => bridge.close());
-    for (const test of SOCKET_CASES) {
+    for (const test of cases) {
       for (const server of Object.keys(urls[test.name])) urls[test.name][server] = `${bridge.url}/127.0.0.1:${urls[test.name][server]}`;
     }
 
     log('Node: sockets, ours and Node tls');
     const nativeSocket = {};
-    for (const test of SOCKET_CASES) {
+    for (const test of cases) {
       for (const [server, port] of Object.entries(baseline[test.name])) {
         const run = test.bulk ? nodeTlsBulk : nodeTlsHandshakes;
         const value = await within(median3Async((t) => run(port, test, t), TIMING), figureBudget, `Node tls: ${test.name} to ${server}`);
@@ -318,24 +330,27 @@ async function main() {
       }
     };
     const socketBudget = figureBudget * 2 * SOCKET_CASES.length;
-    addSocket('node', await within(socketFigures(api, ossl, urls, TIMING), socketBudget, 'the socket figures in Node'));
+    const only = ONLY_WORKER ? { cases: WORKER_CASES, servers: ['acceptTls'] } : undefined;
+    addSocket('node', await within(socketFigures(api, ossl, urls, TIMING, only), socketBudget, 'the socket figures in Node'));
 
-    log('Chromium: in memory, load time and sockets (bench/page.html)');
     const web = await serveStatic({ mounts: { '/': here('..') } });
     running.push(() => web.close());
-    const chromium = await launchBrowser('chromium');
-    running.push(() => chromium.close());
-    const page = await chromium.playwright.newPage();
-    const pageErrors = [];
-    page.on('pageerror', (error) => pageErrors.push(error));
-    await page.goto(`${web.url}/bench/page.html`);
-    await page.waitForFunction(() => document.title === 'ready', null, { timeout: 30_000 }).catch(() => {
-      throw new Error(`the benchmark page did not load: ${pageErrors.join('; ') || 'no error reported'}`);
-    });
-    const memoryBudget = figureBudget * 3 * (PRIMITIVES.length + HANDSHAKES.length + SUITES.length);
-    addMemory('chromium', await within(page.evaluate((timing) => window.bench.memory(timing), TIMING), memoryBudget, 'the in-memory figures in Chromium'));
-    loadMs.chromium = await within(page.evaluate(() => window.bench.load()), 60, 'loadOpenSSL() timing in Chromium');
-    addSocket('chromium', await within(page.evaluate(([u, timing]) => window.bench.sockets(u, timing), [urls, TIMING]), socketBudget, 'the socket figures in Chromium'));
+    if (!ONLY_WORKER) {
+      log('Chromium: in memory, load time and sockets (bench/page.html)');
+      const chromium = await launchBrowser('chromium');
+      running.push(() => chromium.close());
+      const page = await chromium.playwright.newPage();
+      const pageErrors = [];
+      page.on('pageerror', (error) => pageErrors.push(error));
+      await page.goto(`${web.url}/bench/page.html`);
+      await page.waitForFunction(() => document.title === 'ready', null, { timeout: 30_000 }).catch(() => {
+        throw new Error(`the benchmark page did not load: ${pageErrors.join('; ') || 'no error reported'}`);
+      });
+      const memoryBudget = figureBudget * 3 * (PRIMITIVES.length + HANDSHAKES.length + SUITES.length);
+      addMemory('chromium', await within(page.evaluate((timing) => window.bench.memory(timing), TIMING), memoryBudget, 'the in-memory figures in Chromium'));
+      loadMs.chromium = await within(page.evaluate(() => window.bench.load()), 60, 'loadOpenSSL() timing in Chromium');
+      addSocket('chromium', await within(page.evaluate(([u, timing]) => window.bench.sockets(u, timing), [urls, TIMING]), socketBudget, 'the socket figures in Chromium'));
+    }
 
     const workerBudget = figureBudget * 2 * WORKER_CASES.length + 60;
     log('the TLS worker in Node');
@@ -351,9 +366,9 @@ async function main() {
         return document.title === 'ready';
       }, null);
       if (!ready) throw new Error(`the benchmark page did not load in ${engine}`);
-      // Chromium's page figures are measured above; Firefox and WebKit measure theirs here.
+      // Chromium's page figures are measured above (unless --only worker); the others' here.
       const list = await within(
-        enginePage.evaluate(([u, timing, streams, page]) => window.bench.engine(u, timing, streams, page), [urls, TIMING, STREAM_PATHS[engine], engine !== 'chromium']),
+        enginePage.evaluate(([u, timing, streams, page]) => window.bench.engine(u, timing, streams, page), [urls, TIMING, STREAM_PATHS[engine], engine !== 'chromium' || ONLY_WORKER]),
         workerBudget * 2,
         `the worker figures in ${engine}`,
       );
@@ -377,7 +392,7 @@ async function main() {
     loadMs,
     heapPerConnection: heap,
   };
-  report.targets = targets(report);
+  report.targets = ONLY_WORKER ? [] : targets(report);
   print(report);
   if (option('--json')) writeFileSync(option('--json'), `${JSON.stringify(report, null, 2)}\n`);
 }
@@ -416,7 +431,7 @@ function print(report) {
   const { sizes, loadMs, heapPerConnection: heap } = report;
   console.log(`\n.wasm ${sizes.wasm.toLocaleString('en')} B (gzip -9 ${sizes.wasmGzip9.toLocaleString('en')} B); glue ${sizes.glue.toLocaleString('en')} B (gzip -9 ${sizes.glueGzip9.toLocaleString('en')} B)`);
   for (const [env, t] of Object.entries(loadMs)) console.log(`loadOpenSSL() ${env}: cold ${t.cold.toFixed(1)} ms, compiled module ${t.cached.toFixed(1)} ms`);
-  console.log(`heap per idle connection (${heap.connections} open): client ${Math.round(heap.client).toLocaleString('en')} B, server ${Math.round(heap.server).toLocaleString('en')} B`);
+  if (heap) console.log(`heap per idle connection (${heap.connections} open): client ${Math.round(heap.client).toLocaleString('en')} B, server ${Math.round(heap.server).toLocaleString('en')} B`);
   console.log('\ntargets:');
   for (const t of report.targets) console.log(`  ${t.met ? 'met ' : 'MISS'}  ${t.name}: ${fmt(t.value)} (${t.target})`);
   console.log(`\nmachine: ${report.machine.cpu}, ${report.machine.cores} cores, Node ${report.machine.node}${report.machine.short ? ' (--short: figures are not meaningful)' : ''}`);

@@ -6,9 +6,8 @@
  *
  * The worker answers a fixed list of methods (./protocol.ts), each argument checked, so a
  * compromised page can use a key through connect() but never read one. A socket from
- * connect()/accept() has the shape of connectTls()'s; its plaintext crosses on transferred
- * streams, or on a MessagePort where the engine cannot transfer streams (WebKit), with
- * backpressure either way. If the worker crashes or is terminated, every socket and pending
+ * connect()/accept() has the shape of connectTls()'s; its plaintext crosses on a MessagePort
+ * of its own (or, on request, on transferred streams), with backpressure either way. If the worker crashes or is terminated, every socket and pending
  * call fails with ERR_WORKER_GONE; start a new worker.
  */
 import { TlsError } from '../errors.js';
@@ -25,9 +24,9 @@ export interface TlsWorkerOptions {
   /** Where the worker script is (default: tls-worker.js beside this module). */
   workerUrl?: string | URL;
   /**
-   * How each socket's plaintext crosses: 'transfer' (transferred streams), 'port' (a
-   * MessagePort with credit-based backpressure) or 'auto' (the default: transferred streams
-   * where the engine can transfer them, as Chromium, Firefox and Node can; a port in WebKit).
+   * How each socket's plaintext crosses: 'port' (the default: a MessagePort per socket with
+   * credit-based backpressure, in every engine) or 'transfer' (streams transferred to the
+   * worker: Chromium, Firefox and Node only, see canTransferStreams(); slower, measured).
    */
   streams?: StreamMode;
   /** Called with every message the page receives from the worker, for audits (and tests). */
@@ -40,9 +39,9 @@ const isNode = typeof (globalThis as { process?: { versions?: { node?: string } 
 
 /** Starts a TLS worker and waits until it answers. */
 export async function createTlsWorker(options: TlsWorkerOptions = {}): Promise<TlsWorker> {
-  const streams = options.streams ?? 'auto';
-  if (streams !== 'auto' && streams !== 'transfer' && streams !== 'port') {
-    throw new TlsError('ERR_INVALID_ARGUMENT', "streams must be 'auto', 'transfer' or 'port'");
+  const streams = options.streams ?? 'port';
+  if (streams !== 'transfer' && streams !== 'port') {
+    throw new TlsError('ERR_INVALID_ARGUMENT', "streams must be 'port' (the default) or 'transfer'");
   }
   const platform = isNode ? await nodeWorker(options.workerUrl) : browserWorker(options.workerUrl);
   if (options.tap) {

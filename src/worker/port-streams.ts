@@ -10,7 +10,9 @@
  *                       { t: 'cancel', error }  the reader gave up: the writable errors with it
  *
  * A writer waits while its credit is used up, so a slow reader slows the writer across the
- * boundary, as transferred streams do. The receiver holds at most twice the window (a chunk is
+ * boundary, as transferred streams do. Once nothing more can come in (end, abort, or our
+ * cancel) and nothing more goes out (our end or abort, or their cancel), the port is closed:
+ * an open port with a listener is never collected, and WebKit slows down with each one. The receiver holds at most twice the window (a chunk is
  * never larger than the window); a sender that ignores its credit (a compromised page) fails
  * the stream instead of growing the other side's memory.
  */
@@ -56,6 +58,20 @@ export function streamsOverPort(port: MessagePort, { window, transferWrites, tap
   let creditCame: (() => void) | null = null;
   let writeController!: WritableStreamDefaultController;
   let readController!: ReadableStreamDefaultController<Uint8Array>;
+  let inDone = false; // nothing more will arrive for the readable
+  let outDone = false; // nothing more will be sent from the writable
+  const doneIn = (): void => {
+    inDone = true;
+    if (outDone) shut();
+  };
+  const doneOut = (): void => {
+    outDone = true;
+    if (inDone) shut();
+  };
+  const shut = (): void => {
+    port.onmessage = null;
+    port.close();
+  };
 
   const post = (message: PortMessage, transfer: Transferable[] = []): void => {
     try {
@@ -78,6 +94,7 @@ export function streamsOverPort(port: MessagePort, { window, transferWrites, tap
   const failIn = (error: TlsError): void => {
     if (inFailure) return;
     inFailure = error;
+    doneIn();
     queue.length = 0;
     try {
       readController.error(error);
@@ -89,6 +106,7 @@ export function streamsOverPort(port: MessagePort, { window, transferWrites, tap
   const failOut = (error: TlsError): void => {
     if (outFailure) return;
     outFailure = error;
+    doneOut();
     try {
       writeController.error(error);
     } catch {
@@ -120,7 +138,8 @@ export function streamsOverPort(port: MessagePort, { window, transferWrites, tap
       }
       case 'end':
         ended = true;
-        return wakeReader();
+        wakeReader();
+        return doneIn();
       case 'abort':
         return failIn(wireError(m['error']));
       case 'credit': {
@@ -178,11 +197,15 @@ export function streamsOverPort(port: MessagePort, { window, transferWrites, tap
         at += piece.length;
       }
     },
-    close: () => post({ t: 'end' }),
+    close: () => {
+      post({ t: 'end' });
+      doneOut();
+    },
     abort: (reason) => {
       const error = reason instanceof TlsError ? reason : new TlsError('ERR_CLOSED', 'the writable was aborted');
       outFailure ??= error;
       post({ t: 'abort', error: toWire(error) });
+      doneOut();
     },
   });
 
@@ -192,7 +215,7 @@ export function streamsOverPort(port: MessagePort, { window, transferWrites, tap
     fail(error) {
       failIn(error);
       failOut(error);
-      port.close();
+      shut();
     },
   };
 }
