@@ -2,7 +2,7 @@
  * The page's end of the worker protocol (./protocol.ts): numbered calls, their replies, and
  * the worker's death. Every failure that comes out of here is a TlsError: a reply's error,
  * a value that cannot be sent (DataCloneError), or ERR_WORKER_GONE once the worker crashed or
- * was terminated (comlink-style calls would otherwise never settle).
+ * was terminated (a call to a dead worker would otherwise never settle).
  */
 import { TlsError } from '../errors.js';
 import { asTlsError, fromWire, type MethodName, type TlsWorkerMethods, type WireError } from './protocol.js';
