@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Fuzzing the TLS engine with hostile input: `npm run fuzz -- [--count N] [--seconds S]
 // [--seed X] [--save-corpus DIR]`; the same command then fuzzes the bridge's upgrade path
-// (fuzz/bridge-fuzz.mjs: `--bridge-count N --bridge-seconds S`; `--only tls|bridge`).
+// (fuzz/bridge-fuzz.mjs: `--bridge-count N --bridge-seconds S`) and pskFetch's response
+// handling (fuzz/http-fuzz.mjs: `--http-count N --http-seconds S`); `--only tls|bridge|http`.
 //
 // Inputs are built from handshakes recorded here between a wasm client and server (TLS 1.3
 // psk_dhe_ke and psk_ke, with shared sessions and with a new session per callback call as the
@@ -368,7 +369,8 @@ export function replay(ossl, input) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // Both fuzzers: the TLS engine (--count, --seconds) and the bridge's upgrade path
-  // (--bridge-count, --bridge-seconds; fuzz/bridge-fuzz.mjs); --only tls|bridge runs one.
+  // (--bridge-count, --bridge-seconds; fuzz/bridge-fuzz.mjs) and pskFetch's responses
+  // (--http-count, --http-seconds; fuzz/http-fuzz.mjs); --only tls|bridge|http runs one.
   const arg = (flag, fallback) => {
     const i = process.argv.indexOf(flag);
     return i >= 0 ? process.argv[i + 1] : fallback;
@@ -377,7 +379,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const seed = Number(arg('--seed', Date.now() & 0xffffffff));
   const log = (line) => console.error(line);
   let failed = false;
-  if (only !== 'bridge') {
+  if (only === null || only === 'tls') {
     const summary = await fuzz({
       count: Number(arg('--count', 20000)),
       seconds: Number(arg('--seconds', 60)),
@@ -388,11 +390,17 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log(JSON.stringify(summary, null, 2));
     failed ||= summary.crashers.length > 0;
   }
-  if (only !== 'tls') {
+  if (only === null || only === 'bridge') {
     const { fuzzBridge } = await import('./bridge-fuzz.mjs');
     const summary = await fuzzBridge({ count: Number(arg('--bridge-count', 20000)), seconds: Number(arg('--bridge-seconds', 60)), seed, log });
     console.log(JSON.stringify({ bridge: summary }, null, 2));
     failed ||= summary.crashes.length > 0 || !Object.values(summary.servedAfter).every(Boolean);
+  }
+  if (only === null || only === 'http') {
+    const { fuzzHttp } = await import('./http-fuzz.mjs');
+    const summary = await fuzzHttp({ count: Number(arg('--http-count', 2000)), seconds: Number(arg('--http-seconds', 60)), seed, log });
+    console.log(JSON.stringify({ http: summary }, null, 2));
+    failed ||= summary.crashers.length > 0 || summary.leftOpen > 0;
   }
   if (failed) process.exitCode = 1;
 }

@@ -3,7 +3,10 @@
 //   openssl-psk-wasm.js  the library (ES module), the glue inside, the .wasm beside it, found
 //                        at run time by new URL('./openssl-psk.wasm', import.meta.url)
 //   worker.js            createTlsWorker() for pages: starts tls-worker.js from beside itself
+//   fetch.js             createPskFetch(): fetch() over TLS-PSK
 //   tls-worker.js        the module worker that runs the TLS engine and holds the keys
+// The page's entries share their code through chunks (chunk-*.js), so that one TlsError class
+// (instanceof) and one engine serve them all; the worker is one file of its own.
 // Node-only imports (node:*, ws) stay out: browsers never reach them.
 // With --test, also dist/test/tls-worker-debug.js: the worker with the test-only methods of
 // test/workers/debug-methods.js (never shipped: the package's files list has dist/browser only).
@@ -42,12 +45,15 @@ await build({
   entryPoints: {
     'openssl-psk-wasm': `${root}/src/index.ts`,
     worker: `${root}/src/worker/index.ts`,
-    'tls-worker': `${root}/src/worker/tls-worker.ts`,
+    fetch: `${root}/src/fetch/index.ts`,
   },
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
   outdir: out,
 });
+await build({ ...common, entryPoints: { 'tls-worker': `${root}/src/worker/tls-worker.ts` }, outdir: out });
 copyFileSync(`${root}/wasm/dist/openssl-psk.wasm`, `${out}/openssl-psk.wasm`);
-console.log('[bundle] dist/browser/: openssl-psk-wasm.js, worker.js, tls-worker.js, openssl-psk.wasm');
+console.log('[bundle] dist/browser/: openssl-psk-wasm.js, worker.js, fetch.js, tls-worker.js, openssl-psk.wasm');
 
 if (process.argv.includes('--test')) {
   const testOut = `${root}/dist/test`;

@@ -72,7 +72,11 @@ export type TlsErrorCode =
   /** The handshake (or the closing handshake) took longer than allowed. */
   | 'ERR_TIMEOUT'
   /** The TLS worker was terminated or crashed; its connections are gone. */
-  | 'ERR_WORKER_GONE';
+  | 'ERR_WORKER_GONE'
+  /** pskFetch: the server's answer is not valid HTTP/1.1, or ended too early. */
+  | 'ERR_HTTP'
+  /** pskFetch: a redirect that is not followed (to another origin, too many, or redirect: 'error'). */
+  | 'ERR_HTTP_REDIRECT';
 
 /** A TLS alert, as sent or received on the wire (RFC 8446 §6). */
 export interface TlsAlert {

@@ -11,7 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import { launchBrowser } from '../../examples/browsers.mjs';
 import { startRelayDemo } from '../../examples/relay/relay.mjs';
 import { serveStatic } from '../../examples/static-server.mjs';
+import { startDevice } from '../../examples/redfish/device.mjs';
 import { startBridge } from '../../lib/node/bridge.js';
+import { deviceApi } from '../helpers/device-api.js';
 import { nodeTlsEchoServer, nodeTlsFloodServer, pskArgs, silentServer, stopPeers } from '../helpers/peers.js';
 import { startRelay } from '../helpers/relay.js';
 import { pbkdf2, serverBehindBridge } from '../helpers/setups.js';
@@ -373,6 +375,80 @@ export function browserTests(engine) {
         await silent.stop();
         await server.stop();
       }
+    });
+  });
+
+  describe(`${engine}: pskFetch, HTTPS-PSK to a device's API`, () => {
+    /** The device API behind a bridge; `run(page, bridgeTarget, base)` evaluates in a page. */
+    async function withDevice(run) {
+      const key = random(32);
+      const device = await startDevice({ identity: 'device-1', key, handler: deviceApi });
+      const bridge = await startBridge({ allow: [`127.0.0.1:${device.port}`] });
+      try {
+        const out = await run({ bridgeUrl: bridge.url, base: `https://127.0.0.1:${device.port}`, keyHex: hex(key) });
+        return { out, accepted: device.accepted() };
+      } finally {
+        await bridge.close();
+        await device.stop();
+      }
+    }
+
+    function checkFetch({ out, accepted }) {
+      assert.equal(out.error, undefined, JSON.stringify(out.error));
+      assert.deepEqual(out.systems, { status: 200, type: 'application/json', count: 1 });
+      assert.deepEqual(out.post, { method: 'POST', body: 'from the page', length: '13' });
+      assert.deepEqual(out.streamed, { body: 'streamed request body', te: 'chunked' });
+      assert.deepEqual(out.chunked, { length: 1048576, intact: true });
+      assert.equal(out.redirect.status, 200);
+      assert.equal(out.redirect.redirected, true);
+      assert.match(out.redirect.url, /\/redfish\/v1$/);
+      assert.equal(out.redirect.name, 'Root Service');
+      assert.equal(out.abort, 'AbortError');
+      assert.equal(out.offOrigin, 'ERR_HTTP_REDIRECT');
+      assert.equal(accepted, 1, 'every request on one kept-alive TLS connection');
+    }
+
+    test('from a page, with the engine in the page: JSON, bodies both ways, chunked, a redirect, abort', async () => {
+      checkFetch(
+        await withDevice(({ bridgeUrl, base, keyHex }) =>
+          withPage(web, '/e2e/page.html', (page) =>
+            page.evaluate(
+              async ({ bridgeUrl, base, keyHex }) => {
+                const { connectTls } = await import('/lib/openssl-psk-wasm.js');
+                const { createPskFetch } = await import('/lib/fetch.js');
+                const { runFetch } = await import('/e2e/fetch-run.js');
+                const key = Uint8Array.from(keyHex.match(/../g), (b) => parseInt(b, 16));
+                return runFetch(createPskFetch, (origin) => connectTls(`${bridgeUrl}/${origin.host}`, { psk: { identity: 'device-1', key } }), base);
+              },
+              { bridgeUrl, base, keyHex },
+            ),
+          ),
+        ),
+      );
+    });
+
+    test('from a page whose CSP forbids WebAssembly, through the TLS worker (the key stays there)', async () => {
+      checkFetch(
+        await withDevice(({ bridgeUrl, base, keyHex }) =>
+          withPage(strict, '/e2e/worker-page.html', (page) =>
+            page.evaluate(
+              async ({ bridgeUrl, base, keyHex }) => {
+                const { createTlsWorker } = await import('/lib/worker.js');
+                const { createPskFetch } = await import('/lib/fetch.js');
+                const { runFetch } = await import('/e2e/fetch-run.js');
+                const worker = await createTlsWorker();
+                try {
+                  await worker.importPsk('device-1', Uint8Array.from(keyHex.match(/../g), (b) => parseInt(b, 16)).buffer);
+                  return await runFetch(createPskFetch, (origin) => worker.connect(`${bridgeUrl}/${origin.host}`, { identity: 'device-1' }), base);
+                } finally {
+                  worker.terminate();
+                }
+              },
+              { bridgeUrl, base, keyHex },
+            ),
+          ),
+        ),
+      );
     });
   });
 }

@@ -82,8 +82,8 @@ export class Peer {
   }
 }
 
-export function startPeer(name, command, args, { detached = false, env } = {}) {
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], detached, env: env ?? process.env });
+export function startPeer(name, command, args, { detached = false, env, cwd } = {}) {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], detached, env: env ?? process.env, ...(cwd ? { cwd } : {}) });
   const peer = new Peer(name, child);
   peer.detached = detached;
   return peer;
@@ -95,9 +95,9 @@ export async function stopPeers() {
 
 const hexOf = (key) => Buffer.from(key).toString('hex');
 
-/** `openssl s_server` on 127.0.0.1 with a kernel-chosen port; resolves once it accepts. */
-export async function opensslServer(args) {
-  const peer = startPeer('openssl s_server', 'openssl', ['s_server', '-accept', '127.0.0.1:0', ...args]);
+/** `openssl s_server` on 127.0.0.1 with a kernel-chosen port; resolves once it accepts. `cwd`: where -WWW serves from. */
+export async function opensslServer(args, { cwd } = {}) {
+  const peer = startPeer('openssl s_server', 'openssl', ['s_server', '-accept', '127.0.0.1:0', ...args], cwd ? { cwd } : {});
   const [, port] = await peer.waitFor(/ACCEPT [^\n]*:(\d+)\n/);
   peer.port = Number(port);
   return peer;
@@ -183,6 +183,7 @@ export async function nodeTlsServer({ identity, key, hint }, onConnection) {
 export function nodeTlsEchoServer(options) {
   return nodeTlsServer(options, (socket) => socket.pipe(socket));
 }
+
 
 /** A TCP server on loopback that accepts and never says anything (stop() drops its connections). */
 export async function silentServer() {
