@@ -4,6 +4,7 @@
 //                        at run time by new URL('./openssl-psk.wasm', import.meta.url)
 //   worker.js            createTlsWorker() for pages: starts tls-worker.js from beside itself
 //   fetch.js             createPskFetch(): fetch() over TLS-PSK
+//   mqtt.js              mqttStreamBuilder(): the MQTT.js client over a TLS-PSK socket
 //   tls-worker.js        the module worker that runs the TLS engine and holds the keys
 // The page's entries share their code through chunks (chunk-*.js), so that one TlsError class
 // (instanceof) and one engine serve them all; the worker is one file of its own.
@@ -46,6 +47,7 @@ await build({
     'openssl-psk-wasm': `${root}/src/index.ts`,
     worker: `${root}/src/worker/index.ts`,
     fetch: `${root}/src/fetch/index.ts`,
+    mqtt: `${root}/src/mqtt/index.ts`,
   },
   splitting: true,
   chunkNames: 'chunk-[hash]',
@@ -53,7 +55,7 @@ await build({
 });
 await build({ ...common, entryPoints: { 'tls-worker': `${root}/src/worker/tls-worker.ts` }, outdir: out });
 copyFileSync(`${root}/wasm/dist/openssl-psk.wasm`, `${out}/openssl-psk.wasm`);
-console.log('[bundle] dist/browser/: openssl-psk-wasm.js, worker.js, fetch.js, tls-worker.js, openssl-psk.wasm');
+console.log('[bundle] dist/browser/: openssl-psk-wasm.js, worker.js, fetch.js, mqtt.js, tls-worker.js, openssl-psk.wasm');
 
 if (process.argv.includes('--test')) {
   const testOut = `${root}/dist/test`;

@@ -2,10 +2,10 @@
 # Makes a fresh Debian 12 machine (Node 20, root) ready for the demo or the tests, then builds:
 #   scripts/setup.sh demo   Debian packages for the build and the demo (emscripten; the three
 #                           browser engines: Chromium, Firefox ESR, WebKitGTK with its
-#                           WebDriver and Xvfb), npm packages, the wasm module (build.sh,
+#                           WebDriver and Xvfb; mosquitto for the MQTT page), npm packages, the wasm module (build.sh,
 #                           cached), the TypeScript (tsc) and the browser bundle (esbuild)
 #   scripts/setup.sh test   the same, plus the test peers: OpenSSL and GnuTLS command lines,
-#                           websockify, socat, iproute2, tshark, mosquitto; and the benchmark's
+#                           websockify, socat, iproute2, tshark, mosquitto_sub; and the benchmark's
 #                           baselines (bench/build.sh: native OpenSSL, cached; gcc); and the
 #                           test-only worker bundle (dist/test/)
 # Everything already present is left alone; nothing is installed twice.
@@ -13,10 +13,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 mode=${1:-demo}
-packages=(emscripten node-acorn patch xz-utils make perl openssl chromium firefox-esr webkit2gtk-driver xvfb)
+packages=(emscripten node-acorn patch xz-utils make perl openssl chromium firefox-esr webkit2gtk-driver xvfb mosquitto)
 case $mode in
   demo) ;;
-  test) packages+=(gnutls-bin websockify socat iproute2 util-linux tshark mosquitto mosquitto-clients gcc libc6-dev) ;;
+  test) packages+=(gnutls-bin websockify socat iproute2 util-linux tshark mosquitto-clients gcc libc6-dev) ;;
   *) echo "usage: scripts/setup.sh demo|test" >&2; exit 2 ;;
 esac
 

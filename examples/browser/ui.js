@@ -98,3 +98,11 @@ function browserName() {
 }
 
 export const fromHex = (hex) => Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
+
+/** Appends a line of text (red if `error`) to `container`. */
+export function appendLine(container, text, error = false) {
+  const line = document.createElement('div');
+  line.textContent = text;
+  if (error) line.className = 'error';
+  container.append(line);
+}

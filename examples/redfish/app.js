@@ -2,15 +2,10 @@
 // after importPsk() (the worker has it); HTTP runs on the page, TLS in the worker.
 import { createPskFetch } from '/lib/fetch.js';
 import { createTlsWorker } from '/lib/worker.js';
+import { appendLine, fromHex } from '/ui.js';
 
 const $ = (id) => document.getElementById(id);
-const log = (line, error = false) => {
-  const p = document.createElement('div');
-  p.textContent = line;
-  if (error) p.className = 'error';
-  $('log').append(p);
-};
-const fromHex = (hex) => Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
+const log = (line, error = false) => appendLine($('log'), line, error);
 
 const worker = await createTlsWorker();
 let pskFetch = null;

@@ -14,6 +14,7 @@ import { serveStatic } from '../../examples/static-server.mjs';
 import { startDevice } from '../../examples/redfish/device.mjs';
 import { startBridge } from '../../lib/node/bridge.js';
 import { deviceApi } from '../helpers/device-api.js';
+import { checkMqttRun, mqttSetup } from '../helpers/mqtt.js';
 import { nodeTlsEchoServer, nodeTlsFloodServer, pskArgs, silentServer, stopPeers } from '../helpers/peers.js';
 import { startRelay } from '../helpers/relay.js';
 import { pbkdf2, serverBehindBridge } from '../helpers/setups.js';
@@ -37,10 +38,10 @@ export function browserTests(engine) {
 
   before(async () => {
     browser = await launchBrowser(engine);
-    web = await serveStatic({ mounts: { '/lib/': here('../../dist/browser/'), '/e2e/': here('./') } });
+    web = await serveStatic({ mounts: { '/lib/': here('../../dist/browser/'), '/e2e/': here('./'), '/vendor/': here('../../node_modules/mqtt/dist/') } });
     strict = await serveStatic({
       // /strict/ serves the same bundle, but its worker gets the page's policy: no WebAssembly.
-      mounts: { '/lib/': here('../../dist/browser/'), '/strict/': here('../../dist/browser/'), '/test-dist/': here('../../dist/test/'), '/e2e/': here('./') },
+      mounts: { '/lib/': here('../../dist/browser/'), '/strict/': here('../../dist/browser/'), '/test-dist/': here('../../dist/test/'), '/e2e/': here('./'), '/vendor/': here('../../node_modules/mqtt/dist/') },
       headers: (path) => ({ 'content-security-policy': WORKER_SCRIPTS.has(path) ? WORKER_CSP : PAGE_CSP }),
     });
   });
@@ -449,6 +450,65 @@ export function browserTests(engine) {
           ),
         ),
       );
+    });
+  });
+
+  describe(`${engine}: MQTT.js over TLS-PSK to mosquitto (psk_file)`, () => {
+    test('engine in the page: QoS 0/1/2, a native mosquitto_sub receives, reconnection after the broker restarts', async () => {
+      const setup = await mqttSetup(`${engine}-page`);
+      try {
+        const out = await withPage(web, '/e2e/page.html', (page) =>
+          setup.runWithRestart(() =>
+            page.evaluate(
+              async ({ url, keyHex, topic }) => {
+                const { default: mqtt } = await import('/vendor/mqtt.esm.js');
+                const { connectTls } = await import('/lib/openssl-psk-wasm.js');
+                const { mqttStreamBuilder } = await import('/lib/mqtt.js');
+                const { runMqtt } = await import('/e2e/mqtt-run.js');
+                const key = Uint8Array.from(keyHex.match(/../g), (b) => parseInt(b, 16));
+                const builder = mqttStreamBuilder(() => connectTls(url, { psk: { identity: 'client-1', key } }));
+                return runMqtt(mqtt.MqttClient, builder, { topic, clientId: `${topic}-1` });
+              },
+              { url: setup.url, keyHex: hex(setup.clientKey), topic: `${engine}-page` },
+            ),
+          ),
+        );
+        checkMqttRun(out);
+      } finally {
+        await setup.stop();
+      }
+    });
+
+    test('through the TLS worker from a page whose CSP forbids WebAssembly: the same, reconnection included', async () => {
+      const setup = await mqttSetup(`${engine}-worker`);
+      try {
+        const out = await withPage(strict, '/e2e/worker-page.html', (page) =>
+          setup.runWithRestart(() =>
+            page.evaluate(
+              async ({ url, keyHex, topic }) => {
+                const { default: mqtt } = await import('/vendor/mqtt.esm.js');
+                const { createTlsWorker } = await import('/lib/worker.js');
+                const { mqttStreamBuilder } = await import('/lib/mqtt.js');
+                const { runMqtt } = await import('/e2e/mqtt-run.js');
+                const worker = await createTlsWorker();
+                try {
+                  await worker.importPsk('client-1', Uint8Array.from(keyHex.match(/../g), (b) => parseInt(b, 16)).buffer);
+                  const builder = mqttStreamBuilder(() => worker.connect(url, { identity: 'client-1' }));
+                  // This page's CSP has no `worker-src blob:`: MQTT.js's default timers run in a blob:
+                  // worker, and WebKit then never connects, silently. README says to pass this.
+                  return await runMqtt(mqtt.MqttClient, builder, { topic, clientId: `${topic}-1`, options: { timerVariant: 'native' } });
+                } finally {
+                  worker.terminate();
+                }
+              },
+              { url: setup.url, keyHex: hex(setup.clientKey), topic: `${engine}-worker` },
+            ),
+          ),
+        );
+        checkMqttRun(out);
+      } finally {
+        await setup.stop();
+      }
     });
   });
 }

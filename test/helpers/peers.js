@@ -332,11 +332,11 @@ export async function tsharkCapture(port, dir) {
  * mosquitto with PSK only, on 127.0.0.1 (PEERS.md): `users` maps identity -> key; the identity
  * is the user name. It stays root (`user root`) so it can read the key file, kept private.
  */
-export async function mosquittoBroker({ users, hint = 'mqtt-psk' }) {
+export async function mosquittoBroker({ users, hint = 'mqtt-psk', port: wanted }) {
   const dir = mkdtempSync(join(tmpdir(), 'opw-mosquitto-'));
   const pskFile = join(dir, 'psk');
   writeFileSync(pskFile, [...users].map(([id, key]) => `${id}:${hexOf(key)}\n`).join(''), { mode: 0o600 });
-  const port = await freePort();
+  const port = wanted ?? (await freePort()); // a given port: the same broker again, after a restart
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(conf, [
     `listener ${port} 127.0.0.1`, `psk_hint ${hint}`, `psk_file ${pskFile}`, 'use_identity_as_username true',
