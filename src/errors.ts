@@ -2,6 +2,7 @@
  * The one error type of the library. `code` is stable and documented in README; `message`
  * says what happened and what to do; `openssl` holds OpenSSL's error queue as text.
  */
+import type { HandshakeStep } from './handshake-trace.js';
 
 /** Every code a {@link TlsError} can carry. */
 export type TlsErrorCode =
@@ -96,6 +97,7 @@ export interface TlsErrorDetails {
   /** The WebSocket close code and reason, for transport errors. */
   closeCode?: number;
   closeReason?: string;
+  handshake?: readonly HandshakeStep[];
 }
 
 export class TlsError extends Error {
@@ -105,6 +107,8 @@ export class TlsError extends Error {
   readonly alert: TlsAlert | undefined;
   readonly closeCode: number | undefined;
   readonly closeReason: string | undefined;
+  /** With the socket option traceHandshake: the handshake's steps up to the failure (names, sizes, times). */
+  readonly handshake: readonly HandshakeStep[] | undefined;
 
   constructor(code: TlsErrorCode, message: string, details: TlsErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -113,6 +117,19 @@ export class TlsError extends Error {
     this.alert = details.alert;
     this.closeCode = details.closeCode;
     this.closeReason = details.closeReason;
+    this.handshake = details.handshake;
+  }
+
+  /** This error with the steps of the handshake it ended. */
+  withHandshake(handshake: readonly HandshakeStep[]): TlsError {
+    const details: TlsErrorDetails = { openssl: this.openssl, handshake };
+    if (this.cause !== undefined) details.cause = this.cause;
+    if (this.alert) details.alert = this.alert;
+    if (this.closeCode !== undefined) details.closeCode = this.closeCode;
+    if (this.closeReason !== undefined) details.closeReason = this.closeReason;
+    const error = new TlsError(this.code, this.message, details);
+    if (this.stack !== undefined) error.stack = this.stack;
+    return error;
   }
 
   /** This error, explained further by `cause` (e.g. a transport failure behind a truncation). */
@@ -121,6 +138,8 @@ export class TlsError extends Error {
     if (this.closeCode !== undefined) details.closeCode = this.closeCode;
     if (this.closeReason !== undefined) details.closeReason = this.closeReason;
     if (cause.alert) details.alert = cause.alert;
+    const handshake = this.handshake ?? cause.handshake;
+    if (handshake) details.handshake = handshake;
     return new TlsError(this.code, `${this.message} (${cause.message})`, details);
   }
 }

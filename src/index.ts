@@ -18,6 +18,7 @@ export type {
 export { TlsError, type TlsErrorCode, type TlsErrorDetails, type TlsAlert } from './errors.js';
 export { onLeak } from './lifetime.js';
 export { describeMessage, type TlsMessage, type KeylogCallback, type MessageCallback, type NewSessionCallback } from './observers.js';
+export { handshakeStep, type HandshakeStep } from './handshake-trace.js';
 export { connectTls, acceptTls, TlsSocket, type TlsSocketOptions, type TlsSocketInfo, type TlsTarget } from './socket.js';
 export type { StaticPsk } from './static-psk.js';
 export type { ByteDuplex, WebSocketLike } from './transport.js';

@@ -73,7 +73,8 @@ export function observerHooks(rt: Runtime) {
 
 const VERSIONS: Record<number, string> = { 0x0303: 'TLS 1.2', 0x0304: 'TLS 1.3' };
 const CONTENT: Record<number, string> = { 20: 'ChangeCipherSpec', 21: 'Alert', 22: 'Handshake', 23: 'ApplicationData', 256: 'RecordHeader', 257: 'InnerContent' };
-const HANDSHAKE: Record<number, string> = {
+/** Handshake message types by number (RFC 8446 §4, RFC 5246 §7.4). */
+export const HANDSHAKE_TYPES: Record<number, string> = {
   1: 'ClientHello', 2: 'ServerHello', 4: 'NewSessionTicket', 5: 'EndOfEarlyData', 8: 'EncryptedExtensions',
   11: 'Certificate', 12: 'ServerKeyExchange', 13: 'CertificateRequest', 14: 'ServerHelloDone',
   15: 'CertificateVerify', 16: 'ClientKeyExchange', 20: 'Finished', 24: 'KeyUpdate', 254: 'MessageHash',
@@ -86,7 +87,7 @@ export function describeMessage(message: TlsMessage): string {
   const content = CONTENT[message.contentType] ?? `content type ${message.contentType}`;
   const length = message.bytes.length.toString(16).padStart(4, '0');
   let detail = '';
-  if (message.contentType === 22 && message.bytes.length > 0) detail = `, ${HANDSHAKE[message.bytes[0]!] ?? `type ${message.bytes[0]}`}`;
+  if (message.contentType === 22 && message.bytes.length > 0) detail = `, ${HANDSHAKE_TYPES[message.bytes[0]!] ?? `type ${message.bytes[0]}`}`;
   if (message.contentType === 21 && message.bytes.length >= 2) detail = `, ${message.bytes[0] === 2 ? 'fatal' : 'warning'} ${message.bytes[1]}`;
   return `${arrow} ${version}, ${content} [length ${length}]${detail}`;
 }

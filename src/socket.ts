@@ -17,6 +17,7 @@ import type { SslContext, ContextOptions } from './context.js';
 import type { TlsConnection } from './connection.js';
 import { TlsError, describe, isTlsError, requireBytes, textOf } from './errors.js';
 import { loadOpenSSL } from './loader.js';
+import { traceInto, type HandshakeStep } from './handshake-trace.js';
 import { readChunks } from './read-chunks.js';
 import type { OpenSSL } from './openssl.js';
 import type { SslSession } from './session.js';
@@ -45,6 +46,12 @@ export interface TlsSocketOptions extends Omit<ContextOptions, 'role'> {
   /** Browser WebSocket only: unread bytes held before failing with ERR_BUFFER_FULL (default 8 MiB). */
   maxBufferedBytes?: number;
   /**
+   * Record the handshake's steps (message names, sizes, times: never bytes) for a ladder
+   * diagram: in `opened`'s info as `handshake`, and on the TlsError if the handshake fails.
+   * Not with `context` (the socket adds a message observer to the context it builds).
+   */
+  traceHandshake?: boolean;
+  /**
    * Keep the writable open after the peer's close_notify (TLS 1.3 allows it). Default false:
    * like a Node socket, the socket then sends its own close_notify and closes.
    */
@@ -58,6 +65,8 @@ export interface TlsSocketInfo {
   earlyDataAccepted: boolean;
   /** The key exchange group ('X25519', 'P-256', 'DH'), or null for TLS 1.3 psk_ke and TLS 1.2 plain PSK. */
   keyExchangeGroup: string | null;
+  /** With traceHandshake: the handshake's steps, each message by name, size and time. */
+  handshake?: HandshakeStep[];
 }
 
 export type TlsTarget = string | URL | WebSocketLike | ByteDuplex;
@@ -112,6 +121,8 @@ export class TlsSocket {
   #isOpen = false;
   #closedByUser = false;
   #rejectOpened!: (error: TlsError) => void;
+  /** The handshake's steps, with traceHandshake. */
+  readonly #trace: HandshakeStep[] | null;
   #resolveClosed!: () => void;
   #rejectClosed!: (error: TlsError) => void;
 
@@ -119,6 +130,7 @@ export class TlsSocket {
   constructor(role: 'client' | 'server', target: TlsTarget, options: TlsSocketOptions) {
     this.#role = role;
     this.#options = options ?? {};
+    this.#trace = this.#options.traceHandshake ? [] : null;
     this.closed = new Promise<void>((resolve, reject) => {
       this.#resolveClosed = resolve;
       this.#rejectClosed = reject;
@@ -194,6 +206,9 @@ export class TlsSocket {
     try {
       const ossl = o.openssl ?? (await sharedOpenSSL());
       this.#transport = await toTransport(target, transport, o.maxBufferedBytes);
+      if (this.#trace && o.context !== undefined) {
+        throw new TlsError('ERR_INVALID_ARGUMENT', 'traceHandshake needs a context the socket builds: give the options instead of `context`, or trace with the context\'s onMessage');
+      }
       const ctx = o.context ?? this.#createContext(ossl);
       const conn = ctx.createConnection(o.serverName === undefined ? {} : { serverName: o.serverName });
       this.#owned.push(conn);
@@ -218,6 +233,7 @@ export class TlsSocket {
         sessionReused: conn.sessionReused,
         earlyDataAccepted: accepted,
         keyExchangeGroup: conn.keyExchangeGroup,
+        ...(this.#trace ? { handshake: [...this.#trace] } : {}),
       };
     } catch (error) {
       throw this.#fail(error);
@@ -226,9 +242,17 @@ export class TlsSocket {
 
   #createContext(ossl: OpenSSL): SslContext {
     const {
-      psk, earlyData, serverName, session, openssl, context, handshakeTimeoutMs, closeTimeoutMs, readHighWaterMark, maxBufferedBytes, allowHalfOpen,
+      psk, earlyData, serverName, session, openssl, context, handshakeTimeoutMs, closeTimeoutMs, readHighWaterMark, maxBufferedBytes, allowHalfOpen, traceHandshake,
       ...contextOptions
     } = this.#options;
+    if (this.#trace) {
+      const record = traceInto(this.#trace, performance.now());
+      const theirs = contextOptions.onMessage;
+      contextOptions.onMessage = (message, conn) => {
+        if (conn === this.#conn) record(message);
+        theirs?.(message, conn);
+      };
+    }
     let callbacks = {};
     if (psk !== undefined) {
       const setup = staticPskCallbacks(ossl, this.#role, psk, {
@@ -430,6 +454,7 @@ export class TlsSocket {
         failure = failure.withCause(transportFailure);
       }
     }
+    if (this.#trace && !this.#isOpen && !failure.handshake) failure = failure.withHandshake([...this.#trace]);
     this.#error = failure;
     if (!this.#finished) {
       this.#finished = true;

@@ -2,4 +2,4 @@
 import { connectTls } from '/lib/openssl-psk-wasm.js';
 import { fromHex, runPage } from './ui.js';
 
-await runPage(async ({ url, identity, keyHex, maxVersion }) => connectTls(url, { psk: { identity, key: fromHex(keyHex) }, maxVersion }));
+await runPage(async ({ url, identity, keyHex, maxVersion }) => connectTls(url, { psk: { identity, key: fromHex(keyHex) }, maxVersion, traceHandshake: true }));

@@ -2,11 +2,16 @@
 // Each page passes its own open(): the engine in the page (app.js) or in a worker (../worker/).
 // With ?auto=1 a page runs one scripted session from /config.json and writes the outcome into
 // #result (the demo's headless run reads it).
+import { drawLadder } from './ladder.js';
+
 const $ = (id) => document.getElementById(id);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** open({ url, identity, keyHex, maxVersion }) resolves with a socket of connectTls()'s shape. */
+/**
+ * open({ url, identity, keyHex, maxVersion }) resolves with a socket of connectTls()'s shape,
+ * opened with { traceHandshake: true } for the ladder diagram (#ladder).
+ */
 export async function runPage(open) {
   let socket = null;
   let writer = null;
@@ -19,7 +24,14 @@ export async function runPage(open) {
 
   async function connect(settings) {
     socket = await open(settings);
-    const info = await socket.opened;
+    let info;
+    try {
+      info = await socket.opened;
+    } catch (error) {
+      drawLadder($('ladder'), { steps: error.handshake ?? [], error, identity: settings.identity });
+      throw error;
+    }
+    drawLadder($('ladder'), { steps: info.handshake ?? [], info, identity: settings.identity });
     show(`Connected: ${info.protocol}, ${info.cipher}, PSK ${info.protocol === 'TLSv1.3' ? (info.sessionReused ? 'used' : 'not used') : 'suite'}.`);
     writer = socket.writable.getWriter();
     for (const id of ['message', 'sendButton', 'closeButton']) $(id).disabled = false;

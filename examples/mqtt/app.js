@@ -3,6 +3,7 @@
 import mqtt from '/vendor/mqtt.esm.js';
 import { mqttStreamBuilder } from '/lib/mqtt.js';
 import { createTlsWorker } from '/lib/worker.js';
+import { drawWhenOpened } from '/ladder.js';
 import { appendLine, fromHex } from '/ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -15,7 +16,7 @@ async function connect({ url, identity, keyHex }) {
   await worker.importPsk(identity, fromHex(keyHex).buffer); // transferred: the page keeps no copy
   $('key').value = '';
   client?.end(true);
-  client = new mqtt.MqttClient(mqttStreamBuilder(() => worker.connect(url, { identity })), { clientId: `page-${Math.random().toString(16).slice(2, 10)}`, reconnectPeriod: 1000 });
+  client = new mqtt.MqttClient(mqttStreamBuilder(() => drawWhenOpened($('ladder'), worker.connect(url, { identity, traceHandshake: true }), { identity, title: 'TLS connection to the broker' })), { clientId: `page-${Math.random().toString(16).slice(2, 10)}`, reconnectPeriod: 1000 });
   client.on('error', (e) => log(`${e.code ?? e.name}: ${e.message}`, true));
   client.on('close', () => log('connection closed (MQTT.js reconnects)'));
   client.on('message', (topic, payload, packet) => log(`< ${topic} (QoS ${packet.qos}): ${new TextDecoder().decode(payload)}`));

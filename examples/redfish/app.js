@@ -2,6 +2,7 @@
 // after importPsk() (the worker has it); HTTP runs on the page, TLS in the worker.
 import { createPskFetch } from '/lib/fetch.js';
 import { createTlsWorker } from '/lib/worker.js';
+import { drawWhenOpened } from '/ladder.js';
 import { appendLine, fromHex } from '/ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -39,7 +40,9 @@ async function connect({ bridge, device, identity, keyHex }) {
   await worker.importPsk(identity, key.buffer); // transferred: `key` is empty afterwards
   $('key').value = '';
   pskFetch?.close();
-  pskFetch = createPskFetch({ connect: (origin) => worker.connect(`${bridge}/${origin.host}`, { identity }) });
+  pskFetch = createPskFetch({
+    connect: (origin) => drawWhenOpened($('ladder'), worker.connect(`${bridge}/${origin.host}`, { identity, traceHandshake: true }), { identity, title: `TLS connection to ${origin.host}` }),
+  });
   const systems = await listSystems(device);
   $('reset').hidden = false;
   $('reset').onclick = async () => {

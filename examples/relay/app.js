@@ -3,6 +3,7 @@
 // one page sends appears in the other's log. With ?auto=1 the client sends one line, the
 // server answers it, and each page writes the outcome into #result (the tests read it).
 import { acceptTls, connectTls } from '/lib/openssl-psk-wasm.js';
+import { drawWhenOpened } from '/ladder.js';
 
 const $ = (id) => document.getElementById(id);
 const query = new URLSearchParams(location.search);
@@ -17,7 +18,8 @@ const log = (line) => ($('log').textContent += `${line}\n`);
 const finish = (result) => Object.assign($('result'), { textContent: JSON.stringify(result) }).setAttribute('data-done', '');
 
 const open = role === 'server' ? acceptTls : connectTls;
-const socket = open(query.get('relay'), { psk, handshakeTimeoutMs: 600000 });
+const socket = open(query.get('relay'), { psk, handshakeTimeoutMs: 600000, traceHandshake: true });
+drawWhenOpened($('ladder'), socket, { role, identity: psk.identity ?? null, title: 'this session' });
 status(role === 'server' ? 'Waiting for the other browser…' : 'Connecting…');
 
 try {

@@ -51,6 +51,8 @@ export async function startRelayDemo({ onForward } = {}) {
     mounts: {
       '/': fileURLToPath(new URL('./', import.meta.url)),
       '/lib/': fileURLToPath(new URL('../../dist/browser/', import.meta.url)),
+      '/ladder.js': fileURLToPath(new URL('../browser/ladder.js', import.meta.url)),
+      '/page.css': fileURLToPath(new URL('../browser/page.css', import.meta.url)),
     },
   });
   // The PSK travels in the URL fragment, which browsers never send to a server: in a real

@@ -9,5 +9,5 @@ await runPage(async ({ url, identity, keyHex, maxVersion }) => {
   const key = fromHex(keyHex);
   await worker.importPsk(identity, key.buffer); // transferred: `key` is empty afterwards
   document.getElementById('key').value = '';
-  return worker.connect(url, { identity, maxVersion });
+  return worker.connect(url, { identity, maxVersion, traceHandshake: true });
 });

@@ -11,6 +11,7 @@
  */
 import { TlsError, textOf, type TlsAlert, type TlsErrorCode } from '../errors.js';
 import type { ContextOptions } from '../context.js';
+import type { HandshakeStep } from '../handshake-trace.js';
 
 /** Socket options that can cross to the worker: plain data only (no callbacks, no objects). */
 export interface WorkerSocketOptions
@@ -26,6 +27,8 @@ export interface WorkerSocketOptions
   readHighWaterMark?: number;
   maxBufferedBytes?: number;
   allowHalfOpen?: boolean;
+  /** Record the handshake's steps (names, sizes, times; never bytes), as connectTls does. */
+  traceHandshake?: boolean;
 }
 
 export interface PassphraseOptions {
@@ -91,6 +94,8 @@ export interface WireError {
   closeReason?: string;
   /** What the cause said, as text: the cause itself may not be cloneable. */
   cause?: string;
+  /** With traceHandshake: the steps (names, sizes, times) up to the failure. */
+  handshake?: HandshakeStep[];
 }
 
 /** Any thrown value as a TlsError: TlsErrors as they are, the rest wrapped with `code`. */
@@ -106,6 +111,7 @@ export function toWire(error: unknown): WireError {
   if (e.closeCode !== undefined) wire.closeCode = e.closeCode;
   if (e.closeReason !== undefined) wire.closeReason = e.closeReason;
   if (e.cause !== undefined) wire.cause = e.cause instanceof TlsError ? `${e.cause.code}: ${e.cause.message}` : textOf(e.cause);
+  if (e.handshake) wire.handshake = e.handshake.map((step) => ({ ...step }));
   return wire;
 }
 
@@ -115,5 +121,6 @@ export function fromWire(wire: WireError): TlsError {
   if (wire.closeCode !== undefined) details.closeCode = wire.closeCode;
   if (wire.closeReason !== undefined) details.closeReason = wire.closeReason;
   if (wire.cause !== undefined) details.cause = wire.cause;
+  if (wire.handshake) details.handshake = wire.handshake;
   return new TlsError(wire.code, wire.message, details);
 }

@@ -96,6 +96,7 @@ const SOCKET_OPTIONS = {
   readHighWaterMark: count,
   maxBufferedBytes: count,
   allowHalfOpen: boolean,
+  traceHandshake: boolean,
   minVersion: version,
   maxVersion: version,
   ciphersuites: stringOrList,

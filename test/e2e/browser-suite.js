@@ -38,10 +38,10 @@ export function browserTests(engine) {
 
   before(async () => {
     browser = await launchBrowser(engine);
-    web = await serveStatic({ mounts: { '/lib/': here('../../dist/browser/'), '/e2e/': here('./'), '/vendor/': here('../../node_modules/mqtt/dist/') } });
+    web = await serveStatic({ mounts: { '/lib/': here('../../dist/browser/'), '/e2e/': here('./'), '/vendor/': here('../../node_modules/mqtt/dist/'), '/examples/': here('../../examples/browser/') } });
     strict = await serveStatic({
       // /strict/ serves the same bundle, but its worker gets the page's policy: no WebAssembly.
-      mounts: { '/lib/': here('../../dist/browser/'), '/strict/': here('../../dist/browser/'), '/test-dist/': here('../../dist/test/'), '/e2e/': here('./'), '/vendor/': here('../../node_modules/mqtt/dist/') },
+      mounts: { '/lib/': here('../../dist/browser/'), '/strict/': here('../../dist/browser/'), '/test-dist/': here('../../dist/test/'), '/e2e/': here('./'), '/vendor/': here('../../node_modules/mqtt/dist/'), '/examples/': here('../../examples/browser/') },
       headers: (path) => ({ 'content-security-policy': WORKER_SCRIPTS.has(path) ? WORKER_CSP : PAGE_CSP }),
     });
   });
@@ -508,6 +508,81 @@ export function browserTests(engine) {
         checkMqttRun(out);
       } finally {
         await setup.stop();
+      }
+    });
+  });
+
+  describe(`${engine}: the handshake as a ladder diagram (examples/browser/ladder.js)`, () => {
+    /** The drawn diagram, read back from the DOM. */
+    const readLadder = () => {
+      const ladder = document.getElementById('ladder');
+      return {
+        caption: ladder.querySelector('.ladder-caption')?.textContent ?? null,
+        steps: [...ladder.querySelectorAll('.ladder-step')].map((g) => `${g.dataset.direction === 'to-server' ? '>' : '<'} ${g.dataset.name}`),
+        labels: [...ladder.querySelectorAll('.ladder-step text:first-of-type')].map((t) => t.textContent),
+        stop: ladder.querySelector('.ladder-stop')?.dataset.code ?? null,
+        error: ladder.querySelector('.ladder-error')?.textContent ?? null,
+      };
+    };
+
+    test('a TLS 1.3 handshake with a HelloRetryRequest, engine in the page: every message in place, the session above', async () => {
+      const key = random(32);
+      const peer = await serverBehindBridge(['-tls1_3', '-groups', 'P-256', ...pskArgs('ladder', key)]);
+      try {
+        const drawn = await withPage(web, '/e2e/page.html', (page) =>
+          page.evaluate(
+            async ({ url, keyHex, read }) => {
+              const { connectTls } = await import('/lib/openssl-psk-wasm.js');
+              const { drawLadder } = await import('/examples/ladder.js');
+              const key = Uint8Array.from(keyHex.match(/../g), (b) => parseInt(b, 16));
+              const socket = connectTls(url, { psk: { identity: 'ladder', key }, groups: 'X25519:P-256', traceHandshake: true });
+              const info = await socket.opened;
+              await socket.close();
+              document.body.insertAdjacentHTML('beforeend', '<div id="ladder"></div>');
+              drawLadder(document.getElementById('ladder'), { steps: info.handshake, info, identity: 'ladder' });
+              return new Function(`return (${read})()`)();
+            },
+            { url: peer.url, keyHex: hex(key), read: readLadder.toString() },
+          ),
+        );
+        assert.deepEqual(drawn.steps.filter((s) => !s.endsWith('ChangeCipherSpec')).slice(0, 6), ['> ClientHello', '< HelloRetryRequest', '> ClientHello', '< ServerHello', '< EncryptedExtensions', '< Finished'], drawn.steps.join(', '));
+        assert.ok(drawn.steps.includes('> Finished'));
+        assert.match(drawn.caption, /^TLSv1\.3 · TLS_\w+ · group P-256 · PSK identity "ladder" · PSK accepted · early data not accepted$/);
+        assert.equal(drawn.stop, null);
+      } finally {
+        await peer.stop();
+      }
+    });
+
+    test('a wrong key through the TLS worker: the diagram stops at the alert, with the typed error', async () => {
+      const peer = await serverBehindBridge(['-tls1_3', ...pskArgs('ladder', random(32))]);
+      try {
+        const drawn = await withPage(web, '/e2e/worker-page.html', (page) =>
+          page.evaluate(
+            async ({ url, keyHex, read }) => {
+              const { createTlsWorker } = await import('/lib/worker.js');
+              const { drawLadder } = await import('/examples/ladder.js');
+              const worker = await createTlsWorker();
+              try {
+                await worker.importPsk('ladder', Uint8Array.from(keyHex.match(/../g), (b) => parseInt(b, 16)).buffer);
+                const error = await worker.connect(url, { identity: 'ladder', traceHandshake: true }).opened.then(() => null, (e) => e);
+                document.body.insertAdjacentHTML('beforeend', '<div id="ladder"></div>');
+                drawLadder(document.getElementById('ladder'), { steps: error?.handshake ?? [], error, identity: 'ladder' });
+                return new Function(`return (${read})()`)();
+              } finally {
+                worker.terminate();
+              }
+            },
+            { url: peer.url, keyHex: hex(random(32)), read: readLadder.toString() },
+          ),
+        );
+        assert.equal(drawn.steps[0], '> ClientHello');
+        assert.ok(drawn.labels.some((l) => /^Alert: \w+ \(fatal\)$/.test(l)), drawn.labels.join(', '));
+        assert.equal(drawn.stop, 'ERR_PSK_WRONG_KEY');
+        assert.match(drawn.error, /^ERR_PSK_WRONG_KEY: /);
+        assert.equal(drawn.caption, 'handshake failed');
+      } finally {
+        await peer.stop();
       }
     });
   });
