@@ -16,7 +16,7 @@ import { createTlsWorker } from '../lib/worker/index.js';
 import { startDevice } from '../examples/redfish/device.mjs';
 import { fuzzHttp } from '../fuzz/http-fuzz.mjs';
 import { deviceApi } from './helpers/device-api.js';
-import { nodeTlsServer, opensslServer, pskArgs, stopPeers, waitUntil } from './helpers/peers.js';
+import { nodeTlsServer, websockify, opensslServer, pskArgs, stopPeers, waitUntil } from './helpers/peers.js';
 
 after(stopPeers);
 
@@ -28,7 +28,8 @@ async function device(fetchOptions = {}, serverOptions = {}) {
   const server = await startDevice({ identity: IDENTITY, key: KEY, ...serverOptions, handler: deviceApi });
   const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`] });
   const pskFetch = createPskFetch({
-    connect: (origin) => connectTls(`${bridge.url}/${origin.host}`, { psk: { identity: IDENTITY, key: KEY } }),
+    bridge: bridge.url,
+    tls: { psk: { identity: IDENTITY, key: KEY } },
     ...fetchOptions,
   });
   return {
@@ -227,6 +228,34 @@ describe('pskFetch against Node https with a PSK', () => {
     }
   });
 
+  test("where the socket comes from: target (websockify), connect(origin, hostPort) with port 443 by default; a connect that throws, and options that conflict, are typed errors", async () => {
+    const d = await device();
+    const ws = await websockify(Number(new URL(d.base).port));
+    try {
+      const viaTarget = createPskFetch({ target: ws.url, tls: { psk: { identity: IDENTITY, key: KEY } } });
+      assert.equal((await (await viaTarget(`${d.base}/redfish/v1`)).json()).Name, 'Root Service');
+      viaTarget.close();
+
+      const seen = [];
+      const throwing = createPskFetch({
+        connect: (origin, hostPort) => {
+          seen.push([origin.href, hostPort]);
+          throw new TypeError('no route today');
+        },
+      });
+      await assert.rejects(throwing('https://device.example/redfish/v1'), (e) => e instanceof TlsError && e.code === 'ERR_TRANSPORT' && e.cause instanceof TypeError);
+      await assert.rejects(throwing('https://[::1]:8443/x'), { code: 'ERR_TRANSPORT' });
+      assert.deepEqual(seen, [['https://device.example/', 'device.example:443'], ['https://[::1]:8443/', '[::1]:8443']]);
+
+      for (const bad of [{}, { bridge: d.bridgeUrl, target: ws.url }, { bridge: 'http://x' }, { connect: 'ws://x' }, { target: 42 }]) {
+        assert.throws(() => createPskFetch(bad), { code: 'ERR_INVALID_ARGUMENT' }, JSON.stringify(bad));
+      }
+    } finally {
+      await ws.stop();
+      await d.stop();
+    }
+  });
+
   test('what pskFetch refuses: http:, credentials in the URL, a GET with a body, CONNECT; a wrong key is a TLS error', async () => {
     const d = await device();
     try {
@@ -235,7 +264,7 @@ describe('pskFetch against Node https with a PSK', () => {
       await assert.rejects(d.pskFetch(`${d.base}/echo`, { body: 'x' }), { code: 'ERR_INVALID_ARGUMENT' });
       await assert.rejects(d.pskFetch(`${d.base}/echo`, { method: 'CONNECT' }), { code: 'ERR_INVALID_ARGUMENT' });
       assert.throws(() => createPskFetch({}), { code: 'ERR_INVALID_ARGUMENT' });
-      const wrong = createPskFetch({ connect: (origin) => connectTls(`${d.bridgeUrl}/${origin.host}`, { psk: { identity: IDENTITY, key: new Uint8Array(32) } }) });
+      const wrong = createPskFetch({ connect: (origin, hostPort) => connectTls(`${d.bridgeUrl}/${hostPort}`, { psk: { identity: IDENTITY, key: new Uint8Array(32) } }) });
       await assert.rejects(wrong(`${d.base}/redfish/v1/Systems`), (e) => e instanceof TlsError && e.code === 'ERR_PSK_WRONG_KEY');
       wrong.close();
       d.pskFetch.close();
@@ -312,7 +341,7 @@ test('through a TLS worker: the key stays in the worker, HTTP runs on the page s
   const worker = await createTlsWorker();
   try {
     await worker.importPsk(IDENTITY, KEY.slice().buffer);
-    const pskFetch = createPskFetch({ connect: (origin) => worker.connect(`${bridge.url}/${origin.host}`, { identity: IDENTITY }) });
+    const pskFetch = createPskFetch({ connect: (origin, hostPort) => worker.connect(`${bridge.url}/${hostPort}`, { identity: IDENTITY }) });
     const res = await pskFetch(`https://127.0.0.1:${server.port}/redfish/v1/Systems`);
     assert.equal((await res.json())['Members@odata.count'], 1);
     const posted = await pskFetch(`https://127.0.0.1:${server.port}/echo`, { method: 'POST', body: 'through the worker' });

@@ -41,7 +41,7 @@ async function connect({ bridge, device, identity, keyHex }) {
   $('key').value = '';
   pskFetch?.close();
   pskFetch = createPskFetch({
-    connect: (origin) => drawWhenOpened($('ladder'), worker.connect(`${bridge}/${origin.host}`, { identity, traceHandshake: true }), { identity, title: `TLS connection to ${origin.host}` }),
+    connect: (origin, hostPort) => drawWhenOpened($('ladder'), worker.connect(`${bridge}/${hostPort}`, { identity, traceHandshake: true }), { identity, title: `TLS connection to ${hostPort}` }),
   });
   const systems = await listSystems(device);
   $('reset').hidden = false;

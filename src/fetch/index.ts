@@ -2,9 +2,7 @@
  * pskFetch: fetch() over TLS-PSK. A device's HTTPS-PSK API (a BMC's Redfish, an IoT gateway's
  * REST) from a page, a worker or Node, through any socket of connectTls()'s shape:
  *
- *   const pskFetch = createPskFetch({
- *     connect: (origin) => connectTls(`ws://127.0.0.1:8080/${origin.host}`, { psk: { identity, key } }),
- *   });
+ *   const pskFetch = createPskFetch({ bridge: 'ws://127.0.0.1:8080', tls: { psk: { identity, key } } });
  *   const res = await pskFetch('https://10.0.0.7:8443/redfish/v1/Systems');
  *   console.log(res.status, await res.json());
  *
@@ -15,6 +13,7 @@
  * cookies) does not apply and is ignored.
  */
 import { TlsError, textOf } from '../errors.js';
+import { connectTls, type TlsSocketOptions } from '../socket.js';
 import { ResponseReader, chunk, requestHead, type ResponseHead } from './http1.js';
 import { ConnectionPool, type FetchSocket, type HttpConnection } from './pool.js';
 
@@ -22,10 +21,18 @@ export type { FetchSocket } from './pool.js';
 
 export interface PskFetchOptions {
   /**
-   * Opens a TLS socket to `origin` (an https: URL's origin): connectTls() to a bridge URL or
-   * any other target, or a TLS worker's connect() (the key then stays in the worker).
+   * Opens a TLS socket to `origin` (an https: URL's origin; `hostPort` is its `host:port` with
+   * the port always given, 443 by default, as a bridge wants it): connectTls() to a bridge URL
+   * or any other target, or a TLS worker's connect() (the key then stays in the worker). Or
+   * give `bridge` or `target` with `tls` instead.
    */
-  connect(origin: URL): FetchSocket;
+  connect?(origin: URL, hostPort: string): FetchSocket;
+  /** A bridge's URL (ws:// or wss://): each origin is reached as `${bridge}/${host}:${port}`, with connectTls(…, tls). */
+  bridge?: string;
+  /** Any connectTls() target (a WebSocket URL such as websockify's, a byte duplex factory's result is not reusable: use `connect`), for every origin. */
+  target?: string;
+  /** connectTls()'s options for `bridge` or `target`, e.g. { psk: { identity, key } }. */
+  tls?: TlsSocketOptions;
   /** Connections kept open per origin at most; more requests wait for one (default 6, as browsers). */
   maxConnectionsPerOrigin?: number;
   /** How long an idle connection is kept for the next request (default 4 000 ms; less if the server's Keep-Alive says so). */
@@ -61,9 +68,7 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 const CONNECTION_HEADERS = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'te', 'trailer', 'upgrade']);
 
 export function createPskFetch(options: PskFetchOptions): PskFetch {
-  if (typeof options?.connect !== 'function') {
-    throw new TlsError('ERR_INVALID_ARGUMENT', 'createPskFetch() needs { connect: (origin) => socket }, e.g. connectTls() through a bridge');
-  }
+  const connect = connectorOf(options);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxRedirects = options.maxRedirects ?? 20;
   const pool = new ConnectionPool({ maxPerOrigin: options.maxConnectionsPerOrigin ?? 6, idleMs: options.idleTimeoutMs ?? 4_000 });
@@ -91,7 +96,7 @@ export function createPskFetch(options: PskFetchOptions): PskFetch {
   async function exchangeWithRetry(request: Prepared): Promise<Response> {
     const origin = request.url.origin;
     for (let attempt = 0; ; attempt++) {
-      const connection = await pool.acquire(origin, () => options.connect(new URL(origin)), request.signal);
+      const connection = await pool.acquire(origin, () => connect(new URL(origin)), request.signal);
       const reused = connection.uses > 0;
       try {
         return await exchange(connection, request);
@@ -255,6 +260,35 @@ export function createPskFetch(options: PskFetchOptions): PskFetch {
   }
 
   return Object.assign(pskFetch, { close: () => pool.close() });
+}
+
+/** How pskFetch opens a socket to an origin: exactly one of connect, bridge, target. */
+function connectorOf(options: PskFetchOptions): (origin: URL) => FetchSocket {
+  const hostPort = (origin: URL): string => `${origin.hostname}:${origin.port || '443'}`;
+  const given = (['connect', 'bridge', 'target'] as const).filter((k) => options?.[k] !== undefined);
+  if (given.length !== 1) {
+    throw new TlsError(
+      'ERR_INVALID_ARGUMENT',
+      `createPskFetch() needs one of { connect: (origin) => socket }, { bridge: 'ws://…', tls: { psk } } or { target, tls: { psk } }${given.length ? `, not ${given.join(' and ')}` : ''}`,
+    );
+  }
+  const { connect, bridge, target, tls = {} } = options;
+  if (connect !== undefined) {
+    if (typeof connect !== 'function') throw new TlsError('ERR_INVALID_ARGUMENT', 'connect must be a function (origin) => socket');
+    return (origin) => {
+      try {
+        return connect(origin, hostPort(origin));
+      } catch (error) {
+        throw error instanceof TlsError ? error : new TlsError('ERR_TRANSPORT', `could not open a socket to ${origin.origin}: connect() threw ${textOf(error)}`, { cause: error });
+      }
+    };
+  }
+  const base = bridge ?? target!;
+  if (typeof base !== 'string' || !/^wss?:\/\//.test(base)) {
+    throw new TlsError('ERR_INVALID_ARGUMENT', `${bridge !== undefined ? 'bridge' : 'target'} must be a ws:// or wss:// URL`);
+  }
+  if (bridge !== undefined) return (origin) => connectTls(`${bridge.replace(/\/+$/, '')}/${hostPort(origin)}`, tls);
+  return () => connectTls(base, tls);
 }
 
 /** Writes the request head and body. */

@@ -419,7 +419,7 @@ export function browserTests(engine) {
                 const { createPskFetch } = await import('/lib/fetch.js');
                 const { runFetch } = await import('/e2e/fetch-run.js');
                 const key = Uint8Array.from(keyHex.match(/../g), (b) => parseInt(b, 16));
-                return runFetch(createPskFetch, (origin) => connectTls(`${bridgeUrl}/${origin.host}`, { psk: { identity: 'device-1', key } }), base);
+                return runFetch(createPskFetch, (origin, hostPort) => connectTls(`${bridgeUrl}/${hostPort}`, { psk: { identity: 'device-1', key } }), base);
               },
               { bridgeUrl, base, keyHex },
             ),
@@ -440,7 +440,7 @@ export function browserTests(engine) {
                 const worker = await createTlsWorker();
                 try {
                   await worker.importPsk('device-1', Uint8Array.from(keyHex.match(/../g), (b) => parseInt(b, 16)).buffer);
-                  return await runFetch(createPskFetch, (origin) => worker.connect(`${bridgeUrl}/${origin.host}`, { identity: 'device-1' }), base);
+                  return await runFetch(createPskFetch, (origin, hostPort) => worker.connect(`${bridgeUrl}/${hostPort}`, { identity: 'device-1' }), base);
                 } finally {
                   worker.terminate();
                 }
