@@ -71,6 +71,9 @@ export interface TlsSocketInfo {
 
 export type TlsTarget = string | URL | WebSocketLike | ByteDuplex;
 
+/** Steps traceHandshake records at most (an HRR handshake with tickets has about 15). */
+const MAX_TRACE_STEPS = 64;
+
 /** Codes that mean "the stream ended early", which a transport failure may explain. */
 const STREAM_ENDED = new Set(['ERR_RESET_IN_HANDSHAKE', 'ERR_RESET_IN_RECORD', 'ERR_TRUNCATED', 'ERR_TRANSPORT']);
 
@@ -248,8 +251,11 @@ export class TlsSocket {
     if (this.#trace) {
       const record = traceInto(this.#trace, performance.now());
       const theirs = contextOptions.onMessage;
+      const trace = this.#trace;
       contextOptions.onMessage = (message, conn) => {
-        if (conn === this.#conn) record(message);
+        // The handshake only, and a bounded number of steps: a peer cannot grow it afterwards
+        // (KeyUpdate after KeyUpdate) or during (no honest handshake has this many messages).
+        if (conn === this.#conn && !this.#isOpen && trace.length < MAX_TRACE_STEPS) record(message);
         theirs?.(message, conn);
       };
     }

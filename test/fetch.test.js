@@ -4,7 +4,6 @@
 // malformed HTTP, and a fuzz run of response bytes. Through a TLS worker too.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +24,7 @@ const IDENTITY = 'device-1';
 
 /** A device API behind the bridge, and a pskFetch for it. */
 async function device(fetchOptions = {}, serverOptions = {}) {
-  const server = await startDevice({ identity: IDENTITY, key: KEY, ...serverOptions, handler: deviceApi });
+  const server = await startDevice({ identity: IDENTITY, key: KEY, handler: deviceApi, ...serverOptions });
   const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`] });
   const pskFetch = createPskFetch({
     bridge: bridge.url,
@@ -144,6 +143,45 @@ describe('pskFetch against Node https with a PSK', () => {
       assert.ok(d.server.accepted() <= 3, `at most 2 connections at once (${d.server.accepted()} accepted in all)`);
       await waitUntil(() => d.server.open() === 0, 3000);
       assert.equal(d.server.open(), 0, 'idle connections closed after idleTimeoutMs');
+    } finally {
+      await d.stop();
+    }
+  });
+
+  test('a body nobody reads: the read-ahead stays bounded (64 KiB here), the server is held back, cancel() frees the connection', async () => {
+    let written = 0;
+    let serverRes = null;
+    const d = await device({}, {
+      handler: async (req, res) => {
+        serverRes = res;
+        res.writeHead(200, { 'content-type': 'application/octet-stream' }); // chunked, endless
+        const piece = Buffer.alloc(16384, 0x61);
+        while (!res.destroyed) {
+          if (res.write(piece)) written += piece.length;
+          else {
+            await new Promise((resolve) => {
+              const go = () => (res.off('drain', go), res.off('close', go), resolve());
+              res.on('drain', go).on('close', go);
+            });
+            written += piece.length;
+          }
+        }
+      },
+    });
+    try {
+      const res = await d.pskFetch(`${d.base}/endless`);
+      // Wait for the server to be held back: its count stops growing once the read-ahead, the
+      // WebSocket's pause and the kernel's socket buffers (two TCP hops, MBs each) are full.
+      // Were the body read without bound, it would grow for ever.
+      let last = -1;
+      for (let i = 0; i < 40 && written !== last; i++) {
+        last = written;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.equal(written, last, `the server is still writing (${written} bytes) into a body nobody reads`);
+      assert.ok(written < 64 << 20, `${written} bytes buffered`);
+      await res.body.cancel();
+      await waitUntil(() => serverRes.destroyed, 5000);
     } finally {
       await d.stop();
     }
