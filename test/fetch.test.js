@@ -4,6 +4,7 @@
 // malformed HTTP, and a fuzz run of response bytes. Through a TLS worker too.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -331,6 +332,176 @@ test('openssl s_server -WWW with a PSK: HTTP/1.0, a body delimited by the close'
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** A raw TLS-PSK server behind the bridge whose connections `onConnection` answers by hand; counts them. */
+async function rawDevice(onConnection, fetchOptions = {}) {
+  const stats = { connections: 0, open: 0, maxOpen: 0, requests: [] };
+  const server = await nodeTlsServer({ identity: IDENTITY, key: KEY }, (socket) => {
+    stats.connections++;
+    stats.maxOpen = Math.max(stats.maxOpen, ++stats.open);
+    socket.on('close', () => stats.open--);
+    socket.on('data', (d) => stats.requests.push(d));
+    onConnection(socket);
+  });
+  const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`] });
+  const pskFetch = createPskFetch({ bridge: bridge.url, tls: { psk: { identity: IDENTITY, key: KEY } }, ...fetchOptions });
+  return {
+    base: `https://127.0.0.1:${server.port}`,
+    stats,
+    pskFetch,
+    stop: async () => (pskFetch.close(), await bridge.close(), await server.stop()),
+  };
+}
+
+/** Answers each request on a connection with the next of `answers` (a string, or a function of the socket). */
+const answering = (answers) => (socket) =>
+  socket.on('data', () => {
+    const next = answers.shift() ?? 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+    if (typeof next === 'function') next(socket);
+    else socket.write(next);
+  });
+
+describe('pskFetch against hostile servers, and misuse', () => {
+  test('a response that cannot be a Response (bad header name, status 600) fails typed, and its connection is closed once: the pool bound holds', async () => {
+    const bad = ['HTTP/1.1 200 OK\r\nBad(Name: x\r\nContent-Length: 2\r\n\r\nok', 'HTTP/1.1 600 Odd\r\nContent-Length: 2\r\n\r\nok', 'HTTP/1.1 200 OK\r\nBad(Name: x\r\nContent-Length: 2\r\n\r\nok'];
+    const d = await rawDevice(answering(bad), { maxConnectionsPerOrigin: 1 });
+    try {
+      for (let i = 0; i < 3; i++) await assert.rejects(d.pskFetch(`${d.base}/bad`), (e) => e instanceof TlsError && e.code === 'ERR_HTTP' && /cannot be represented|cannot have/.test(e.message));
+      const results = await Promise.all(Array.from({ length: 4 }, () => d.pskFetch(`${d.base}/good`).then((r) => r.text())));
+      assert.deepEqual(results, ['ok', 'ok', 'ok', 'ok']);
+      assert.equal(d.stats.maxOpen, 1, 'never more connections than maxConnectionsPerOrigin');
+    } finally {
+      await d.stop();
+    }
+  });
+
+  test('framing the parser would misread is refused: Content-Length lists, codings other than chunked; with both headers the connection is not reused', async () => {
+    const d = await rawDevice(
+      answering([
+        'HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello',
+        'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+        'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+      ]),
+    );
+    try {
+      await assert.rejects(d.pskFetch(`${d.base}/1`), (e) => e.code === 'ERR_HTTP' && /Content-Length/.test(e.message));
+      await assert.rejects(d.pskFetch(`${d.base}/2`), (e) => e.code === 'ERR_HTTP' && /transfer coding/.test(e.message));
+      const before = d.stats.connections;
+      assert.equal(await (await d.pskFetch(`${d.base}/3`)).text(), 'ok');
+      assert.equal(await (await d.pskFetch(`${d.base}/4`)).text(), 'ok');
+      assert.equal(d.stats.connections, before + 2, 'a connection for /3 and another for /4: the CL+TE one was not reused');
+    } finally {
+      await d.stop();
+    }
+  });
+
+  test('an endless chunk extension or endless trailers: ERR_HTTP once past the head bound, not memory without end', async () => {
+    const endless = (start, piece) => (socket) => {
+      socket.write(start);
+      const blob = Buffer.from(piece.repeat(Math.ceil(65536 / piece.length)));
+      const more = () => {
+        for (let i = 0; i < 64 && !socket.destroyed; i++) if (!socket.write(blob)) return socket.once('drain', more);
+      };
+      more();
+    };
+    const d = await rawDevice(
+      answering([endless('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;x=', 'a'), endless('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n', 'X-T: aaaaaaaa\r\n')]),
+    );
+    try {
+      for (const path of ['/extension', '/trailers']) {
+        const res = await d.pskFetch(`${d.base}${path}`);
+        await assert.rejects(res.arrayBuffer(), (e) => e instanceof TlsError && e.code === 'ERR_HTTP', path);
+      }
+    } finally {
+      await d.stop();
+    }
+  });
+
+  test('bytes after a complete response: the response is kept, the connection is not reused', async () => {
+    const d = await rawDevice(answering(['HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok']));
+    try {
+      assert.equal(await (await d.pskFetch(`${d.base}/1`)).text(), 'ok');
+      assert.equal(await (await d.pskFetch(`${d.base}/2`)).text(), 'ok');
+      assert.equal(d.stats.connections, 2);
+    } finally {
+      await d.stop();
+    }
+  });
+
+  test('a waiter aborted just as its turn comes passes the turn on; waiting for a connection that never frees ends in ERR_TIMEOUT that says why', async () => {
+    const big = (socket) => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${1 << 20}\r\n\r\n${'x'.repeat(1 << 20)}`);
+    const d = await rawDevice(answering([big, 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nC', big]), { maxConnectionsPerOrigin: 1, timeoutMs: 1500 });
+    try {
+      const a = await d.pskFetch(`${d.base}/a`);
+      const abortB = new AbortController();
+      const b = d.pskFetch(`${d.base}/b`, { signal: abortB.signal }).then(() => 'answered', (e) => e.name);
+      const c = d.pskFetch(`${d.base}/c`).then((r) => r.text());
+      await new Promise((r) => setTimeout(r, 200));
+      void a.body.cancel(); // frees the connection: B's turn
+      abortB.abort(); // ...which B gives up at once
+      assert.equal(await b, 'AbortError');
+      assert.equal(await c, 'C');
+      const held = await d.pskFetch(`${d.base}/held`); // 1 MiB, never read: holds the only connection
+      assert.equal(held.status, 200);
+      await assert.rejects(d.pskFetch(`${d.base}/next`), (e) => e.code === 'ERR_TIMEOUT' && /not read to their end/.test(e.message));
+      await held.body.cancel();
+    } finally {
+      await d.stop();
+    }
+  });
+
+  test('a request body stream that fails, or carries strings, fails the request at once with its own error; a slow upload is not timed out', async () => {
+    const d = await device({ timeoutMs: 1000 });
+    try {
+      const failing = new ReadableStream({ pull: (c) => c.error(new Error('disk read failed')) });
+      const started = Date.now();
+      await assert.rejects(d.pskFetch(`${d.base}/echo`, { method: 'POST', body: failing, duplex: 'half' }), (e) => e.code === 'ERR_INVALID_ARGUMENT' && /disk read failed/.test(e.message));
+      const strings = new ReadableStream({ start: (c) => (c.enqueue('text'), c.close()) });
+      await assert.rejects(d.pskFetch(`${d.base}/echo`, { method: 'POST', body: strings, duplex: 'half' }), (e) => e.code === 'ERR_INVALID_ARGUMENT' && /Uint8Array/.test(e.message));
+      assert.ok(Date.now() - started < 900, 'not after the timeout');
+      let n = 0;
+      const slow = new ReadableStream({
+        pull: async (c) => {
+          await new Promise((r) => setTimeout(r, 300));
+          if (n++ < 6) c.enqueue(new Uint8Array(10).fill(0x61));
+          else c.close();
+        },
+      });
+      const res = await d.pskFetch(`${d.base}/echo`, { method: 'POST', body: slow, duplex: 'half' }); // 2 s, twice timeoutMs
+      assert.equal(Buffer.from((await res.json()).body, 'base64').toString(), 'a'.repeat(60));
+    } finally {
+      await d.stop();
+    }
+  });
+
+  test('misuse is typed: a Location that is no URL, a method that is no string, a Request already read; the fragment is not in res.url; header values go as Latin-1', async () => {
+    const d = await rawDevice(answering(['HTTP/1.1 302 Found\r\nLocation: https://exa mple:99999/\r\nContent-Length: 0\r\n\r\n']));
+    try {
+      await assert.rejects(d.pskFetch(`${d.base}/moved`), (e) => e.code === 'ERR_HTTP_REDIRECT' && /not a URL/.test(e.message));
+      await assert.rejects(d.pskFetch(`${d.base}/x`, { method: 1 }), { code: 'ERR_INVALID_ARGUMENT' });
+      const used = new Request(`${d.base}/x`, { method: 'POST', body: 'once' });
+      await used.text();
+      await assert.rejects(d.pskFetch(used), (e) => e.code === 'ERR_INVALID_ARGUMENT' && /already read/.test(e.message));
+      const res = await d.pskFetch(`${d.base}/page#section`, { headers: { 'x-name': 'Jos\u00e9' } });
+      assert.equal(res.url, `${d.base}/page`);
+      const request = Buffer.concat(d.stats.requests.slice(-1));
+      assert.ok(request.includes(Buffer.from('x-name: Jos\xe9\r\n', 'latin1')), request.toString('latin1'));
+    } finally {
+      await d.stop();
+    }
+  });
+
+  test('one AbortSignal for many requests whose bodies are not read: no listener left on it', async () => {
+    const d = await device();
+    try {
+      const controller = new AbortController();
+      for (let i = 0; i < 30; i++) assert.equal((await d.pskFetch(`${d.base}/redfish/v1`, { signal: controller.signal })).status, 200);
+      assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+    } finally {
+      await d.stop();
+    }
+  });
 });
 
 test('malformed responses from a raw TLS server: each a typed ERR_HTTP, never a hang', async () => {

@@ -8,12 +8,12 @@ import { webcrypto } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import mqtt from 'mqtt';
 import { TlsError, connectTls } from '../lib/index.js';
-import { mqttStreamBuilder } from '../lib/mqtt/index.js';
+import { mqttStreamBuilder, socketDuplex } from '../lib/mqtt/index.js';
 import { startBridge } from '../lib/node/bridge.js';
 import { createTlsWorker } from '../lib/worker/index.js';
 import { runMqtt } from './e2e/mqtt-run.js';
 import { checkMqttRun, mqttSetup } from './helpers/mqtt.js';
-import { stopPeers } from './helpers/peers.js';
+import { nodeTlsServer, stopPeers } from './helpers/peers.js';
 
 after(stopPeers);
 
@@ -69,6 +69,32 @@ describe('MQTT.js over TLS-PSK to mosquitto (psk_file) through the bridge', { ti
       }
     } finally {
       await setup.stop();
+    }
+  });
+
+  test("socketDuplex: destroy() is not the peer's end (no 'end'), and 'close' comes at once even when the peer is gone", async () => {
+    const key = key32();
+    // A peer that completes the handshake, then never answers anything again (no close_notify).
+    const silent = await nodeTlsServer({ identity: 'silent', key }, (socket) => socket.on('data', () => {}));
+    const bridge = await startBridge({ allow: [`127.0.0.1:${silent.port}`] });
+    try {
+      const socket = connectTls(`${bridge.url}/127.0.0.1:${silent.port}`, { psk: { identity: 'silent', key }, closeTimeoutMs: 3000 });
+      await socket.opened;
+      const duplex = socketDuplex(socket);
+      const events = [];
+      duplex.on('data', () => events.push('data'));
+      duplex.on('end', () => events.push('end'));
+      duplex.on('error', () => events.push('error'));
+      await new Promise((r) => setTimeout(r, 100));
+      const started = Date.now();
+      duplex.destroy();
+      await new Promise((resolve) => duplex.once('close', resolve));
+      assert.ok(Date.now() - started < 500, `closed after ${Date.now() - started} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(events, []);
+    } finally {
+      await bridge.close();
+      await silent.stop();
     }
   });
 

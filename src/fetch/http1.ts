@@ -37,11 +37,20 @@ export interface ResponseEvents {
   complete(): void;
 }
 
-/** Reads one response after another from a connection's bytes. Throws ERR_HTTP on malformed input. */
+/** Thrown from the parser's callback to stop it at the end of the response (what follows is not parsed). */
+const COMPLETE = Symbol('response complete');
+
+/**
+ * Reads one response from a connection's bytes (after interim 1xx ones). Throws ERR_HTTP on
+ * malformed input. Once the response is complete it parses nothing more: feed() then returns
+ * true if bytes beyond the response arrived (the connection cannot carry another request).
+ */
 export class ResponseReader {
   readonly #parser: Parser;
   readonly #events: ResponseEvents;
   #failure: TlsError | null = null;
+  #interim = false;
+  #complete = false;
 
   constructor(events: ResponseEvents) {
     this.#events = events;
@@ -51,29 +60,34 @@ export class ResponseReader {
       const headers: [string, string][] = [];
       for (let i = 0; i + 1 < info.headers.length; i += 2) headers.push([info.headers[i]!, info.headers[i + 1]!]);
       const status = info.statusCode ?? 0;
-      checkFraming(headers);
+      const { reusable } = checkFraming(headers);
       // Interim responses (100 Continue, 103 Early Hints) have no body: the final one follows.
       // (The parser skips the body when this returns 1.)
       if (status >= 100 && status < 200) return ((this.#interim = true), 1);
-      return this.#events.head({ status, statusText: info.statusMessage ?? '', headers, keepAlive: info.shouldKeepAlive }) ? 1 : 0;
+      return this.#events.head({ status, statusText: info.statusMessage ?? '', headers, keepAlive: info.shouldKeepAlive && reusable }) ? 1 : 0;
     };
     parser[HTTPParser.kOnBody] = (chunk, offset, length) => {
       const b = chunk as unknown as Uint8Array;
       this.#events.body(new Uint8Array(b.buffer, b.byteOffset + offset, length).slice());
     };
     parser[HTTPParser.kOnMessageComplete] = () => {
-      if (this.#interim) this.#interim = false;
-      else this.#events.complete();
+      if (this.#interim) {
+        this.#interim = false;
+        return;
+      }
+      this.#complete = true;
+      this.#events.complete();
+      throw COMPLETE;
     };
-    strictChunkSizes(parser);
+    strictChunks(parser);
     this.#parser = parser;
   }
 
-  #interim = false;
-
-  /** Feeds bytes from the server. */
-  feed(bytes: Uint8Array): void {
+  /** Feeds bytes from the server; true if some of them lie beyond the complete response. */
+  feed(bytes: Uint8Array): boolean {
     if (this.#failure) throw this.#failure;
+    if (this.#complete) return bytes.length > 0;
+    const parser = this.#parser as unknown as LineState;
     const view = new ParserBytes(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
     let result: unknown;
     try {
@@ -81,13 +95,27 @@ export class ResponseReader {
     } catch (error) {
       result = error;
     }
+    if (result === COMPLETE) return parser.offset < parser.end;
     if (result instanceof Error) throw this.#fail(result);
+    // A line the parser is still collecting (a chunk size, a trailer) counts against the same
+    // bound as the head: a server must not grow it for ever.
+    if (parser.line.length > MAX_HEAD_BYTES) {
+      throw this.#fail(new TlsError('ERR_HTTP', `the server's response has a line longer than ${MAX_HEAD_BYTES} bytes`));
+    }
+    return false;
   }
 
   /** The connection ended: completes a body that runs until close; throws if a response was cut short. */
   end(): void {
     if (this.#failure) throw this.#failure;
-    const result = this.#parser.finish();
+    if (this.#complete) return;
+    let result: unknown;
+    try {
+      result = this.#parser.finish();
+    } catch (error) {
+      result = error;
+    }
+    if (result === COMPLETE) return;
     if (result instanceof Error) throw this.#fail(result);
   }
 
@@ -97,14 +125,28 @@ export class ResponseReader {
   }
 }
 
+/** The parser's internals that strictChunks() and the line bound use. */
+interface LineState {
+  BODY_CHUNKHEAD(): void;
+  BODY_CHUNKTRAILERS(): void;
+  consumeLine(): string | undefined;
+  nextRequest(): void;
+  body_bytes: number;
+  state: string;
+  line: string;
+  offset: number;
+  end: number;
+}
+
 /**
  * http-parser-js reads a chunk-size line with parseInt(line, 16), so `zz` is taken as the last
  * chunk and the body ends early, silently. RFC 9112 §7.1: chunk-size is 1*HEXDIG, then chunk
- * extensions; anything else is a malformed response.
+ * extensions; anything else is a malformed response. Trailers are read and dropped (a
+ * Response has no trailers), at most MAX_HEAD_BYTES of them.
  */
-function strictChunkSizes(parser: Parser): void {
-  const p = parser as unknown as { BODY_CHUNKHEAD(): void; consumeLine(): string | undefined; body_bytes: number; state: string };
-  p.BODY_CHUNKHEAD = function (this: typeof p): void {
+function strictChunks(parser: Parser): void {
+  const p = parser as unknown as LineState;
+  p.BODY_CHUNKHEAD = function (this: LineState): void {
     const line = this.consumeLine();
     if (line === undefined) return;
     if (!/^[0-9A-Fa-f]{1,15}[ \t]*(?:;.*)?$/.test(line)) {
@@ -113,22 +155,41 @@ function strictChunkSizes(parser: Parser): void {
     this.body_bytes = parseInt(line, 16);
     this.state = this.body_bytes === 0 ? 'BODY_CHUNKTRAILERS' : 'BODY_CHUNK';
   };
+  let trailerBytes = 0;
+  p.BODY_CHUNKTRAILERS = function (this: LineState): void {
+    const line = this.consumeLine();
+    if (line === undefined) return;
+    if (line !== '') {
+      trailerBytes += line.length + 2;
+      if (trailerBytes > MAX_HEAD_BYTES) throw new TlsError('ERR_HTTP', `the server's chunked body has more than ${MAX_HEAD_BYTES} bytes of trailers`);
+      return;
+    }
+    this.nextRequest();
+  };
 }
 
 /**
- * RFC 9112 §6.3: a Content-Length that is not one decimal number (or several that differ) makes
- * the body's end unknowable; the parser would read such a body to the close instead.
+ * RFC 9112 §6: how the body ends must be certain. A Content-Length that is not one decimal
+ * number (a list, even of equal values, which the parser would read as NaN and so as no
+ * body), or a Transfer-Encoding other than `chunked` alone (the parser would read the chunks
+ * as a body running to the close), is a malformed response. With both headers, chunked wins
+ * and the connection is not reused (§6.3: it may be an attempt at request smuggling).
  */
-function checkFraming(headers: [string, string][]): void {
-  const lengths = new Set<string>();
+function checkFraming(headers: [string, string][]): { reusable: boolean } {
+  const lengths: string[] = [];
+  const codings: string[] = [];
   for (const [name, value] of headers) {
-    if (name.toLowerCase() !== 'content-length') continue;
-    for (const part of value.split(',')) lengths.add(part.trim());
+    const lower = name.toLowerCase();
+    if (lower === 'content-length') lengths.push(value.trim());
+    else if (lower === 'transfer-encoding') codings.push(...value.split(',').map((c) => c.trim().toLowerCase()));
   }
-  const [length, ...others] = lengths;
-  if (length !== undefined && (others.length > 0 || !/^\d{1,15}$/.test(length))) {
-    throw new TlsError('ERR_HTTP', `the server's response has an invalid Content-Length (${JSON.stringify([...lengths].join(', ').slice(0, 40))}); its body cannot be delimited`);
+  if (lengths.length > 1 || (lengths.length === 1 && !/^\d{1,15}$/.test(lengths[0]!))) {
+    throw new TlsError('ERR_HTTP', `the server's response has an invalid Content-Length (${JSON.stringify(lengths.join(', ').slice(0, 40))}); its body cannot be delimited`);
   }
+  if (codings.length > 0 && !(codings.length === 1 && codings[0] === 'chunked')) {
+    throw new TlsError('ERR_HTTP', `the server's response uses a transfer coding pskFetch does not read (${JSON.stringify(codings.join(', ').slice(0, 40))}); only chunked`);
+  }
+  return { reusable: !(lengths.length > 0 && codings.length > 0) };
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -141,7 +202,8 @@ export function requestHead(method: string, target: string, headers: Iterable<[s
     if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new TlsError('ERR_INVALID_ARGUMENT', `not a valid HTTP header: ${JSON.stringify(name.slice(0, 40))}`);
     head += `${name}: ${value}\r\n`;
   }
-  return new TextEncoder().encode(`${head}\r\n`);
+  // Latin-1, as fetch() sends header values (Headers allows code points up to 0xFF only).
+  return Uint8Array.from(`${head}\r\n`, (c) => c.charCodeAt(0) & 0xff);
 }
 
 /** One chunk of a chunked request body (RFC 9112 §7.1); an empty one ends the body. */

@@ -82,7 +82,12 @@ export function createPskFetch(options: PskFetchOptions): PskFetch {
         return labelled(response, request.url, redirects > 0);
       }
       await response.body?.cancel().catch(() => {});
-      const next = new URL(location, request.url);
+      let next: URL;
+      try {
+        next = new URL(location, request.url);
+      } catch (error) {
+        throw new TlsError('ERR_HTTP_REDIRECT', `the server redirects to a Location that is not a URL (${JSON.stringify(location.slice(0, 80))})`, { cause: error });
+      }
       if (request.redirect === 'error') throw new TlsError('ERR_HTTP_REDIRECT', `the server redirects to ${next.href} and redirect is 'error'`);
       if (next.origin !== request.url.origin) {
         throw new TlsError('ERR_HTTP_REDIRECT', `the server redirects to another origin (${next.origin}); pskFetch follows redirects within ${request.url.origin} only (use redirect: 'manual' to see it)`);
@@ -96,7 +101,7 @@ export function createPskFetch(options: PskFetchOptions): PskFetch {
   async function exchangeWithRetry(request: Prepared): Promise<Response> {
     const origin = request.url.origin;
     for (let attempt = 0; ; attempt++) {
-      const connection = await pool.acquire(origin, () => connect(new URL(origin)), request.signal);
+      const connection = await pool.acquire(origin, () => connect(new URL(origin)), request.signal, timeoutMs);
       const reused = connection.uses > 0;
       try {
         return await exchange(connection, request);
@@ -120,18 +125,11 @@ export function createPskFetch(options: PskFetchOptions): PskFetch {
     const noBodyFor = (status: number): boolean => request.method === 'HEAD' || NULL_BODY.has(status);
     const reader = new ResponseReader({
       head(h) {
-        if (head) extra = true;
-        else head = h;
+        head = h;
         return noBodyFor(h.status);
       },
-      body(bytes) {
-        if (complete) extra = true;
-        else queue.push(bytes);
-      },
-      complete() {
-        if (head && !complete) complete = true;
-        else extra = true;
-      },
+      body: (bytes) => void queue.push(bytes),
+      complete: () => void (complete = true),
     });
     let answered = false;
     /** Reads and parses the next bytes; false at the end of the connection. */
@@ -143,37 +141,58 @@ export function createPskFetch(options: PskFetchOptions): PskFetch {
         return false;
       }
       answered = true;
-      reader.feed(value);
+      if (reader.feed(value)) extra = true; // bytes after the response: the connection is not reused
       return true;
     };
 
-    await withDeadline(connection.socket.opened, timeoutMs, signal);
+    await withDeadline(connection.socket.opened, timeoutMs, signal, 'no TLS connection');
     let sent = false;
-    const sending = send(connection, request).then(() => void (sent = true));
+    const progress = { onWrite: () => {} };
+    const sending = send(connection, request, () => progress.onWrite()).then(() => void (sent = true));
     sending.catch(() => {});
-    await withDeadline(
-      (async () => {
-        try {
-          while (!head) {
-            if (!(await pump())) break;
-          }
-        } catch (error) {
-          throw !answered && isConnectionEnd(error) ? new NoAnswer(error) : error;
+    const readingHead = (async () => {
+      try {
+        while (!head) {
+          if (!(await pump())) break;
         }
-      })(),
-      timeoutMs,
-      signal,
-    );
+      } catch (error) {
+        throw !answered && isConnectionEnd(error) ? new NoAnswer(error) : error;
+      }
+    })();
+    // The head's deadline runs from the end of the request (an upload may take its time); a
+    // failed request body fails the request at once; the server may answer before the end.
+    await untilHead(readingHead, sending, progress, timeoutMs, signal);
     const h = head as ResponseHead | null;
     if (!h) throw new TlsError('ERR_HTTP', 'the server closed the connection in the middle of its response head');
+    if (h.status < 200 || h.status > 599) throw new TlsError('ERR_HTTP', `the server answered with status ${h.status}, which a Response cannot have (200-599)`);
+    let headers: Headers;
+    try {
+      headers = new Headers();
+      for (const [name, value] of h.headers) headers.append(name, value);
+      new Response(null, { status: 200, statusText: h.statusText }); // the reason phrase as fetch() accepts it
+    } catch (error) {
+      throw new TlsError('ERR_HTTP', `the server's response cannot be represented: ${textOf(error)} (status ${h.status})`, { cause: error });
+    }
 
     // The connection goes back to the pool as soon as the whole response has arrived, whether
     // or not the caller reads the body (a `(await pskFetch(url)).status` must not hold it): up
     // to READ_AHEAD bytes are read ahead of the caller, then reading waits for the caller.
+    let controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+    const onAbort = (): void => {
+      try {
+        controller?.error(signal!.reason);
+      } catch {
+        // already closed
+      }
+      finish(false);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     let finished = false;
+    /** The connection's part is over: back to the pool, or closed. Aborting no longer matters then. */
     const finish = (reusable: boolean): void => {
       if (finished) return;
       finished = true;
+      signal?.removeEventListener('abort', onAbort);
       if (reusable && sent && h.keepAlive && !extra) pool.release(request.url.origin, connection, keepAliveMs(h.headers));
       else pool.discard(request.url.origin, connection);
     };
@@ -204,29 +223,17 @@ export function createPskFetch(options: PskFetchOptions): PskFetch {
       while (!complete && failure === null && !finished && queued < READ_AHEAD) await advance();
       readingAhead = false;
     };
-    let controller: ReadableStreamDefaultController<Uint8Array> | null = null;
-    const onAbort = (): void => {
-      try {
-        controller?.error(signal!.reason);
-      } catch {
-        // already closed
-      }
-      finish(false);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const settled = (): void => signal?.removeEventListener('abort', onAbort);
 
     let body: ReadableStream<Uint8Array> | null = null;
     if (noBodyFor(h.status)) {
       finish(complete);
-      settled();
     } else {
       if (complete) finish(true);
       body = new ReadableStream<Uint8Array>(
         {
           start: (c) => void (controller = c),
           pull: async (c) => {
-            while (queue.length === 0 && !complete && failure === null) await advance();
+            while (queue.length === 0 && !complete && failure === null && !finished) await advance();
             const next = queue.shift();
             if (next) {
               queued -= next.length;
@@ -234,29 +241,17 @@ export function createPskFetch(options: PskFetchOptions): PskFetch {
               void readAhead();
             } else if (failure !== null) {
               c.error(failure);
-              settled();
-            } else {
+            } else if (complete) {
               c.close();
-              settled();
             }
           },
-          cancel: () => {
-            settled();
-            finish(complete); // a response already read in full leaves the connection usable
-          },
+          cancel: () => finish(complete), // a response already read in full leaves the connection usable
         },
         { highWaterMark: 0 },
       );
       void readAhead();
     }
-    try {
-      const headers = new Headers();
-      for (const [name, value] of h.headers) headers.append(name, value);
-      return new Response(body, { status: h.status, statusText: h.statusText, headers });
-    } catch (error) {
-      await body?.cancel().catch(() => {});
-      throw new TlsError('ERR_HTTP', `the server's response cannot be represented: ${textOf(error)} (status ${h.status})`, { cause: error });
-    }
+    return new Response(body, { status: h.status, statusText: h.statusText, headers });
   }
 
   return Object.assign(pskFetch, { close: () => pool.close() });
@@ -292,7 +287,7 @@ function connectorOf(options: PskFetchOptions): (origin: URL) => FetchSocket {
 }
 
 /** Writes the request head and body. */
-async function send(connection: HttpConnection, request: Prepared): Promise<void> {
+async function send(connection: HttpConnection, request: Prepared, onWrite: () => void): Promise<void> {
   const { url, method, body } = request;
   const headers: [string, string][] = [['Host', url.host]];
   request.headers.forEach((value, name) => {
@@ -304,15 +299,29 @@ async function send(connection: HttpConnection, request: Prepared): Promise<void
   else if (method === 'POST' || method === 'PUT' || method === 'PATCH') headers.push(['Content-Length', '0']);
   const { writer } = connection;
   await writer.write(requestHead(method, `${url.pathname}${url.search}`, headers));
+  onWrite();
   if (body instanceof Uint8Array) {
     if (body.length > 0) await writer.write(body);
   } else if (body) {
     const reader = body.getReader();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      if (!(value instanceof Uint8Array)) throw new TlsError('ERR_INVALID_ARGUMENT', 'a request body stream must carry Uint8Array chunks');
-      if (value.length > 0) await writer.write(chunk(value));
+    try {
+      for (;;) {
+        let next: ReadableStreamReadResult<Uint8Array>;
+        try {
+          next = await reader.read();
+        } catch (error) {
+          throw new TlsError('ERR_INVALID_ARGUMENT', `the request body stream failed: ${textOf(error)}`, { cause: error });
+        }
+        if (next.done) break;
+        if (!(next.value instanceof Uint8Array)) throw new TlsError('ERR_INVALID_ARGUMENT', 'a request body stream must carry Uint8Array chunks');
+        if (next.value.length > 0) await writer.write(chunk(next.value));
+        onWrite();
+      }
+    } catch (error) {
+      reader.cancel(error).catch(() => {});
+      throw error;
+    } finally {
+      reader.releaseLock();
     }
     await writer.write(chunk(new Uint8Array(0)));
   }
@@ -336,6 +345,7 @@ async function prepare(input: string | URL | Request, init: RequestInit): Promis
   } catch (error) {
     throw new TlsError('ERR_INVALID_ARGUMENT', `the headers are not valid: ${textOf(error)}`, { cause: error });
   }
+  if (isRequest && init.body === undefined && input.bodyUsed) throw new TlsError('ERR_INVALID_ARGUMENT', "the Request's body was already read: a Request can be fetched once (clone() it first)");
   const source = init.body !== undefined ? init.body : isRequest && input.body ? await input.arrayBuffer() : null;
   let body: Prepared['body'] = null;
   if (source instanceof ReadableStream) body = source as ReadableStream<Uint8Array>;
@@ -352,7 +362,8 @@ async function prepare(input: string | URL | Request, init: RequestInit): Promis
   return { url, method, headers, body, redirect, signal: init.signal ?? (isRequest ? input.signal : null) };
 }
 
-function normaliseMethod(method: string): string {
+function normaliseMethod(method: unknown): string {
+  if (typeof method !== 'string') throw new TlsError('ERR_INVALID_ARGUMENT', `the method must be a string, got ${typeof method}`);
   const upper = method.toUpperCase();
   if (['CONNECT', 'TRACE', 'TRACK'].includes(upper)) throw new TlsError('ERR_INVALID_ARGUMENT', `the ${upper} method is not allowed`);
   return ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'].includes(upper) ? upper : method;
@@ -374,7 +385,9 @@ function redirected(request: Prepared, status: number, url: URL): Prepared {
 
 /** The Response as fetch() returns it: with its URL and whether it was redirected. */
 function labelled(response: Response, url: URL, wasRedirected: boolean): Response {
-  Object.defineProperty(response, 'url', { value: url.href });
+  const bare = new URL(url);
+  bare.hash = ''; // as fetch(): the fragment is not part of the response's URL
+  Object.defineProperty(response, 'url', { value: bare.href });
   Object.defineProperty(response, 'redirected', { value: wasRedirected });
   return response;
 }
@@ -403,11 +416,11 @@ function typed(error: unknown): unknown {
 }
 
 /** `promise`, failing with ERR_TIMEOUT after `ms` or with the signal's reason when it aborts. */
-function withDeadline<T>(promise: Promise<T>, ms: number, signal: AbortSignal | null): Promise<T> {
+function withDeadline<T>(promise: Promise<T>, ms: number, signal: AbortSignal | null, what = 'no response from the server'): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
   const stop = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TlsError('ERR_TIMEOUT', `no response from the server within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new TlsError('ERR_TIMEOUT', `${what} within ${ms} ms`)), ms);
     if (signal) {
       onAbort = () => reject(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
@@ -416,5 +429,44 @@ function withDeadline<T>(promise: Promise<T>, ms: number, signal: AbortSignal | 
   return Promise.race([promise, stop]).finally(() => {
     clearTimeout(timer);
     if (onAbort) signal?.removeEventListener('abort', onAbort);
+  });
+}
+
+/**
+ * Waits for the response head. Fails with the request's own failure if sending it fails, with
+ * the signal's reason, or with ERR_TIMEOUT after `ms` without progress: without a write of the
+ * request going through while it is sent, then without the head once it is sent (an upload may
+ * take its time; the server may also answer before the end of it).
+ */
+function untilHead(readingHead: Promise<void>, sending: Promise<void>, progress: { onWrite: () => void }, ms: number, signal: AbortSignal | null): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let sent = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const settle = (error?: unknown): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      progress.onWrite = () => {};
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const arm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => settle(new TlsError('ERR_TIMEOUT', sent ? `no response from the server within ${ms} ms of the request` : `the request could not be sent: no progress for ${ms} ms`)),
+        ms,
+      );
+    };
+    const onAbort = (): void => settle(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    progress.onWrite = arm;
+    arm();
+    readingHead.then(() => settle(), settle);
+    sending.then(
+      () => {
+        sent = true;
+        arm();
+      },
+      settle,
+    );
   });
 }

@@ -24,6 +24,8 @@ export class HttpConnection {
   #idleRead: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
   #idleSettled = false;
   #closed = false;
+  /** 'busy' with a request, 'idle' in the pool, or 'gone' (closed, no longer counted). */
+  state: 'busy' | 'idle' | 'gone' = 'busy';
 
   constructor(socket: FetchSocket) {
     this.socket = socket;
@@ -86,17 +88,22 @@ export class ConnectionPool {
 
   /**
    * A connection to `origin`: an idle one, or a new one from `open()` once there is room.
-   * `signal` stops the wait. The caller gives it back with release() or discard().
+   * `signal` stops the wait, and so does `timeoutMs` (ERR_TIMEOUT). The caller gives it back
+   * with release() or discard().
    */
-  async acquire(origin: string, open: () => FetchSocket, signal: AbortSignal | null): Promise<HttpConnection> {
+  async acquire(origin: string, open: () => FetchSocket, signal: AbortSignal | null, timeoutMs: number): Promise<HttpConnection> {
     const o = this.#origin(origin);
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.#closed) throw new TlsError('ERR_CLOSED', 'this fetch function was closed (close()); create a new one');
       signal?.throwIfAborted();
       const idle = o.idle.pop();
       if (idle) {
         clearTimeout(idle.timer);
-        if (idle.connection.stillIdle) return idle.connection;
+        if (idle.connection.stillIdle) {
+          idle.connection.state = 'busy';
+          return idle.connection;
+        }
         this.#drop(o, idle.connection);
         continue;
       }
@@ -110,25 +117,55 @@ export class ConnectionPool {
           throw error;
         }
       }
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = (): void => {
-          o.waiting.splice(o.waiting.indexOf(wake), 1);
-          reject(signal!.reason);
-        };
-        const wake = (): void => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        o.waiting.push(wake);
-        signal?.addEventListener('abort', onAbort, { once: true });
-      });
+      await this.#wait(o, signal, deadline, timeoutMs);
+      if (signal?.aborted) {
+        this.#wakeOne(o); // aborted between its turn and now: the turn is the next waiter's
+        signal.throwIfAborted();
+      }
     }
+  }
+
+  /** Waits for a turn; a turn handed to a waiter that then gives up is passed on. */
+  #wait(o: Origin, signal: AbortSignal | null, deadline: number, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const leave = (error: unknown): void => {
+        const at = o.waiting.indexOf(wake);
+        if (at >= 0) o.waiting.splice(at, 1);
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        reject(error);
+      };
+      const onAbort = (): void => leave(signal!.reason);
+      const wake = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (signal?.aborted) {
+          this.#wakeOne(o); // this turn is not taken: the next waiter's
+          reject(signal.reason);
+        } else resolve();
+      };
+      o.waiting.push(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      timer = setTimeout(
+        () =>
+          leave(
+            new TlsError(
+              'ERR_TIMEOUT',
+              `no connection to this origin became free within ${timeoutMs} ms: all ${this.#maxPerOrigin} carry responses whose bodies are not read to their end (read or cancel them), or requests under way`,
+            ),
+          ),
+        Math.max(0, deadline - Date.now()),
+      );
+    });
   }
 
   /** The response is complete and the connection may carry another: keep it for `idleMs` (or the server's shorter keep-alive). */
   release(origin: string, connection: HttpConnection, serverIdleMs?: number): void {
+    if (connection.state !== 'busy') return;
     const o = this.#origin(origin);
     if (this.#closed || connection.closed) return this.#drop(o, connection);
+    connection.state = 'idle';
     connection.uses++;
     const idleMs = Math.max(0, Math.min(this.#idleMs, serverIdleMs ?? Infinity));
     const entry = { connection, timer: setTimeout(() => this.#expire(o, entry), idleMs) };
@@ -139,7 +176,10 @@ export class ConnectionPool {
 
   /** The connection cannot carry another request: close it and make room. */
   discard(origin: string, connection: HttpConnection): void {
-    this.#drop(this.#origin(origin), connection);
+    const o = this.#origin(origin);
+    const at = o.idle.findIndex((entry) => entry.connection === connection);
+    if (at >= 0) clearTimeout(o.idle.splice(at, 1)[0]!.timer);
+    this.#drop(o, connection);
   }
 
   /** Closes every idle connection; requests under way finish, later ones fail. */
@@ -162,7 +202,10 @@ export class ConnectionPool {
     this.#drop(o, entry.connection);
   }
 
+  /** Closes the connection and makes room for another, once per connection. */
   #drop(o: Origin, connection: HttpConnection): void {
+    if (connection.state === 'gone') return;
+    connection.state = 'gone';
     connection.close();
     o.open--;
     this.#wakeOne(o);

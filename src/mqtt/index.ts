@@ -62,13 +62,16 @@ export function socketDuplex(socket: DuplexSocket): Duplex {
       reader.read().then(
         ({ value, done }) => {
           reading = false;
+          if (duplex.destroyed) return; // destroy() cancelled this read: not the peer's end
           if (done) {
             peerEnded = true;
             duplex.push(null);
           }
           else duplex.push(value); // the stream asks again (read()) while it holds less than its highWaterMark
         },
-        (error: unknown) => duplex.destroy(asError(error)),
+        (error: unknown) => {
+          if (!duplex.destroyed) duplex.destroy(asError(error));
+        },
       );
     },
     write(chunk: Uint8Array, _encoding: string, callback: (error?: Error | null) => void) {
@@ -91,11 +94,11 @@ export function socketDuplex(socket: DuplexSocket): Duplex {
       writer.close().then(() => callback(), (error: unknown) => callback(asError(error)));
     },
     destroy(error: Error | null, callback: (error: Error | null) => void) {
+      // At once: the client reconnects on 'close', and closing the socket may wait for a
+      // close_notify from a peer that is gone (closeTimeoutMs). That finishes on its own.
       reader.cancel().catch(() => {});
-      socket.close().then(
-        () => callback(error),
-        () => callback(error),
-      );
+      socket.close().catch(() => {});
+      callback(error);
     },
   });
   return duplex;
