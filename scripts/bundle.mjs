@@ -14,12 +14,16 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = `${root}/dist/browser`;
 
-/** The .wasm sits next to the bundle, not at ../wasm/dist/. */
-const wasmBesideBundle = {
-  name: 'wasm-beside-bundle',
+/** The .wasm and the worker script sit next to the bundle, not where lib/ has them. */
+const filesBesideBundle = {
+  name: 'files-beside-bundle',
   setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]wasm-url\.ts$/ }, () => ({
+    b.onLoad({ filter: /[\\/]src[\\/]core[\\/]wasm-url\.ts$/ }, () => ({
       contents: "export const defaultWasmUrl = () => new URL('./openssl-psk.wasm', import.meta.url);",
+      loader: 'ts',
+    }));
+    b.onLoad({ filter: /[\\/]src[\\/]worker[\\/]worker-url\.ts$/ }, () => ({
+      contents: "export const defaultWorkerUrl = () => new URL('./tls-worker.js', import.meta.url);",
       loader: 'ts',
     }));
   },
@@ -32,7 +36,7 @@ const common = {
   target: 'es2022',
   sourcemap: true,
   external: ['node:*', 'ws'],
-  plugins: [wasmBesideBundle],
+  plugins: [filesBesideBundle],
   logLevel: 'warning',
 };
 
@@ -42,7 +46,7 @@ await build({
   entryPoints: {
     'openssl-psk-wasm': `${root}/src/index.ts`,
     worker: `${root}/src/worker/index.ts`,
-    'tls-worker': `${root}/src/worker/tls-worker.ts`,
+    'tls-worker': `${root}/src/worker/browser-tls-worker.ts`,
   },
   outdir: out,
 });

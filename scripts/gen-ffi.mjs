@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // Reads the OPW_EXPORT declarations in wasm/shim/opw.h and writes, from that one source:
-//   src/ffi.ts                 typed declarations of every export (committed)
+//   src/core/ffi.ts                 typed declarations of every export (committed)
 //   <dir>/exported-functions.json emcc's EXPORTED_FUNCTIONS list  (with --exports <dir>)
-// With --check it writes nothing and fails if src/ffi.ts is out of date.
+// With --check it writes nothing and fails if src/core/ffi.ts is out of date.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const header = join(root, 'wasm/shim/opw.h');
-const ffiFile = join(root, 'src/ffi.ts');
+const ffiFile = join(root, 'src/core/ffi.ts');
 
 // C type -> TypeScript type. Anything else is an error: add it here on purpose.
 const TYPES = {
@@ -117,7 +117,7 @@ const ts = render(functions);
 if (args.includes('--check')) {
   const current = readFileSync(ffiFile, 'utf8');
   if (current !== ts) {
-    console.error('src/ffi.ts is out of date with wasm/shim/opw.h: run `npm run gen:ffi`.');
+    console.error('src/core/ffi.ts is out of date with wasm/shim/opw.h: run `npm run gen:ffi`.');
     process.exit(1);
   }
   process.exit(0);
@@ -129,5 +129,5 @@ if (exportsAt >= 0) {
   writeFileSync(join(dir, 'exported-functions.json'), JSON.stringify(functions.map((f) => `_${f.name}`)) + '\n');
 } else {
   writeFileSync(ffiFile, ts);
-  console.log(`src/ffi.ts: ${functions.length} functions`);
+  console.log(`src/core/ffi.ts: ${functions.length} functions`);
 }

@@ -1,5 +1,5 @@
 // The build's promises: pinned inputs recorded in build-info.json, the recorded hash is the
-// .wasm's, only the shim's functions exported, src/ffi.ts in step with the C header.
+// .wasm's, only the shim's functions exported, src/core/ffi.ts in step with the C header.
 // (That the same inputs give the same bytes is checked by `./build.sh --verify`, run by npm test.)
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EXPORTED_FUNCTIONS } from '../lib/ffi.js';
+import { EXPORTED_FUNCTIONS } from '../lib/core/ffi.js';
 
 const root = new URL('..', import.meta.url);
 const read = (path) => readFileSync(new URL(path, root));
@@ -58,7 +58,7 @@ test('the .wasm exports only the shim (and the runtime\'s own three functions)',
   assert.deepEqual(exports.filter((e) => e.kind !== 'function').map((e) => e.kind).sort(), ['memory', 'table']);
 });
 
-test('src/ffi.ts is generated from wasm/shim/opw.h and up to date', () => {
+test('src/core/ffi.ts is generated from wasm/shim/opw.h and up to date', () => {
   execFileSync(process.execPath, ['scripts/gen-ffi.mjs', '--check'], { cwd: root, stdio: 'pipe' });
   const header = read('wasm/shim/opw.h').toString();
   const declared = header.match(/^OPW_EXPORT .*?\b(opw_\w+)\(/gm).map((line) => `_${/\b(opw_\w+)\(/.exec(line)[1]}`);

@@ -23,6 +23,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { textOf } from '../core/errors.js';
 import { Admission, REFUSED_CLOSE_MS, type EvictionReason } from './bridge-admission.js';
 
 export type { EvictionReason } from './bridge-admission.js';
@@ -150,7 +151,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     try {
       admission.admit(socket);
     } catch (error) {
-      log({ type: 'error', id: undefined, message: describeError(error) });
+      log({ type: 'error', id: undefined, message: textOf(error) });
       socket.destroy();
     }
   });
@@ -159,7 +160,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     try {
       admission.attribute(socket, req);
     } catch (error) {
-      log({ type: 'error', id: undefined, message: describeError(error) });
+      log({ type: 'error', id: undefined, message: textOf(error) });
       socket.destroy();
     }
   });
@@ -208,9 +209,9 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         totals.bytesUp += stats.bytesUp;
         totals.bytesDown += stats.bytesDown;
         log({ type: 'close', id, target, ...stats });
-      }, (tcp) => (opened.tcp = tcp), (error) => log({ type: 'error', id, message: describeError(error) }));
+      }, (tcp) => (opened.tcp = tcp), (error) => log({ type: 'error', id, message: textOf(error) }));
     } catch (error) {
-      log({ type: 'error', id, message: describeError(error) });
+      log({ type: 'error', id, message: textOf(error) });
       if (tunnel) tunnels.delete(tunnel);
       tunnel?.tcp?.destroy();
       ws.terminate();
@@ -223,7 +224,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   });
   // Once listening, a failed accept (EMFILE under a flood) or a server error is logged, not
   // thrown: with no listener, an 'error' event ends the process. ws re-emits the server's.
-  http.on('error', (error) => log({ type: 'error', id: undefined, message: describeError(error) }));
+  http.on('error', (error) => log({ type: 'error', id: undefined, message: textOf(error) }));
   wss.on('error', () => {});
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -380,14 +381,6 @@ export function closeReason(text: string): string {
 /** Request data as an event carries it: at most MAX_LOGGED characters. */
 function cut(text: string): string {
   return text.length <= MAX_LOGGED ? text : `${text.slice(0, MAX_LOGGED - 1)}…`;
-}
-
-function describeError(error: unknown): string {
-  try {
-    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  } catch {
-    return 'an error that cannot be described';
-  }
 }
 
 /** 'HOST:PORT' or '[v6]:PORT' to a canonical 'host:port' ('[v6]:port' for IPv6). */

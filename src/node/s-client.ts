@@ -8,12 +8,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { Duplex } from 'node:stream';
-import { TlsError, textOf, isTlsError } from '../errors.js';
-import { loadOpenSSL } from '../loader.js';
-import type { OpenSSL } from '../openssl.js';
-import type { SslSession } from '../session.js';
-import { connectTls, type TlsTarget } from '../socket.js';
-import type { ByteDuplex } from '../transport.js';
+import { TlsError, textOf, isTlsError } from '../core/errors.js';
+import { loadOpenSSL } from '../tls/loader.js';
+import type { OpenSSL } from '../tls/openssl.js';
+import type { SslSession } from '../tls/session.js';
+import { connectTls, type TlsTarget } from '../socket/socket.js';
+import type { ByteDuplex } from '../socket/transport.js';
 import { UsageError, parseFlags, usage, value, type FlagSpec } from './flags.js';
 import { COMMON_FLAGS, summary, tlsOptions } from './tls-flags.js';
 

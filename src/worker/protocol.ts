@@ -9,8 +9,8 @@
  *
  * Each socket's plaintext travels on streams of its own (./channel.ts), never on this port.
  */
-import { TlsError, textOf, type TlsAlert, type TlsErrorCode } from '../errors.js';
-import type { ContextOptions } from '../context.js';
+import { TlsError, textOf, type TlsAlert, type TlsErrorCode } from '../core/errors.js';
+import type { ContextOptions } from '../tls/context.js';
 
 /** Socket options that can cross to the worker: plain data only (no callbacks, no objects). */
 export interface WorkerSocketOptions
@@ -40,8 +40,8 @@ export interface PassphraseOptions {
 }
 
 /**
- * How a socket's plaintext crosses: a pair of transferred streams where the engine can
- * transfer them (Chromium, Firefox, Node), else a MessagePort of its own (WebKit).
+ * How a socket's plaintext crosses: a MessagePort of its own (the default, in every engine),
+ * or, on request, a pair of transferred streams (Chromium, Firefox and Node can; WebKit cannot).
  */
 export type SocketChannel =
   | { kind: 'streams'; toPage: WritableStream<Uint8Array>; fromPage: ReadableStream<Uint8Array> }
@@ -61,7 +61,7 @@ export interface TlsWorkerMethods {
   importPskFromPassphrase(identity: string, passphrase: string, salt: Uint8Array, options: PassphraseOptions): void;
   deletePsk(identity: string): boolean;
   listPsks(): string[];
-  open(id: number, role: 'client' | 'server', url: string, options: WorkerSocketOptions, channel: SocketChannel): import('../socket.js').TlsSocketInfo;
+  open(id: number, role: 'client' | 'server', url: string, options: WorkerSocketOptions, channel: SocketChannel): import('../socket/socket.js').TlsSocketInfo;
   /** Resolves when socket `id` has closed; rejects with what ended it. */
   closed(id: number): void;
   close(id: number): void;

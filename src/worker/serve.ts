@@ -4,7 +4,7 @@
  * message of any other shape (a property get or set, a constructor call, a longer path) is
  * refused with an error reply and touches no object.
  */
-import { TlsError } from '../errors.js';
+import { TlsError } from '../core/errors.js';
 import { toWire, type MethodName, type ReplyMessage } from './protocol.js';
 import type { TlsWorkerService } from './service.js';
 import * as check from './validate.js';

@@ -1,16 +1,16 @@
 /**
  * The TLS worker's side: one OpenSSL instance, the imported PSKs (in its wasm memory only, see
- * SecretKey), and the sockets it runs for the page. Plaintext crosses to the page through a
- * pair of transferred streams per socket, or a MessagePort of its own where streams cannot be
- * transferred; keys never cross back. The arguments arrive checked (./serve.ts).
+ * SecretKey), and the sockets it runs for the page. Plaintext crosses to the page on a
+ * MessagePort of each socket's own, or on a pair of transferred streams if the page asked for
+ * them (./channel.ts); keys never cross back. The arguments arrive checked (./serve.ts).
  */
-import { TlsError } from '../errors.js';
-import { loadOpenSSL } from '../loader.js';
-import type { OpenSSL } from '../openssl.js';
-import type { SecretKey } from '../secret.js';
-import { acceptTls, connectTls, type TlsSocket, type TlsSocketInfo } from '../socket.js';
-import type { StaticPsk } from '../static-psk.js';
-import { openWebSocket } from '../transport.js';
+import { TlsError } from '../core/errors.js';
+import { loadOpenSSL } from '../tls/loader.js';
+import type { OpenSSL } from '../tls/openssl.js';
+import type { SecretKey } from '../tls/secret.js';
+import { acceptTls, connectTls, type TlsSocket, type TlsSocketInfo } from '../socket/socket.js';
+import type { StaticPsk } from '../socket/static-psk.js';
+import { openWebSocket } from '../socket/transport.js';
 import { PORT_WINDOW, type PassphraseOptions, type SocketChannel, type WorkerSocketOptions } from './protocol.js';
 import { streamsOverPort } from './port-streams.js';
 

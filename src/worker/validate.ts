@@ -3,7 +3,7 @@
  * checked for its type, range and size before anything uses it, and option objects are rebuilt
  * from the known names only (an unknown name, `__proto__` included, is refused).
  */
-import { TlsError } from '../errors.js';
+import { TlsError } from '../core/errors.js';
 import type { PassphraseOptions, SocketChannel, WorkerSocketOptions } from './protocol.js';
 
 /** Longest string the worker takes from the page (identities, suite lists, PEM). */

@@ -223,11 +223,6 @@ int opw_conn_alert(SSL *ssl, int received)
     return received ? state->alert_received : state->alert_sent;
 }
 
-long opw_conn_verify_result(SSL *ssl)
-{
-    return SSL_get_verify_result(ssl);
-}
-
 const char *opw_conn_psk_identity(SSL *ssl)
 {
     return SSL_get_psk_identity(ssl);

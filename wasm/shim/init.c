@@ -30,11 +30,6 @@ void opw_free(void *ptr)
     OPENSSL_free(ptr);
 }
 
-void opw_cleanse(void *ptr, size_t len)
-{
-    OPENSSL_cleanse(ptr, len);
-}
-
 void opw_cleanse_free(void *ptr, size_t len)
 {
     OPENSSL_clear_free(ptr, len);
@@ -55,9 +50,4 @@ uint32_t opw_err_get(void)
 void opw_err_string(uint32_t code, char *buf, size_t len)
 {
     ERR_error_string_n(code, buf, len);
-}
-
-void opw_err_clear(void)
-{
-    ERR_clear_error();
 }

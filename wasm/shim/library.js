@@ -2,7 +2,7 @@
  * library.js: the JavaScript side of the shim's imports (emcc --js-library).
  *
  * Each import forwards to a hook the facade installs on the module object after
- * instantiation (src/callbacks.ts). Hooks never throw: an exception thrown through wasm
+ * instantiation (src/tls/hooks.ts). Hooks never throw: an exception thrown through wasm
  * frames would leave OpenSSL half-way through a handshake step. Until the facade installs
  * its hooks, every import fails closed.
  */

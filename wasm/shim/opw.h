@@ -30,14 +30,11 @@ OPW_EXPORT const char *opw_version(void);
 OPW_EXPORT uint8_t *opw_alloc(size_t len);
 OPW_EXPORT void opw_free(void *ptr);
 OPW_EXPORT void opw_cleanse_free(void *ptr, size_t len);
-OPW_EXPORT void opw_cleanse(void *ptr, size_t len);
 OPW_EXPORT size_t opw_heap_in_use(void);
 OPW_EXPORT uint32_t opw_err_get(void);
 OPW_EXPORT void opw_err_string(uint32_t code, char *buf, size_t len);
-OPW_EXPORT void opw_err_clear(void);
 
 /* random.c: the CSPRNG seed source */
-OPW_EXPORT int opw_random_status(void);
 OPW_EXPORT int opw_random_bytes(uint8_t *buf, size_t len);
 
 /* context.c: SSL_CTX */
@@ -92,7 +89,6 @@ OPW_EXPORT int opw_conn_session_reused(SSL *ssl);
 OPW_EXPORT const char *opw_conn_key_exchange_group(SSL *ssl);
 OPW_EXPORT int opw_conn_early_data_status(SSL *ssl);
 OPW_EXPORT int opw_conn_alert(SSL *ssl, int received);
-OPW_EXPORT long opw_conn_verify_result(SSL *ssl);
 OPW_EXPORT const char *opw_conn_psk_identity(SSL *ssl);
 OPW_EXPORT const char *opw_conn_psk_identity_hint(SSL *ssl);
 OPW_EXPORT SSL_SESSION *opw_conn_get1_session(SSL *ssl);

@@ -63,11 +63,6 @@ int opw_random_install(void)
     return RAND_status() == 1;
 }
 
-int opw_random_status(void)
-{
-    return RAND_status();
-}
-
 int opw_random_bytes(uint8_t *buf, size_t len)
 {
     return len <= INT32_MAX && RAND_bytes(buf, (int)len) == 1;

@@ -7,10 +7,10 @@
  * Nothing here touches a network. After every handshake(), write(), shutdown() (and read(),
  * which may answer post-handshake messages), send what drain() returns.
  */
-import type { Cipher, Digest } from './cipher.js';
-import { TlsError, decodeAlert, textOf, requireBytes, type TlsAlert, type TlsErrorCode } from './errors.js';
-import { Owned } from './lifetime.js';
-import type { BytePtr, SizeTPtr, SslPtr } from './pointers.js';
+import type { Cipher, Digest } from '../core/cipher.js';
+import { TlsError, decodeAlert, textOf, requireBytes, type TlsAlert, type TlsErrorCode } from '../core/errors.js';
+import { Owned } from '../core/lifetime.js';
+import type { BytePtr, SizeTPtr, SslPtr } from '../core/pointers.js';
 import {
   CALLBACK_NAMES,
   checkCallback,
@@ -24,7 +24,8 @@ import {
 import { SSL_ERROR_SYSCALL, SSL_ERROR_ZERO_RETURN, classifyFailure } from './failure.js';
 import type { Observers } from './observers.js';
 import { peekClientPsk } from './psk-digest.js';
-import { functionOf, reasonOf, type Runtime } from './runtime.js';
+import { configError, functionOf, reasonOf, takeErrors } from '../core/error-queue.js';
+import type { Runtime } from '../core/runtime.js';
 import { SslSession } from './session.js';
 
 // SSL_get_error() values (openssl/ssl.h); the failure ones are in failure.ts.
@@ -159,7 +160,7 @@ export class TlsConnection extends Owned {
     const text = Array.isArray(list) ? list.join(':') : list;
     if (typeof text !== 'string') throw new TlsError('ERR_INVALID_ARGUMENT', 'ciphersuites must be a string or an array of strings');
     const ok = this.#rt.enter(() => this.#rt.heap.withCString(text, (s) => this.#rt.shim.connSetCiphersuites(this.pointer, s)));
-    if (!ok) throw this.#rt.configError('ERR_CONFIG', `ciphersuites ${JSON.stringify(text)} were refused`);
+    if (!ok) throw configError(this.#rt, 'ERR_CONFIG', `ciphersuites ${JSON.stringify(text)} were refused`);
   }
 
   /** SSL_set_session: resume an earlier session (ticket or session ID). */
@@ -167,7 +168,7 @@ export class TlsConnection extends Owned {
     if (!(session instanceof SslSession)) throw new TlsError('ERR_INVALID_ARGUMENT', 'setSession() takes an SslSession');
     session.checkInstance(this.#rt);
     if (!this.#rt.enter(() => this.#rt.shim.connSetSession(this.pointer, session.pointer))) {
-      throw this.#rt.configError('ERR_CONFIG', 'SSL_set_session failed');
+      throw configError(this.#rt, 'ERR_CONFIG', 'SSL_set_session failed');
     }
   }
 
@@ -177,7 +178,7 @@ export class TlsConnection extends Owned {
       const name = options.serverName;
       if (typeof name !== 'string' || name === '') throw new TlsError('ERR_INVALID_ARGUMENT', 'serverName must be a non-empty string');
       const ok = this.#rt.enter(() => this.#rt.heap.withCString(name, (s) => this.#rt.shim.connSetHost(this.pointer, s)));
-      if (!ok) throw this.#rt.configError('ERR_CONFIG', `serverName ${JSON.stringify(name)} was refused`);
+      if (!ok) throw configError(this.#rt, 'ERR_CONFIG', `serverName ${JSON.stringify(name)} was refused`);
     }
   }
 
@@ -562,7 +563,7 @@ export class TlsConnection extends Owned {
   /** Turns an SSL_get_error() value into the TlsError to throw; fatal ones stick. */
   #fail(sslError: number, codeHint?: TlsErrorCode): TlsError {
     const rt = this.#rt;
-    const openssl = rt.takeErrors();
+    const openssl = takeErrors(rt);
     const received = this.alertReceived;
     const sent = this.alertSent;
     const alertReceived = received && received.code !== 0 ? received : undefined;

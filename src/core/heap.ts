@@ -3,7 +3,7 @@
  * strings, and cleansing of secrets. Linear memory can grow during any call into the module,
  * which replaces its ArrayBuffer, so views are always taken fresh from the module.
  */
-import type { EmscriptenModule } from '../wasm/dist/openssl-psk.mjs';
+import type { EmscriptenModule } from '../../wasm/dist/openssl-psk.mjs';
 import { TlsError } from './errors.js';
 import type { Shim } from './ffi.js';
 import type { BytePtr, CStringPtr, Ptr, SizeTPtr } from './pointers.js';
@@ -106,8 +106,4 @@ export class Heap {
 
 export function utf8(text: string): Uint8Array {
   return encoder.encode(text);
-}
-
-export function fromUtf8(bytes: Uint8Array): string {
-  return decoder.decode(bytes);
 }

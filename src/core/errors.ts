@@ -174,6 +174,13 @@ export function requireBytes(value: unknown, what: string): Uint8Array {
   return value;
 }
 
+/** Throws ERR_INVALID_ARGUMENT unless `value` is an integer from 0 to 2^32 - 1. */
+export function requireUint32(value: unknown, what: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new TlsError('ERR_INVALID_ARGUMENT', `${what} must be an integer from 0 to 4294967295, got ${describe(value)}`);
+  }
+}
+
 /**
  * What an argument was, for an error message: its type, and a string's length, never a
  * string's content (it may be a key or a PEM given where bytes were expected). Total: a value

@@ -15,7 +15,7 @@
  * ERR_NO_SHARED_CIPHER), GnuTLS with illegal_parameter (here ERR_PSK_WRONG_KEY). The
  * messages say so.
  */
-import type { TlsAlert, TlsErrorCode } from './errors.js';
+import type { TlsAlert, TlsErrorCode } from '../core/errors.js';
 
 // SSL_get_error() values (openssl/ssl.h).
 export const SSL_ERROR_SSL = 1;

@@ -13,13 +13,13 @@
  * closes the transport. The readable ends when the peer's close_notify arrives; a transport
  * that ends without one errors the readable with ERR_TRUNCATED, never a quiet end of file.
  */
-import type { SslContext, ContextOptions } from './context.js';
-import type { TlsConnection } from './connection.js';
-import { TlsError, describe, isTlsError, requireBytes, textOf } from './errors.js';
-import { loadOpenSSL } from './loader.js';
+import type { SslContext, ContextOptions } from '../tls/context.js';
+import type { TlsConnection } from '../tls/connection.js';
+import { TlsError, describe, isTlsError, requireBytes, textOf } from '../core/errors.js';
+import { loadOpenSSL } from '../tls/loader.js';
 import { readChunks } from './read-chunks.js';
-import type { OpenSSL } from './openssl.js';
-import type { SslSession } from './session.js';
+import type { OpenSSL } from '../tls/openssl.js';
+import type { SslSession } from '../tls/session.js';
 import { staticPskCallbacks, type StaticPsk } from './static-psk.js';
 import { DuplexTransport, WebSocketTransport, openWebSocket, waitOpen, type ByteDuplex, type Transport, type WebSocketLike } from './transport.js';
 
@@ -358,11 +358,7 @@ export class TlsSocket {
     await this.#sending.catch(() => {}); // writes already accepted go out before close_notify
     if (!conn.closeSent) conn.shutdown();
     await this.#flush();
-    try {
-      this.#writeController.error(new TlsError('ERR_CLOSED', 'the peer closed the connection (close_notify); nothing more can be sent'));
-    } catch {
-      // already closed
-    }
+    this.#writeController.error(new TlsError('ERR_CLOSED', 'the peer closed the connection (close_notify); nothing more can be sent'));
   }
 
   async #close(): Promise<void> {
@@ -433,16 +429,9 @@ export class TlsSocket {
     this.#error = failure;
     if (!this.#finished) {
       this.#finished = true;
-      try {
-        this.#readController.error(failure);
-      } catch {
-        // already closed
-      }
-      try {
-        this.#writeController.error(failure);
-      } catch {
-        // already closed
-      }
+      // (A stream already closed or errored ignores error().)
+      this.#readController.error(failure);
+      this.#writeController.error(failure);
       const transport = this.#transport;
       void this.#flush()
         .catch(() => {})

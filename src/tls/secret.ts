@@ -5,10 +5,10 @@
  * callback's PSK buffer), so it never travels back through JavaScript. free() overwrites it
  * (OPENSSL_cleanse) before releasing the memory.
  */
-import { TlsError, requireBytes } from './errors.js';
-import { Owned } from './lifetime.js';
-import type { BytePtr } from './pointers.js';
-import type { Runtime } from './runtime.js';
+import { TlsError, requireBytes } from '../core/errors.js';
+import { Owned } from '../core/lifetime.js';
+import type { BytePtr } from '../core/pointers.js';
+import type { Runtime } from '../core/runtime.js';
 
 export class SecretKey extends Owned {
   readonly #rt: Runtime;

@@ -2,12 +2,13 @@
  * OpenSSL: one loaded instance of the module, the entry point to contexts, sessions and
  * ciphers. Instances share nothing; each has its own memory and its own random state.
  */
-import type { Cipher } from './cipher.js';
+import type { Cipher } from '../core/cipher.js';
 import { SslContext, type ContextOptions } from './context.js';
-import { TlsError, describe } from './errors.js';
-import { utf8 } from './heap.js';
-import type { CStringPtr, SessionPtr } from './pointers.js';
-import type { Runtime } from './runtime.js';
+import { configError } from '../core/error-queue.js';
+import { TlsError, describe } from '../core/errors.js';
+import { utf8 } from '../core/heap.js';
+import type { CStringPtr, SessionPtr } from '../core/pointers.js';
+import type { Runtime } from '../core/runtime.js';
 import { SecretKey } from './secret.js';
 import { SslSession, resolveCipher, type PskSessionOptions } from './session.js';
 
@@ -61,7 +62,7 @@ export class OpenSSL {
       if (bytes !== pem || wipe) bytes.fill(0); // our own encoding of a string, always
     }
     if (ptr === 0) {
-      throw rt.configError('ERR_INVALID_ARGUMENT', 'sessionFromPem(): not a session PEM ("-----BEGIN SSL SESSION PARAMETERS-----", as toPem() and openssl -sess_out write)');
+      throw configError(rt, 'ERR_INVALID_ARGUMENT', 'sessionFromPem(): not a session PEM ("-----BEGIN SSL SESSION PARAMETERS-----", as toPem() and openssl -sess_out write)');
     }
     return new SslSession(rt, ptr);
   }
@@ -140,7 +141,7 @@ export class OpenSSL {
     return rt.enter(() => {
       const buf = rt.heap.alloc(length);
       try {
-        if (!rt.shim.randomBytes(buf, length)) throw rt.configError('ERR_NO_CSPRNG', 'RAND_bytes failed');
+        if (!rt.shim.randomBytes(buf, length)) throw configError(rt, 'ERR_NO_CSPRNG', 'RAND_bytes failed');
         return rt.heap.copyOut(buf, length);
       } finally {
         rt.heap.cleanseFree(buf, length);

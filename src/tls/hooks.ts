@@ -6,9 +6,9 @@
  * this last guard turns anything else into the hook's failure return.
  */
 import { observerHooks } from './observers.js';
-import type { BytePtr } from './pointers.js';
+import type { BytePtr } from '../core/pointers.js';
 import { FAIL_HANDSHAKE, pskHooks } from './psk.js';
-import type { Runtime } from './runtime.js';
+import type { Runtime } from '../core/runtime.js';
 
 type Hooks = Record<string, (...args: number[]) => number | void>;
 

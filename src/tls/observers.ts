@@ -6,8 +6,8 @@
  * application sets them.
  */
 import type { TlsConnection } from './connection.js';
-import type { BytePtr, CStringPtr, SessionPtr, SslPtr } from './pointers.js';
-import type { Runtime } from './runtime.js';
+import type { BytePtr, CStringPtr, SessionPtr, SslPtr } from '../core/pointers.js';
+import type { Runtime } from '../core/runtime.js';
 import { SslSession } from './session.js';
 
 /** One protocol message or record header, as SSL_CTX_set_msg_callback reports it. */

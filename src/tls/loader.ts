@@ -3,13 +3,14 @@
  * wire the shim's imports, and seed OpenSSL from the platform CSPRNG. The same code runs in
  * Node 20, browsers and workers; the emscripten glue never loads anything by itself.
  */
-import createOpenSSLModule from '../wasm/dist/openssl-psk.mjs';
-import { TlsError, textOf } from './errors.js';
-import { bindShim, type RawExports } from './ffi.js';
+import createOpenSSLModule from '../../wasm/dist/openssl-psk.mjs';
+import { takeErrors } from '../core/error-queue.js';
+import { TlsError, textOf } from '../core/errors.js';
+import { bindShim, type RawExports } from '../core/ffi.js';
 import { OpenSSL } from './openssl.js';
 import { installHooks } from './hooks.js';
-import { Runtime } from './runtime.js';
-import { defaultWasmUrl } from './wasm-url.js';
+import { Runtime } from '../core/runtime.js';
+import { defaultWasmUrl } from '../core/wasm-url.js';
 
 export interface LoadOptions {
   /** The .wasm bytes, if you have them already. */
@@ -75,7 +76,7 @@ export async function loadOpenSSL(options: LoadOptions = {}): Promise<OpenSSL> {
     throw error instanceof TlsError ? error : loadError('the .wasm does not match this package (rebuild with build.sh)', error);
   }
   if (!initialised) {
-    const openssl = rt.takeErrors();
+    const openssl = takeErrors(rt);
     if (random.failure !== undefined) {
       throw new TlsError('ERR_NO_CSPRNG', 'crypto.getRandomValues failed while seeding OpenSSL, so it will not run', {
         openssl,

@@ -17,5 +17,3 @@ export type SessionPtr = Pointer<'SSL_SESSION'>;
 export type CipherPtr = Pointer<'SSL_CIPHER'>;
 /** Borrowed from OpenSSL's static digest table: never freed. */
 export type DigestPtr = Pointer<'EVP_MD'>;
-
-export const NULL = 0 as Ptr;

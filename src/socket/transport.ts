@@ -9,7 +9,7 @@
  * `maxBuffered` bytes (8 MiB), and beyond that the transport fails with ERR_BUFFER_FULL rather
  * than grow without bound.
  */
-import { TlsError, textOf } from './errors.js';
+import { TlsError, textOf } from '../core/errors.js';
 
 export interface Transport {
   /** The next bytes from the peer, or null at the end of the stream (see `failure`). Never throws. */
@@ -18,8 +18,6 @@ export interface Transport {
   write(bytes: Uint8Array): Promise<void>;
   /** Closes gracefully (after pending writes). */
   close(): Promise<void>;
-  /** Tears down at once. */
-  abort(reason?: unknown): void;
   /** Set once the transport ended abnormally: how, for error messages. */
   readonly failure: TlsError | null;
 }
@@ -170,10 +168,6 @@ export class WebSocketTransport implements Transport {
     if (this.#ws.readyState === OPEN) this.#ws.close(1000);
     await Promise.race([this.#closed, new Promise((resolve) => setTimeout(resolve, 2000))]);
   }
-
-  abort(): void {
-    if (this.#ws.readyState <= OPEN) this.#ws.close(1000);
-  }
 }
 
 export class DuplexTransport implements Transport {
@@ -222,11 +216,6 @@ export class DuplexTransport implements Transport {
     clearTimeout(timer);
     if (!closedInTime) this.#writer.abort().catch(() => {});
     await this.#reader.cancel().catch(() => {});
-  }
-
-  abort(reason?: unknown): void {
-    this.#writer.abort(reason).catch(() => {});
-    this.#reader.cancel(reason).catch(() => {});
   }
 }
 

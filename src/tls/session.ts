@@ -14,11 +14,13 @@
  *   application": a callback may return a new session per call and forget it, without a leak.
  *   keep() before returning it makes it the application's instead.
  */
-import type { Cipher } from './cipher.js';
-import { TlsError, describe } from './errors.js';
-import { Owned } from './lifetime.js';
-import type { BytePtr, SessionPtr } from './pointers.js';
-import { protocolName, protocolNumber, type ProtocolVersion, type Runtime } from './runtime.js';
+import type { Cipher } from '../core/cipher.js';
+import { configError } from '../core/error-queue.js';
+import { TlsError, describe, requireUint32 } from '../core/errors.js';
+import { Owned } from '../core/lifetime.js';
+import type { BytePtr, SessionPtr } from '../core/pointers.js';
+import type { Runtime } from '../core/runtime.js';
+import { protocolName, protocolNumber, type ProtocolVersion } from './protocol-version.js';
 import { SecretKey, keyLength, type KeyMaterial } from './secret.js';
 
 /** OpenSSL 1.1.1 keeps at most this many bytes of master key (SSL_MAX_MASTER_KEY_LENGTH). */
@@ -142,7 +144,7 @@ export class SslSession extends Owned {
     } else {
       ok = rt.enter(() => rt.heap.withSecret(key, set));
     }
-    if (!ok) throw rt.configError('ERR_CONFIG', 'SSL_SESSION_set1_master_key failed');
+    if (!ok) throw configError(rt, 'ERR_CONFIG', 'SSL_SESSION_set1_master_key failed');
     return this;
   }
 
@@ -150,7 +152,7 @@ export class SslSession extends Owned {
   setCipher(cipher: string | Cipher): this {
     const ptr = this.#rt.ciphers.pointer(resolveCipher(this.#rt, cipher));
     if (!this.#rt.enter(() => this.#rt.shim.sessionSetCipher(this.pointer, ptr))) {
-      throw this.#rt.configError('ERR_CONFIG', 'SSL_SESSION_set_cipher failed');
+      throw configError(this.#rt, 'ERR_CONFIG', 'SSL_SESSION_set_cipher failed');
     }
     return this;
   }
@@ -159,7 +161,7 @@ export class SslSession extends Owned {
   setProtocolVersion(version: ProtocolVersion): this {
     const number = protocolNumber(version, 'protocolVersion');
     if (!this.#rt.enter(() => this.#rt.shim.sessionSetProtocolVersion(this.pointer, number))) {
-      throw this.#rt.configError('ERR_CONFIG', 'SSL_SESSION_set_protocol_version failed');
+      throw configError(this.#rt, 'ERR_CONFIG', 'SSL_SESSION_set_protocol_version failed');
     }
     return this;
   }
@@ -168,7 +170,7 @@ export class SslSession extends Owned {
   setMaxEarlyData(max: number): this {
     requireUint32(max, 'maxEarlyData');
     if (!this.#rt.enter(() => this.#rt.shim.sessionSetMaxEarlyData(this.pointer, max))) {
-      throw this.#rt.configError('ERR_CONFIG', 'SSL_SESSION_set_max_early_data failed');
+      throw configError(this.#rt, 'ERR_CONFIG', 'SSL_SESSION_set_max_early_data failed');
     }
     return this;
   }
@@ -185,7 +187,7 @@ export class SslSession extends Owned {
       try {
         const len = rt.shim.sessionToPem(this.pointer, out);
         const ptr = rt.module.HEAPU32[out >>> 2]! as BytePtr;
-        if (len === 0) throw rt.configError('ERR_CONFIG', 'PEM_write_bio_SSL_SESSION failed');
+        if (len === 0) throw configError(rt, 'ERR_CONFIG', 'PEM_write_bio_SSL_SESSION failed');
         const pem = new TextDecoder().decode(rt.heap.u8.subarray(ptr, ptr + len));
         rt.heap.cleanseFree(ptr, len);
         return pem;
@@ -212,10 +214,4 @@ export function resolveCipher(rt: Runtime, cipher: unknown): Cipher {
   }
   if (cipher && typeof cipher === 'object' && rt.ciphers.pointer(cipher as Cipher) !== 0) return cipher as Cipher;
   throw new TlsError('ERR_INVALID_ARGUMENT', `cipher must be a suite name or a Cipher from findCipher(), got ${describe(cipher)}`);
-}
-
-export function requireUint32(value: unknown, what: string): asserts value is number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-    throw new TlsError('ERR_INVALID_ARGUMENT', `${what} must be an integer from 0 to 4294967295, got ${describe(value)}`);
-  }
 }

@@ -18,11 +18,12 @@
  *   provided the client offers one.
  * Each callback is still called exactly once per ClientHello and identity, as OpenSSL would.
  */
-import type { Cipher, Digest } from './cipher.js';
+import type { Cipher, Digest } from '../core/cipher.js';
 import type { TlsConnection } from './connection.js';
-import type { Ptr, SslPtr } from './pointers.js';
-import type { Runtime } from './runtime.js';
-import { TlsError } from './errors.js';
+import type { Ptr, SslPtr } from '../core/pointers.js';
+import type { Runtime } from '../core/runtime.js';
+import { takeErrors } from '../core/error-queue.js';
+import { TlsError } from '../core/errors.js';
 import { SslSession } from './session.js';
 
 const TLSEXT_TYPE_PSK = 41;
@@ -121,7 +122,7 @@ function textUpToNul(bytes: Uint8Array): string {
   return new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
 }
 
-/** The key under which peekServerPsk keeps an answer for an identity. */
+/** The key under which the find-session callback's answer for an identity is kept. */
 export function identityKey(identity: Uint8Array): string {
   let key = '';
   for (const b of identity) key += String.fromCharCode(b);
@@ -144,7 +145,7 @@ function tls13Suites(rt: Runtime, ssl: SslPtr): Cipher[] {
 
 function setSuites(rt: Runtime, ssl: SslPtr, suites: Cipher[]): void {
   const list = suites.map((c) => c.name).join(':');
-  if (!rt.heap.withCString(list, (s) => rt.shim.connSetCiphersuites(ssl, s))) rt.takeErrors();
+  if (!rt.heap.withCString(list, (s) => rt.shim.connSetCiphersuites(ssl, s))) takeErrors(rt);
 }
 
 /** Reads a pointer-sized out-parameter filled by the shim. */

@@ -6,13 +6,13 @@
  * back into wasm: an exception, or a result OpenSSL could only truncate or misread, becomes a
  * failure return, and the connection keeps the TlsError to throw from the handshake.
  */
-import type { Digest } from './cipher.js';
+import type { Digest } from '../core/cipher.js';
 import type { TlsConnection } from './connection.js';
-import { TlsError, describe, textOf, isTlsError } from './errors.js';
-import { utf8 } from './heap.js';
-import type { BytePtr, CStringPtr, DigestPtr, Ptr, SizeTPtr, SslPtr } from './pointers.js';
+import { TlsError, describe, textOf, isTlsError } from '../core/errors.js';
+import { utf8 } from '../core/heap.js';
+import type { BytePtr, CStringPtr, DigestPtr, Ptr, SizeTPtr, SslPtr } from '../core/pointers.js';
 import { identityKey, onClientHello } from './psk-digest.js';
-import type { Runtime } from './runtime.js';
+import type { Runtime } from '../core/runtime.js';
 import { SecretKey, type KeyMaterial } from './secret.js';
 import { SslSession } from './session.js';
 

@@ -9,12 +9,9 @@ export interface RawExports {
   _opw_alloc(len: number): BytePtr;
   _opw_free(ptr: Ptr): void;
   _opw_cleanse_free(ptr: Ptr, len: number): void;
-  _opw_cleanse(ptr: Ptr, len: number): void;
   _opw_heap_in_use(): number;
   _opw_err_get(): number;
   _opw_err_string(code: number, buf: CStringPtr, len: number): void;
-  _opw_err_clear(): void;
-  _opw_random_status(): number;
   _opw_random_bytes(buf: BytePtr, len: number): number;
   _opw_ctx_new(server: number): SslCtxPtr;
   _opw_ctx_free(ctx: SslCtxPtr): void;
@@ -63,7 +60,6 @@ export interface RawExports {
   _opw_conn_key_exchange_group(ssl: SslPtr): CStringPtr;
   _opw_conn_early_data_status(ssl: SslPtr): number;
   _opw_conn_alert(ssl: SslPtr, received: number): number;
-  _opw_conn_verify_result(ssl: SslPtr): number;
   _opw_conn_psk_identity(ssl: SslPtr): CStringPtr;
   _opw_conn_psk_identity_hint(ssl: SslPtr): CStringPtr;
   _opw_conn_get1_session(ssl: SslPtr): SessionPtr;
@@ -110,12 +106,9 @@ export interface Shim {
   alloc(len: number): BytePtr;
   free(ptr: Ptr): void;
   cleanseFree(ptr: Ptr, len: number): void;
-  cleanse(ptr: Ptr, len: number): void;
   heapInUse(): number;
   errGet(): number;
   errString(code: number, buf: CStringPtr, len: number): void;
-  errClear(): void;
-  randomStatus(): number;
   randomBytes(buf: BytePtr, len: number): number;
   ctxNew(server: number): SslCtxPtr;
   ctxFree(ctx: SslCtxPtr): void;
@@ -164,7 +157,6 @@ export interface Shim {
   connKeyExchangeGroup(ssl: SslPtr): CStringPtr;
   connEarlyDataStatus(ssl: SslPtr): number;
   connAlert(ssl: SslPtr, received: number): number;
-  connVerifyResult(ssl: SslPtr): number;
   connPskIdentity(ssl: SslPtr): CStringPtr;
   connPskIdentityHint(ssl: SslPtr): CStringPtr;
   connGet1Session(ssl: SslPtr): SessionPtr;
@@ -211,12 +203,9 @@ export function bindShim(raw: RawExports): Shim {
     alloc: raw._opw_alloc,
     free: raw._opw_free,
     cleanseFree: raw._opw_cleanse_free,
-    cleanse: raw._opw_cleanse,
     heapInUse: () => raw._opw_heap_in_use() >>> 0,
     errGet: () => raw._opw_err_get() >>> 0,
     errString: raw._opw_err_string,
-    errClear: raw._opw_err_clear,
-    randomStatus: raw._opw_random_status,
     randomBytes: raw._opw_random_bytes,
     ctxNew: raw._opw_ctx_new,
     ctxFree: raw._opw_ctx_free,
@@ -265,7 +254,6 @@ export function bindShim(raw: RawExports): Shim {
     connKeyExchangeGroup: raw._opw_conn_key_exchange_group,
     connEarlyDataStatus: raw._opw_conn_early_data_status,
     connAlert: raw._opw_conn_alert,
-    connVerifyResult: raw._opw_conn_verify_result,
     connPskIdentity: raw._opw_conn_psk_identity,
     connPskIdentityHint: raw._opw_conn_psk_identity_hint,
     connGet1Session: raw._opw_conn_get1_session,
@@ -313,12 +301,9 @@ export const EXPORTED_FUNCTIONS = [
   '_opw_alloc',
   '_opw_free',
   '_opw_cleanse_free',
-  '_opw_cleanse',
   '_opw_heap_in_use',
   '_opw_err_get',
   '_opw_err_string',
-  '_opw_err_clear',
-  '_opw_random_status',
   '_opw_random_bytes',
   '_opw_ctx_new',
   '_opw_ctx_free',
@@ -367,7 +352,6 @@ export const EXPORTED_FUNCTIONS = [
   '_opw_conn_key_exchange_group',
   '_opw_conn_early_data_status',
   '_opw_conn_alert',
-  '_opw_conn_verify_result',
   '_opw_conn_psk_identity',
   '_opw_conn_psk_identity_hint',
   '_opw_conn_get1_session',

@@ -3,11 +3,11 @@
  * the core API, for TLS 1.3 (a session whose suite gives the PSK's digest) and TLS 1.2
  * (the key itself). The sessions made here belong to the socket and are freed with it.
  */
-import type { ContextOptions } from './context.js';
-import { TlsError, describe } from './errors.js';
-import type { OpenSSL } from './openssl.js';
-import { keyLength, type KeyMaterial } from './secret.js';
-import { MAX_MASTER_KEY_LENGTH, type SslSession } from './session.js';
+import type { ContextOptions } from '../tls/context.js';
+import { TlsError, describe } from '../core/errors.js';
+import type { OpenSSL } from '../tls/openssl.js';
+import { keyLength, type KeyMaterial } from '../tls/secret.js';
+import { MAX_MASTER_KEY_LENGTH, type SslSession } from '../tls/session.js';
 
 export interface StaticPsk {
   /** The PSK identity. */

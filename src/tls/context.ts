@@ -4,9 +4,10 @@
  * the context later does not change existing connections.
  */
 import { TlsConnection, type ConnectionOptions } from './connection.js';
-import { TlsError, describe } from './errors.js';
-import { Owned } from './lifetime.js';
-import type { SslCtxPtr } from './pointers.js';
+import { configError } from '../core/error-queue.js';
+import { TlsError, describe, requireUint32 } from '../core/errors.js';
+import { Owned } from '../core/lifetime.js';
+import type { SslCtxPtr } from '../core/pointers.js';
 import {
   checkCallback,
   type PskCallbackKind,
@@ -17,8 +18,8 @@ import {
   type PskUseSessionCallback,
 } from './psk.js';
 import type { KeylogCallback, MessageCallback, NewSessionCallback, Observers } from './observers.js';
-import { protocolNumber, type ProtocolVersion, type Runtime } from './runtime.js';
-import { requireUint32 } from './session.js';
+import type { Runtime } from '../core/runtime.js';
+import { protocolNumber, type ProtocolVersion } from './protocol-version.js';
 
 /**
  * TLS 1.3 suites a client offers unless told otherwise. ChaCha20-Poly1305 first: without AES
@@ -119,7 +120,7 @@ export class SslContext extends Owned {
     const ctx = rt.enter(() => rt.shim.ctxNew(this.role === 'server' ? 1 : 0));
     if (ctx === 0) {
       this.disown();
-      throw rt.configError('ERR_CONFIG', 'SSL_CTX_new failed');
+      throw configError(rt, 'ERR_CONFIG', 'SSL_CTX_new failed');
     }
     this.#ctx = ctx;
     try {
@@ -169,7 +170,7 @@ export class SslContext extends Owned {
   }
 
   #check(ok: number, what: string): void {
-    if (!ok) throw this.#rt.configError('ERR_CONFIG', `${what} was refused`);
+    if (!ok) throw configError(this.#rt, 'ERR_CONFIG', `${what} was refused`);
   }
 
   #setList(what: string, list: unknown, set: (ctx: SslCtxPtr, list: never) => number): void {
@@ -178,13 +179,13 @@ export class SslContext extends Owned {
       throw new TlsError('ERR_INVALID_ARGUMENT', `${what} must be a non-empty string or array of strings, got ${describe(list)}`);
     }
     const ok = this.#rt.enter(() => this.#rt.heap.withCString(text, (s) => set(this.#ctx, s as never)));
-    if (!ok) throw this.#rt.configError('ERR_CONFIG', `${what} ${JSON.stringify(text)} matched nothing this build supports`);
+    if (!ok) throw configError(this.#rt, 'ERR_CONFIG', `${what} ${JSON.stringify(text)} matched nothing this build supports`);
   }
 
   #usePem(what: string, pem: unknown, use: (ctx: SslCtxPtr, pem: never, len: number) => number): void {
     if (typeof pem !== 'string') throw new TlsError('ERR_INVALID_ARGUMENT', `${what} must be a PEM string, got ${describe(pem)}`);
     const ok = this.#rt.enter(() => this.#rt.heap.withCString(pem, (s, len) => use(this.#ctx, s as never, len)));
-    if (!ok) throw this.#rt.configError('ERR_CERTIFICATE', `${what} could not be loaded`);
+    if (!ok) throw configError(this.#rt, 'ERR_CERTIFICATE', `${what} could not be loaded`);
   }
 
   /** SSL_CTX_use_psk_identity_hint (server, TLS 1.2): at most 128 bytes. */
@@ -196,7 +197,7 @@ export class SslContext extends Owned {
     if (ok === -1) {
       throw new TlsError('ERR_PSK_IDENTITY_TOO_LONG', 'the PSK identity hint is longer than 128 bytes (PSK_MAX_IDENTITY_LEN)');
     }
-    if (!ok) throw rt.configError('ERR_CONFIG', 'SSL_CTX_use_psk_identity_hint failed');
+    if (!ok) throw configError(rt, 'ERR_CONFIG', 'SSL_CTX_use_psk_identity_hint failed');
   }
 
   /** SSL_CTX_set_psk_use_session_callback (client, TLS 1.3); null removes it. */
@@ -255,7 +256,7 @@ export class SslContext extends Owned {
     this.assertLive();
     const rt = this.#rt;
     const ssl = rt.enter(() => rt.shim.connNew(this.#ctx));
-    if (ssl === 0) throw rt.configError('ERR_CONFIG', 'SSL_new failed');
+    if (ssl === 0) throw configError(rt, 'ERR_CONFIG', 'SSL_new failed');
     const conn = new TlsConnection(rt, ssl, this.#callbacks, this.#observers, this.#pskDigestFirst);
     try {
       conn.configure(options);
