@@ -23,7 +23,7 @@ source wasm/flags.sh
 
 CACHE=${OPENSSL_PSK_WASM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/openssl-psk-wasm}
 DIST=$ROOT/wasm/dist
-SHIM_FILES=(wasm/shim/opw.h wasm/shim/*.c wasm/shim/library.js wasm/glue.d.mts scripts/gen-ffi.mjs)
+SHIM_FILES=(wasm/shim/opw.h wasm/shim/*.c wasm/glue.d.mts scripts/gen-ffi.mjs)
 # Our own changes to OpenSSL for wasm, applied in name order after Debian's (wasm builds only).
 shopt -s nullglob
 WASM_PATCHES=(wasm/patches/*.patch)
@@ -194,12 +194,12 @@ link_module() {
   step "linking the module with emcc"
   emcc "${LINK_FLAGS[@]}" -I"$libs/include" wasm/shim/*.c \
     "$libs/lib/libssl.a" "$libs/lib/libcrypto.a" \
-    --js-library wasm/shim/library.js \
+    --js-library "$work/library.js" \
     -sEXPORTED_FUNCTIONS=@"$work/exported-functions.json" \
     -o "$work/openssl-psk.mjs"
   cp wasm/glue.d.mts "$work/openssl-psk.d.mts"
   write_build_info "$libs" "$work"
-  rm -f "$work/exported-functions.json"
+  rm -f "$work/exported-functions.json" "$work/library.js"
   rm -rf "$out"
   mv "$work" "$out"
 }

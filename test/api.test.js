@@ -149,6 +149,22 @@ describe('lifetimes', () => {
   });
 });
 
+describe('the trap guard (every call into the module, generated from opw.h)', () => {
+  test('a trap puts the stack pointer back, is ERR_WASM_TRAP, and the instance refuses all work after it', async () => {
+    const instance = await loadOpenSSL();
+    const { shim, module } = instance.runtime;
+    const session = instance.createPskSession({ masterKey: key32(), cipher: 'TLS_AES_128_GCM_SHA256' });
+    const sp = module.stackSave();
+    // A session pointer past the end of memory: PEM_write_bio_SSL_SESSION traps a few frames down.
+    assert.throws(() => shim.sessionToPem(0xfffffff0, 0), (error) => error.code === 'ERR_WASM_TRAP' && error.cause instanceof WebAssembly.RuntimeError);
+    assert.equal(module.stackSave(), sp, 'the frames the trap left are gone from the stack');
+    assert.throws(() => instance.createContext({ role: 'client' }), { code: 'ERR_WASM_TRAP', message: /trapped earlier/ });
+    assert.throws(() => session.toPem(), { code: 'ERR_WASM_TRAP' });
+    assert.throws(() => instance.heapStats(), { code: 'ERR_WASM_TRAP' });
+    assert.equal(ossl.createContext({ role: 'client' }).free(), undefined, 'other instances go on');
+  });
+});
+
 describe('callbacks calling back', () => {
   test('a callback that frees or drives its own connection gets ERR_REENTRANT as the failure cause', () => {
     for (const action of [(conn) => conn.free(), (conn) => conn.handshake(), (conn) => conn.setPskUseSessionCallback(null)]) {

@@ -1,5 +1,6 @@
 // The build's promises: pinned inputs recorded in build-info.json, the recorded hash is the
-// .wasm's, only the shim's functions exported, src/core/ffi.ts in step with the C header.
+// .wasm's, only the shim's functions exported, src/core/ffi.ts and ffi-imports.ts in step with
+// the C header.
 // (That the same inputs give the same bytes is checked by `./build.sh --verify`, run by npm test.)
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -32,7 +33,7 @@ test('build-info.json records every pinned input with the pinned sha256', () => 
   assert.equal(patches.length, 40, 'the 40 security patches of the series, not the 6 packaging ones');
   assert.ok(patches.includes('debian/patches/CVE-2024-5535-1.patch'));
   assert.ok(!patches.includes('debian/patches/debian-targets.patch'));
-  for (const file of ['wasm/shim/psk.c', 'wasm/shim/opw.h', 'wasm/shim/library.js', 'wasm/flags.sh']) {
+  for (const file of ['wasm/shim/psk.c', 'wasm/shim/opw.h', 'scripts/gen-ffi.mjs', 'wasm/flags.sh']) {
     assert.equal(info.inputs[file], sha256(read(file)), `${file} as built is the file in the tree`);
   }
 });
@@ -50,15 +51,16 @@ test('build-info.json records the toolchain, the flags, and the .wasm it describ
   assert.equal(info.glue.sha256, sha256(read('wasm/dist/openssl-psk.mjs')));
 });
 
-test('the .wasm exports only the shim (and the runtime\'s own three functions)', () => {
+test('the .wasm exports only the shim (and five functions of the runtime)', () => {
   const exports = WebAssembly.Module.exports(new WebAssembly.Module(read('wasm/dist/openssl-psk.wasm')));
   const functions = exports.filter((e) => e.kind === 'function');
-  // __wasm_call_ctors, __errno_location and malloc come with the emscripten runtime.
-  assert.equal(functions.length, EXPORTED_FUNCTIONS.length + 3);
+  // __wasm_call_ctors, __errno_location and malloc come with the emscripten runtime;
+  // stackSave and stackRestore are there for the trap guard.
+  assert.equal(functions.length, EXPORTED_FUNCTIONS.length + 5);
   assert.deepEqual(exports.filter((e) => e.kind !== 'function').map((e) => e.kind).sort(), ['memory', 'table']);
 });
 
-test('src/core/ffi.ts is generated from wasm/shim/opw.h and up to date', () => {
+test('src/core/ffi.ts and ffi-imports.ts are generated from wasm/shim/opw.h and up to date', () => {
   execFileSync(process.execPath, ['scripts/gen-ffi.mjs', '--check'], { cwd: root, stdio: 'pipe' });
   const header = read('wasm/shim/opw.h').toString();
   const declared = header.match(/^OPW_EXPORT .*?\b(opw_\w+)\(/gm).map((line) => `_${/\b(opw_\w+)\(/.exec(line)[1]}`);

@@ -58,4 +58,6 @@ LINK_FLAGS=(
   -sDYNAMIC_EXECUTION=0               # no eval/new Function in the glue: CSP needs only 'wasm-unsafe-eval'
   -sTEXTDECODER=2                     # every target has TextDecoder; drop the fallback
   -sINCOMING_MODULE_JS_API=instantiateWasm,onAbort   # the only Module options the facade passes
+  -sEXPORTED_RUNTIME_METHODS=stackSave,stackRestore  # the trap guard (src/core/ffi.ts) puts the
+                                      # stack pointer back after a call that threw through wasm
 )

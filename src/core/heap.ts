@@ -6,7 +6,7 @@
 import type { EmscriptenModule } from '../../wasm/dist/openssl-psk.mjs';
 import { TlsError } from './errors.js';
 import type { Shim } from './ffi.js';
-import type { BytePtr, CStringPtr, Ptr, SizeTPtr } from './pointers.js';
+import type { BytePtr, CStringPtr, IntPtr, OutPtr, Owned, Ptr, SizeTPtr } from './pointers.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -23,23 +23,23 @@ export class Heap {
   }
 
   /** Allocates `len` bytes; the caller owns them and must free them. */
-  alloc(len: number): BytePtr {
+  alloc(len: number): Owned<BytePtr> {
     const ptr = this.shim.alloc(len);
     if (ptr === 0) throw new TlsError('ERR_OUT_OF_MEMORY', `the module could not allocate ${len} bytes`);
     return ptr;
   }
 
-  free(ptr: Ptr): void {
+  free(ptr: Owned<Ptr>): void {
     this.shim.free(ptr);
   }
 
   /** Overwrites with zeros (OPENSSL_cleanse), then frees. */
-  cleanseFree(ptr: Ptr, len: number): void {
+  cleanseFree(ptr: Owned<Ptr>, len: number): void {
     this.shim.cleanseFree(ptr, len);
   }
 
   /** Copies bytes into newly allocated memory, honouring the view's offset and length. */
-  copyIn(bytes: Uint8Array): BytePtr {
+  copyIn(bytes: Uint8Array): Owned<BytePtr> {
     const ptr = this.alloc(bytes.byteLength);
     this.u8.set(bytes, ptr);
     return ptr;
@@ -54,8 +54,36 @@ export class Heap {
     return this.module.HEAPU32[ptr >>> 2]!;
   }
 
-  writeU32(ptr: Ptr, value: number): void {
+  writeSize(ptr: SizeTPtr, value: number): void {
     this.module.HEAPU32[ptr >>> 2] = value;
+  }
+
+  readInt(ptr: IntPtr): number {
+    return this.module.HEAP32[ptr >>> 2]!;
+  }
+
+  /** The pointer the module wrote to an out-parameter; it keeps its owner's mark. */
+  readPointer<T extends Ptr>(out: OutPtr<T>): T {
+    return this.module.HEAPU32[out >>> 2]! as T;
+  }
+
+  /** Answers an out-parameter of an import. */
+  writePointer<T extends Ptr>(out: OutPtr<T>, value: T): void {
+    this.module.HEAPU32[out >>> 2] = value;
+  }
+
+  /**
+   * Runs `fn` with a pointer-sized out-parameter (freed afterwards), and returns its result
+   * with the pointer the module wrote there.
+   */
+  withOutPointer<T extends Ptr, R>(fn: (out: OutPtr<T>) => R): { result: R; pointer: T } {
+    const out = this.alloc(4);
+    try {
+      const result = fn(out as number as OutPtr<T>);
+      return { result, pointer: this.readPointer(out as number as OutPtr<T>) };
+    } finally {
+      this.free(out);
+    }
   }
 
   /** Reads a NUL-terminated UTF-8 string; NULL reads as null. */

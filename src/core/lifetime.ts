@@ -20,7 +20,7 @@ export function onLeak(handler: ((what: string) => void) | null): void {
 
 const leaks = new FinalizationRegistry<string>((what) => warnLeak?.(what));
 
-export abstract class Owned {
+export abstract class Lifetime {
   #freed = false;
   readonly #what: string;
 
@@ -66,15 +66,15 @@ export abstract class Owned {
   protected abstract release(): void;
 }
 
-export interface Owned {
+export interface Lifetime {
   /** free(), for `using` (where the engine has Symbol.dispose). */
   [Symbol.dispose](): void;
 }
 
 // Symbol.dispose is missing in some engines (WebKit): the method exists only where the symbol does.
 if (typeof Symbol.dispose === 'symbol') {
-  Object.defineProperty(Owned.prototype, Symbol.dispose, {
-    value(this: Owned): void {
+  Object.defineProperty(Lifetime.prototype, Symbol.dispose, {
+    value(this: Lifetime): void {
       this.free();
     },
     writable: true,

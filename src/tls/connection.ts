@@ -9,11 +9,12 @@
  */
 import type { Cipher, Digest } from '../core/cipher.js';
 import { TlsError, decodeAlert, textOf, requireBytes, type TlsAlert, type TlsErrorCode } from '../core/errors.js';
-import { Owned } from '../core/lifetime.js';
-import type { BytePtr, SizeTPtr, SslPtr } from '../core/pointers.js';
+import { Lifetime } from '../core/lifetime.js';
+import type { BytePtr, IntPtr, Owned, SizeTPtr, SslPtr } from '../core/pointers.js';
 import {
   CALLBACK_NAMES,
   checkCallback,
+  pskImports,
   type PskCallbackKind,
   type PskCallbacks,
   type PskClientCallback,
@@ -22,7 +23,7 @@ import {
   type PskUseSessionCallback,
 } from './psk.js';
 import { SSL_ERROR_SYSCALL, SSL_ERROR_ZERO_RETURN, classifyFailure } from './failure.js';
-import type { Observers } from './observers.js';
+import { observerImports, type Observers } from './observers.js';
 import { peekClientPsk } from './psk-digest.js';
 import { configError, functionOf, reasonOf, takeErrors } from '../core/error-queue.js';
 import type { Runtime } from '../core/runtime.js';
@@ -34,8 +35,6 @@ const SSL_ERROR_WANT_READ = 2;
 // SSL_get_shutdown() bits.
 const SSL_SENT_SHUTDOWN = 1;
 const SSL_RECEIVED_SHUTDOWN = 2;
-// SSL_read_early_data() results.
-const SSL_READ_EARLY_DATA_FINISH = 2;
 
 /** One TLS record's worth of plaintext: the unit of read() and of write()'s copies. */
 const RECORD_SIZE = 16384;
@@ -58,7 +57,7 @@ export interface ConnectionOptions {
   serverName?: string;
 }
 
-export class TlsConnection extends Owned {
+export class TlsConnection extends Lifetime {
   readonly role: 'client' | 'server';
   /** @internal */
   readonly pskCallbacks: PskCallbacks;
@@ -84,10 +83,10 @@ export class TlsConnection extends Owned {
   readonly #rt: Runtime;
   readonly #ssl: SslPtr;
   /** Scratch memory for I/O: a size_t out-parameter, then one record of data. */
-  readonly #io: BytePtr;
+  readonly #io: Owned<BytePtr>;
   /** How much of #io has been handed to OpenSSL or written (cleansed on free: usually 16 KiB, a few hundred bytes for a handshake-only connection). */
   #ioUsed = 0;
-  #identity: { ptr: BytePtr; len: number } | null = null;
+  #identity: { ptr: Owned<BytePtr>; len: number } | null = null;
   /** Sessions handed over by the callbacks that made them: freed with this connection. */
   readonly #adopted: SslSession[] = [];
   #callbackError: TlsError | null = null;
@@ -115,7 +114,7 @@ export class TlsConnection extends Owned {
       this.disown();
       throw error;
     }
-    rt.connections.set(ssl, this);
+    rt.connections.set(ssl, { ...pskImports(rt, this), ...observerImports(rt, this) });
   }
 
   /** @internal The SSL pointer, checked live. */
@@ -150,7 +149,7 @@ export class TlsConnection extends Owned {
     checkCallback(cb, kind);
     this.#assertNotInCallback();
     (this.pskCallbacks as Record<PskCallbackKind, unknown>)[kind] = cb;
-    this.#rt.enter(() => set(this.pointer, cb ? 1 : 0));
+    set(this.pointer, cb ? 1 : 0);
   }
 
   // ---- Settings before the handshake ----
@@ -159,7 +158,7 @@ export class TlsConnection extends Owned {
   setCiphersuites(list: string | readonly string[]): void {
     const text = Array.isArray(list) ? list.join(':') : list;
     if (typeof text !== 'string') throw new TlsError('ERR_INVALID_ARGUMENT', 'ciphersuites must be a string or an array of strings');
-    const ok = this.#rt.enter(() => this.#rt.heap.withCString(text, (s) => this.#rt.shim.connSetCiphersuites(this.pointer, s)));
+    const ok = this.#rt.heap.withCString(text, (s) => this.#rt.shim.connSetCiphersuites(this.pointer, s));
     if (!ok) throw configError(this.#rt, 'ERR_CONFIG', `ciphersuites ${JSON.stringify(text)} were refused`);
   }
 
@@ -167,7 +166,7 @@ export class TlsConnection extends Owned {
   setSession(session: SslSession): void {
     if (!(session instanceof SslSession)) throw new TlsError('ERR_INVALID_ARGUMENT', 'setSession() takes an SslSession');
     session.checkInstance(this.#rt);
-    if (!this.#rt.enter(() => this.#rt.shim.connSetSession(this.pointer, session.pointer))) {
+    if (!this.#rt.shim.connSetSession(this.pointer, session.pointer)) {
       throw configError(this.#rt, 'ERR_CONFIG', 'SSL_set_session failed');
     }
   }
@@ -177,7 +176,7 @@ export class TlsConnection extends Owned {
     if (options.serverName !== undefined) {
       const name = options.serverName;
       if (typeof name !== 'string' || name === '') throw new TlsError('ERR_INVALID_ARGUMENT', 'serverName must be a non-empty string');
-      const ok = this.#rt.enter(() => this.#rt.heap.withCString(name, (s) => this.#rt.shim.connSetHost(this.pointer, s)));
+      const ok = this.#rt.heap.withCString(name, (s) => this.#rt.shim.connSetHost(this.pointer, s));
       if (!ok) throw configError(this.#rt, 'ERR_CONFIG', `serverName ${JSON.stringify(name)} was refused`);
     }
   }
@@ -189,31 +188,26 @@ export class TlsConnection extends Owned {
     requireBytes(bytes, 'feed() input');
     if (bytes.byteLength === 0) return;
     const rt = this.#rt;
-    rt.enter(() => {
-      for (let offset = 0; offset < bytes.byteLength; offset += RECORD_SIZE) {
-        const chunk = bytes.subarray(offset, offset + RECORD_SIZE);
-        this.#useIo(chunk.byteLength);
-        rt.heap.u8.set(chunk, this.#io);
-        if (rt.shim.connFeed(this.pointer, this.#io, chunk.byteLength) !== chunk.byteLength) {
-          throw new TlsError('ERR_OUT_OF_MEMORY', 'the read BIO could not take the bytes fed to it');
-        }
+    for (let offset = 0; offset < bytes.byteLength; offset += RECORD_SIZE) {
+      const chunk = bytes.subarray(offset, offset + RECORD_SIZE);
+      this.#useIo(chunk.byteLength);
+      rt.heap.u8.set(chunk, this.#io);
+      if (rt.shim.connFeed(this.pointer, this.#io, chunk.byteLength) !== chunk.byteLength) {
+        throw new TlsError('ERR_OUT_OF_MEMORY', 'the read BIO could not take the bytes fed to it');
       }
-    });
+    }
   }
 
   /** Tells OpenSSL the peer's byte stream has ended (transport closed). */
   feedEnd(): void {
-    this.#rt.enter(() => this.#rt.shim.connFeedEof(this.pointer));
+    this.#rt.shim.connFeedEof(this.pointer);
   }
 
   /** Takes the bytes OpenSSL has produced for the peer (possibly none). */
   drain(): Uint8Array {
-    const rt = this.#rt;
-    return rt.enter(() => {
-      const out = new Uint8Array(rt.shim.connPendingOut(this.pointer));
-      const filled = this.#drainTo(out, out.byteLength);
-      return filled === out.byteLength ? out : out.subarray(0, filled);
-    });
+    const out = new Uint8Array(this.#rt.shim.connPendingOut(this.pointer));
+    const filled = this.#drainTo(out, out.byteLength);
+    return filled === out.byteLength ? out : out.subarray(0, filled);
   }
 
   /**
@@ -225,7 +219,7 @@ export class TlsConnection extends Owned {
     requireBytes(target, 'drainInto() target');
     if (target.byteLength === 0) throw new TlsError('ERR_INVALID_ARGUMENT', 'drainInto() needs a target of at least one byte');
     const rt = this.#rt;
-    return rt.enter(() => this.#drainTo(target, Math.min(target.byteLength, rt.shim.connPendingOut(this.pointer))));
+    return this.#drainTo(target, Math.min(target.byteLength, rt.shim.connPendingOut(this.pointer)));
   }
 
   /** Moves `want` pending bytes (at most) from the write BIO into `target`, a record at a time. */
@@ -260,7 +254,7 @@ export class TlsConnection extends Owned {
 
   /** True once the handshake has completed (SSL_is_init_finished). */
   get handshakeDone(): boolean {
-    return this.#rt.enter(() => this.#rt.shim.connIsInitFinished(this.pointer)) === 1;
+    return this.#rt.shim.connIsInitFinished(this.pointer) === 1;
   }
 
   /**
@@ -346,15 +340,16 @@ export class TlsConnection extends Owned {
    */
   readEarlyData(): EarlyDataRead {
     const nread = this.#io as number as SizeTPtr;
+    const finished = (this.#io + 4) as IntPtr;
     const data = (this.#io + 8) as BytePtr;
     this.#useIo(8 + RECORD_SIZE);
-    const ret = this.#engine(() => this.#rt.shim.connReadEarlyData(this.#ssl, data, RECORD_SIZE, nread));
-    if (ret > 0) {
+    const err = this.#engine(() => this.#rt.shim.connReadEarlyData(this.#ssl, data, RECORD_SIZE, nread, finished));
+    if (err === SSL_ERROR_NONE) {
       const n = this.#rt.heap.readSize(nread);
-      return { data: n > 0 ? this.#rt.heap.copyOut(data, n) : null, finished: ret === SSL_READ_EARLY_DATA_FINISH };
+      return { data: n > 0 ? this.#rt.heap.copyOut(data, n) : null, finished: this.#rt.heap.readInt(finished) === 1 };
     }
-    if (-ret === SSL_ERROR_WANT_READ) return { data: null, finished: false };
-    throw this.#fail(-ret, 'ERR_EARLY_DATA');
+    if (err === SSL_ERROR_WANT_READ) return { data: null, finished: false };
+    throw this.#fail(err, 'ERR_EARLY_DATA');
   }
 
   /**
@@ -363,10 +358,12 @@ export class TlsConnection extends Owned {
    */
   shutdown(): 'sent' | 'complete' {
     this.#requireHandshake('shutdown()');
-    const ret = this.#engine(() => this.#rt.shim.connShutdown(this.#ssl));
-    if (ret === 1) return 'complete';
-    if (ret === 0 || -ret === SSL_ERROR_WANT_READ) return 'sent';
-    throw this.#fail(-ret);
+    const complete = this.#io as number as IntPtr;
+    this.#useIo(4);
+    const err = this.#engine(() => this.#rt.shim.connShutdown(this.#ssl, complete));
+    if (err === SSL_ERROR_NONE) return this.#rt.heap.readInt(complete) === 1 ? 'complete' : 'sent';
+    if (err === SSL_ERROR_WANT_READ) return 'sent';
+    throw this.#fail(err);
   }
 
   // ---- What was negotiated ----
@@ -374,12 +371,12 @@ export class TlsConnection extends Owned {
   /** SSL_get_version once the handshake is done ('TLSv1.3', 'TLSv1.2'), else null. */
   get protocol(): string | null {
     if (!this.handshakeDone) return null;
-    return this.#rt.heap.cString(this.#rt.enter(() => this.#rt.shim.connVersion(this.#ssl)));
+    return this.#rt.heap.cString(this.#rt.shim.connVersion(this.#ssl));
   }
 
   /** SSL_get_current_cipher. */
   get cipher(): Cipher | null {
-    return this.#rt.ciphers.cipher(this.#rt.enter(() => this.#rt.shim.connCipher(this.pointer)));
+    return this.#rt.ciphers.cipher(this.#rt.shim.connCipher(this.pointer));
   }
 
   /**
@@ -387,52 +384,52 @@ export class TlsConnection extends Owned {
    * (TLS 1.2 DHE-PSK), or null when none was exchanged: TLS 1.3 psk_ke, TLS 1.2 plain PSK.
    */
   get keyExchangeGroup(): string | null {
-    return this.#rt.heap.cString(this.#rt.enter(() => this.#rt.shim.connKeyExchangeGroup(this.pointer)));
+    return this.#rt.heap.cString(this.#rt.shim.connKeyExchangeGroup(this.pointer));
   }
 
   /** SSL_session_reused: true after a TLS 1.3 PSK handshake and after a resumption. */
   get sessionReused(): boolean {
-    return this.#rt.enter(() => this.#rt.shim.connSessionReused(this.pointer)) === 1;
+    return this.#rt.shim.connSessionReused(this.pointer) === 1;
   }
 
   /** SSL_get_early_data_status. */
   get earlyDataStatus(): EarlyDataStatus {
-    return EARLY_DATA_STATUS[this.#rt.enter(() => this.#rt.shim.connEarlyDataStatus(this.pointer))] ?? 'not-sent';
+    return EARLY_DATA_STATUS[this.#rt.shim.connEarlyDataStatus(this.pointer)] ?? 'not-sent';
   }
 
   /** True once the peer's close_notify has been read. */
   get peerClosed(): boolean {
-    return (this.#rt.enter(() => this.#rt.shim.connShutdownState(this.pointer)) & SSL_RECEIVED_SHUTDOWN) !== 0;
+    return (this.#rt.shim.connShutdownState(this.pointer) & SSL_RECEIVED_SHUTDOWN) !== 0;
   }
 
   /** True once this side has sent close_notify. */
   get closeSent(): boolean {
-    return (this.#rt.enter(() => this.#rt.shim.connShutdownState(this.pointer)) & SSL_SENT_SHUTDOWN) !== 0;
+    return (this.#rt.shim.connShutdownState(this.pointer) & SSL_SENT_SHUTDOWN) !== 0;
   }
 
   /** The last alert this side sent, if any. */
   get alertSent(): TlsAlert | undefined {
-    return decodeAlert(this.#rt.enter(() => this.#rt.shim.connAlert(this.pointer, 0)), 'sent');
+    return decodeAlert(this.#rt.shim.connAlert(this.pointer, 0), 'sent');
   }
 
   /** The last alert received from the peer, if any. */
   get alertReceived(): TlsAlert | undefined {
-    return decodeAlert(this.#rt.enter(() => this.#rt.shim.connAlert(this.pointer, 1)), 'received');
+    return decodeAlert(this.#rt.shim.connAlert(this.pointer, 1), 'received');
   }
 
   /** Server, TLS 1.2: the identity the client sent (SSL_get_psk_identity). */
   get pskIdentity(): string | null {
-    return this.#rt.heap.cString(this.#rt.enter(() => this.#rt.shim.connPskIdentity(this.pointer)));
+    return this.#rt.heap.cString(this.#rt.shim.connPskIdentity(this.pointer));
   }
 
   /** Client, TLS 1.2: the identity hint the server sent (SSL_get_psk_identity_hint). */
   get pskIdentityHint(): string | null {
-    return this.#rt.heap.cString(this.#rt.enter(() => this.#rt.shim.connPskIdentityHint(this.pointer)));
+    return this.#rt.heap.cString(this.#rt.shim.connPskIdentityHint(this.pointer));
   }
 
   /** SSL_get1_session: the session, usable for resumption or as the basis of a PSK. */
   getSession(): SslSession | null {
-    const ptr = this.#rt.enter(() => this.#rt.shim.connGet1Session(this.pointer));
+    const ptr = this.#rt.shim.connGet1Session(this.pointer);
     return ptr === 0 ? null : new SslSession(this.#rt, ptr);
   }
 
@@ -517,13 +514,11 @@ export class TlsConnection extends Owned {
     this.#callbackError = null;
     let result: number;
     try {
-      result = this.#rt.enter(() => {
-        if (!this.#peeked && this.role === 'client' && this.pskDigestFirst && this.#rt.shim.connInBefore(this.#ssl)) {
-          this.#peeked = true;
-          peekClientPsk(this.#rt, this);
-        }
-        return fn();
-      });
+      if (!this.#peeked && this.role === 'client' && this.pskDigestFirst && this.#rt.shim.connInBefore(this.#ssl)) {
+        this.#peeked = true;
+        peekClientPsk(this.#rt, this);
+      }
+      result = fn();
     } finally {
       this.#inCall = false;
     }
@@ -655,11 +650,9 @@ export class TlsConnection extends Owned {
   protected release(): void {
     const rt = this.#rt;
     rt.connections.delete(this.#ssl);
-    rt.enter(() => {
-      this.#releaseIdentity();
-      rt.heap.cleanseFree(this.#io, this.#ioUsed);
-      rt.shim.connFree(this.#ssl);
-    });
+    this.#releaseIdentity();
+    rt.heap.cleanseFree(this.#io, this.#ioUsed);
+    rt.shim.connFree(this.#ssl);
     this.peekedUseSession = null;
     this.peekedFindSession.clear();
     for (const session of this.#adopted.splice(0)) session.free();

@@ -6,7 +6,7 @@
 import { TlsConnection, type ConnectionOptions } from './connection.js';
 import { configError } from '../core/error-queue.js';
 import { TlsError, describe, requireUint32 } from '../core/errors.js';
-import { Owned } from '../core/lifetime.js';
+import { Lifetime } from '../core/lifetime.js';
 import type { SslCtxPtr } from '../core/pointers.js';
 import {
   checkCallback,
@@ -103,7 +103,7 @@ const OPTION_NAMES = new Set<string>([
   'pskUseSession', 'pskClient', 'pskFindSession', 'pskServer', 'onKeylog', 'onMessage', 'onNewSession',
 ]);
 
-export class SslContext extends Owned {
+export class SslContext extends Lifetime {
   readonly role: 'client' | 'server';
   readonly #rt: Runtime;
   readonly #ctx: SslCtxPtr;
@@ -117,7 +117,7 @@ export class SslContext extends Owned {
     super('SslContext');
     this.role = options.role;
     this.#rt = rt;
-    const ctx = rt.enter(() => rt.shim.ctxNew(this.role === 'server' ? 1 : 0));
+    const ctx = rt.shim.ctxNew(this.role === 'server' ? 1 : 0);
     if (ctx === 0) {
       this.disown();
       throw configError(rt, 'ERR_CONFIG', 'SSL_CTX_new failed');
@@ -178,13 +178,13 @@ export class SslContext extends Owned {
     if (typeof text !== 'string' || text === '') {
       throw new TlsError('ERR_INVALID_ARGUMENT', `${what} must be a non-empty string or array of strings, got ${describe(list)}`);
     }
-    const ok = this.#rt.enter(() => this.#rt.heap.withCString(text, (s) => set(this.#ctx, s as never)));
+    const ok = this.#rt.heap.withCString(text, (s) => set(this.#ctx, s as never));
     if (!ok) throw configError(this.#rt, 'ERR_CONFIG', `${what} ${JSON.stringify(text)} matched nothing this build supports`);
   }
 
   #usePem(what: string, pem: unknown, use: (ctx: SslCtxPtr, pem: never, len: number) => number): void {
     if (typeof pem !== 'string') throw new TlsError('ERR_INVALID_ARGUMENT', `${what} must be a PEM string, got ${describe(pem)}`);
-    const ok = this.#rt.enter(() => this.#rt.heap.withCString(pem, (s, len) => use(this.#ctx, s as never, len)));
+    const ok = this.#rt.heap.withCString(pem, (s, len) => use(this.#ctx, s as never, len));
     if (!ok) throw configError(this.#rt, 'ERR_CERTIFICATE', `${what} could not be loaded`);
   }
 
@@ -193,7 +193,7 @@ export class SslContext extends Owned {
     this.assertLive();
     if (typeof hint !== 'string') throw new TlsError('ERR_INVALID_ARGUMENT', `the identity hint must be a string, got ${describe(hint)}`);
     const rt = this.#rt;
-    const ok = rt.enter(() => rt.heap.withCString(hint, (s, len) => (len > 128 ? -1 : rt.shim.ctxUsePskIdentityHint(this.#ctx, s))));
+    const ok = rt.heap.withCString(hint, (s, len) => (len > 128 ? -1 : rt.shim.ctxUsePskIdentityHint(this.#ctx, s)));
     if (ok === -1) {
       throw new TlsError('ERR_PSK_IDENTITY_TOO_LONG', 'the PSK identity hint is longer than 128 bytes (PSK_MAX_IDENTITY_LEN)');
     }
@@ -224,7 +224,7 @@ export class SslContext extends Owned {
     this.assertLive();
     checkCallback(cb, kind);
     (this.#callbacks as Record<PskCallbackKind, unknown>)[kind] = cb;
-    this.#rt.enter(() => set(this.#ctx, cb ? 1 : 0));
+    set(this.#ctx, cb ? 1 : 0);
   }
 
   /** SSL_CTX_set_keylog_callback; null removes it. Key log lines are secrets. */
@@ -248,14 +248,14 @@ export class SslContext extends Owned {
       throw new TlsError('ERR_INVALID_ARGUMENT', `the ${kind} callback must be a function or null, got ${describe(cb)}`);
     }
     (this.#observers as Record<keyof Observers, unknown>)[kind] = cb;
-    this.#rt.enter(() => set(this.#ctx, cb ? 1 : 0));
+    set(this.#ctx, cb ? 1 : 0);
   }
 
   /** SSL_new with two memory BIOs: a sans-IO connection with this context's settings. */
   createConnection(options: ConnectionOptions = {}): TlsConnection {
     this.assertLive();
     const rt = this.#rt;
-    const ssl = rt.enter(() => rt.shim.connNew(this.#ctx));
+    const ssl = rt.shim.connNew(this.#ctx);
     if (ssl === 0) throw configError(rt, 'ERR_CONFIG', 'SSL_new failed');
     const conn = new TlsConnection(rt, ssl, this.#callbacks, this.#observers, this.#pskDigestFirst);
     try {
@@ -269,7 +269,7 @@ export class SslContext extends Owned {
 
   /** Frees this context; its connections keep working (each holds a reference to the SSL_CTX). */
   protected release(): void {
-    this.#rt.enter(() => this.#rt.shim.ctxFree(this.#ctx));
+    this.#rt.shim.ctxFree(this.#ctx);
   }
 }
 

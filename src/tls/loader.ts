@@ -7,8 +7,9 @@ import createOpenSSLModule from '../../wasm/dist/openssl-psk.mjs';
 import { takeErrors } from '../core/error-queue.js';
 import { TlsError, textOf } from '../core/errors.js';
 import { bindShim, type RawExports } from '../core/ffi.js';
+import { installImports } from '../core/ffi-imports.js';
+import { TrapGuard } from '../core/guard.js';
 import { OpenSSL } from './openssl.js';
-import { installHooks } from './hooks.js';
 import { Runtime } from '../core/runtime.js';
 import { defaultWasmUrl } from '../core/wasm-url.js';
 
@@ -66,11 +67,11 @@ export async function loadOpenSSL(options: LoadOptions = {}): Promise<OpenSSL> {
   });
   const module = await Promise.race([ready, failed]);
 
-  const rt = new Runtime(module, bindShim(module as unknown as RawExports));
-  installHooks(rt, random.fill);
+  const rt = new Runtime(module, bindShim(module as unknown as RawExports, new TrapGuard()));
+  installImports(module, { random: (buf, len) => (random.fill(rt.heap.u8.subarray(buf, buf + len)), 1) }, rt.connections);
   let initialised: number;
   try {
-    initialised = rt.enter(() => rt.shim.init());
+    initialised = rt.shim.init();
   } catch (error) {
     // A .wasm from another build lacks the functions this glue calls.
     throw error instanceof TlsError ? error : loadError('the .wasm does not match this package (rebuild with build.sh)', error);

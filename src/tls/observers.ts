@@ -6,7 +6,7 @@
  * application sets them.
  */
 import type { TlsConnection } from './connection.js';
-import type { BytePtr, CStringPtr, SessionPtr, SslPtr } from '../core/pointers.js';
+import type { CStringPtr, Ptr, SessionPtr } from '../core/pointers.js';
 import type { Runtime } from '../core/runtime.js';
 import { SslSession } from './session.js';
 
@@ -32,25 +32,22 @@ export interface Observers {
   newSession: NewSessionCallback | null;
 }
 
-/** The hooks the shim's observer imports call (see hooks.ts). */
-export function observerHooks(rt: Runtime) {
-  const run = (ssl: SslPtr, fn: (conn: TlsConnection) => void) => {
-    const conn = rt.connections.get(ssl);
-    if (!conn) return;
+/** A connection's answers to the shim's observer imports (ffi-imports.ts). */
+export function observerImports(rt: Runtime, conn: TlsConnection) {
+  const run = (fn: () => void) => {
     try {
-      fn(conn);
+      fn();
     } catch (error) {
       conn.recordObserverError(error);
     }
   };
   return {
-    keylog(ssl: SslPtr, line: CStringPtr): void {
-      run(ssl, (conn) => conn.observers.keylog?.(rt.heap.cString(line) ?? '', conn));
+    keylog(line: CStringPtr): void {
+      run(() => conn.observers.keylog?.(rt.heap.cString(line) ?? '', conn));
     },
-    newSession(ssl: SslPtr, session: SessionPtr): number {
-      const conn = rt.connections.get(ssl);
-      const cb = conn?.observers.newSession;
-      if (!conn || !cb) return 0; // OpenSSL keeps its reference
+    newSession(session: SessionPtr): number {
+      const cb = conn.observers.newSession;
+      if (!cb) return 0; // OpenSSL keeps its reference
       const wrapper = new SslSession(rt, session); // takes the reference OpenSSL hands over
       try {
         cb(wrapper, conn);
@@ -60,12 +57,9 @@ export function observerHooks(rt: Runtime) {
       }
       return 1;
     },
-    message(ssl: SslPtr, writeP: number, version: number, contentType: number, buf: BytePtr, len: number): void {
-      run(ssl, (conn) =>
-        conn.observers.message?.(
-          { direction: writeP ? 'sent' : 'received', version, contentType, bytes: rt.heap.copyOut(buf, len) },
-          conn,
-        ),
+    message(writeP: number, version: number, contentType: number, buf: Ptr, len: number): void {
+      run(() =>
+        conn.observers.message?.({ direction: writeP ? 'sent' : 'received', version, contentType, bytes: rt.heap.copyOut(buf, len) }, conn),
       );
     },
   };

@@ -38,7 +38,7 @@ export class OpenSSL {
   /** SSL_SESSION_new: an empty session, to fill in with the SslSession setters. */
   createSession(): SslSession {
     const rt = this.#rt;
-    const ptr = rt.enter(() => rt.shim.sessionNew());
+    const ptr = rt.shim.sessionNew();
     if (ptr === 0) throw new TlsError('ERR_OUT_OF_MEMORY', 'SSL_SESSION_new failed');
     return new SslSession(rt, ptr);
   }
@@ -57,7 +57,7 @@ export class OpenSSL {
     const bytes = typeof pem === 'string' ? utf8(pem) : pem;
     let ptr: SessionPtr;
     try {
-      ptr = rt.enter(() => rt.heap.withSecret(bytes, (p, len) => rt.shim.sessionFromPem(p as number as CStringPtr, len)));
+      ptr = rt.heap.withSecret(bytes, (p, len) => rt.shim.sessionFromPem(p as number as CStringPtr, len));
     } finally {
       if (bytes !== pem || wipe) bytes.fill(0); // our own encoding of a string, always
     }
@@ -111,14 +111,7 @@ export class OpenSSL {
     const rt = this.#rt;
     if (nameOrId instanceof Uint8Array) {
       if (nameOrId.byteLength !== 2) throw new TlsError('ERR_INVALID_ARGUMENT', 'a cipher suite id is 2 bytes');
-      const ptr = rt.enter(() => {
-        const id = rt.heap.copyIn(nameOrId);
-        try {
-          return rt.shim.cipherFind(id);
-        } finally {
-          rt.heap.free(id);
-        }
-      });
+      const ptr = rt.heap.withBytes(nameOrId, (id) => rt.shim.cipherFind(id));
       const cipher = rt.ciphers.cipher(ptr);
       if (!cipher) throw new TlsError('ERR_INVALID_ARGUMENT', `no cipher suite 0x${toHex(nameOrId)} in this build`);
       return cipher;
@@ -129,7 +122,7 @@ export class OpenSSL {
   /** Memory of this instance, for leak checks from outside. */
   heapStats(): HeapStats {
     const rt = this.#rt;
-    return { memoryBytes: rt.heap.u8.byteLength, inUseBytes: rt.enter(() => rt.shim.heapInUse()) };
+    return { memoryBytes: rt.heap.u8.byteLength, inUseBytes: rt.shim.heapInUse() };
   }
 
   /** RAND_bytes: bytes from this instance's DRBG (seeded from the platform CSPRNG). */
@@ -138,15 +131,13 @@ export class OpenSSL {
     if (!Number.isInteger(length) || length < 0 || length > 65536) {
       throw new TlsError('ERR_INVALID_ARGUMENT', 'randomBytes() takes a length from 0 to 65536');
     }
-    return rt.enter(() => {
-      const buf = rt.heap.alloc(length);
-      try {
-        if (!rt.shim.randomBytes(buf, length)) throw configError(rt, 'ERR_NO_CSPRNG', 'RAND_bytes failed');
-        return rt.heap.copyOut(buf, length);
-      } finally {
-        rt.heap.cleanseFree(buf, length);
-      }
-    });
+    const buf = rt.heap.alloc(length);
+    try {
+      if (!rt.shim.randomBytes(buf, length)) throw configError(rt, 'ERR_NO_CSPRNG', 'RAND_bytes failed');
+      return rt.heap.copyOut(buf, length);
+    } finally {
+      rt.heap.cleanseFree(buf, length);
+    }
   }
 
   /** @internal */

@@ -20,7 +20,7 @@
  */
 import type { Cipher, Digest } from '../core/cipher.js';
 import type { TlsConnection } from './connection.js';
-import type { Ptr, SslPtr } from '../core/pointers.js';
+import type { Borrowed, BytePtr, OutPtr, SslPtr } from '../core/pointers.js';
 import type { Runtime } from '../core/runtime.js';
 import { takeErrors } from '../core/error-queue.js';
 import { TlsError } from '../core/errors.js';
@@ -148,22 +148,11 @@ function setSuites(rt: Runtime, ssl: SslPtr, suites: Cipher[]): void {
   if (!rt.heap.withCString(list, (s) => rt.shim.connSetCiphersuites(ssl, s))) takeErrors(rt);
 }
 
-/** Reads a pointer-sized out-parameter filled by the shim. */
-function withOutPointer<T>(rt: Runtime, fn: (out: Ptr) => T): { value: T; pointer: number } {
-  const out = rt.heap.alloc(4);
-  try {
-    const value = fn(out);
-    return { value, pointer: rt.module.HEAPU32[out >>> 2]! };
-  } finally {
-    rt.heap.free(out);
-  }
-}
-
 /** The identities of the ClientHello's pre_shared_key extension (RFC 8446 §4.2.11). */
 function offeredIdentities(rt: Runtime, ssl: SslPtr): Uint8Array[] {
-  const { value: len, pointer } = withOutPointer(rt, (out) => rt.shim.connClientHelloExt(ssl, TLSEXT_TYPE_PSK, out));
+  const { result: len, pointer } = rt.heap.withOutPointer((out: OutPtr<Borrowed<BytePtr>>) => rt.shim.connClientHelloExt(ssl, TLSEXT_TYPE_PSK, out));
   if (len < 2) return [];
-  const ext = rt.heap.copyOut(pointer as Ptr, len);
+  const ext = rt.heap.copyOut(pointer, len);
   const view = new DataView(ext.buffer);
   const end = Math.min(2 + view.getUint16(0), ext.length);
   const identities: Uint8Array[] = [];
@@ -178,8 +167,8 @@ function offeredIdentities(rt: Runtime, ssl: SslPtr): Uint8Array[] {
 }
 
 function clientSuiteIds(rt: Runtime, ssl: SslPtr): Set<number> {
-  const { value: len, pointer } = withOutPointer(rt, (out) => rt.shim.connClientHelloCiphers(ssl, out));
-  const bytes = rt.heap.copyOut(pointer as Ptr, len);
+  const { result: len, pointer } = rt.heap.withOutPointer((out: OutPtr<Borrowed<BytePtr>>) => rt.shim.connClientHelloCiphers(ssl, out));
+  const bytes = rt.heap.copyOut(pointer, len);
   const ids = new Set<number>();
   for (let i = 0; i + 1 < bytes.length; i += 2) ids.add((bytes[i]! << 8) | bytes[i + 1]!);
   return ids;

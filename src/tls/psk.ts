@@ -10,7 +10,7 @@ import type { Digest } from '../core/cipher.js';
 import type { TlsConnection } from './connection.js';
 import { TlsError, describe, textOf, isTlsError } from '../core/errors.js';
 import { utf8 } from '../core/heap.js';
-import type { BytePtr, CStringPtr, DigestPtr, Ptr, SizeTPtr, SslPtr } from '../core/pointers.js';
+import type { BytePtr, CStringPtr, DigestPtr, OutPtr, SessionPtr, SizeTPtr } from '../core/pointers.js';
 import { identityKey, onClientHello } from './psk-digest.js';
 import type { Runtime } from '../core/runtime.js';
 import { SecretKey, type KeyMaterial } from './secret.js';
@@ -81,20 +81,18 @@ export function checkCallback(cb: unknown, kind: PskCallbackKind): void {
   }
 }
 
-/** The PSK hooks that wasm/shim/library.js forwards the shim's imports to (see hooks.ts). */
-export function pskHooks(rt: Runtime) {
+/** A connection's answers to the shim's PSK imports (ffi-imports.ts). */
+export function pskImports(rt: Runtime, conn: TlsConnection) {
   return {
-    pskUseSession: (ssl: SslPtr, md: DigestPtr, idOut: Ptr, idLenOut: SizeTPtr, sessOut: Ptr) =>
-      dispatch(rt, ssl, 'useSession', 0, (conn, cb) => useSession(rt, conn, cb, md, idOut, idLenOut, sessOut)),
-    pskClient: (ssl: SslPtr, hint: CStringPtr, identity: CStringPtr, maxIdentityLen: number, psk: BytePtr, maxPskLen: number) =>
-      dispatch(rt, ssl, 'client', FAIL_HANDSHAKE, (conn, cb) => client(rt, conn, cb, hint, identity, maxIdentityLen, psk, maxPskLen)),
-    pskFindSession: (ssl: SslPtr, identity: BytePtr, identityLen: number, sessOut: Ptr) =>
-      dispatch(rt, ssl, 'findSession', 0, (conn, cb) => findSession(rt, conn, cb, identity, identityLen, sessOut)),
-    pskServer: (ssl: SslPtr, identity: CStringPtr, psk: BytePtr, maxPskLen: number) =>
-      dispatch(rt, ssl, 'server', FAIL_HANDSHAKE, (conn, cb) => server(rt, conn, cb, identity, psk, maxPskLen)),
-    clientHello(ssl: SslPtr): number {
-      const conn = rt.connections.get(ssl);
-      if (!conn) return 0;
+    pskUseSession: (md: DigestPtr, idOut: OutPtr<BytePtr>, idLenOut: SizeTPtr, sessOut: OutPtr<SessionPtr>) =>
+      dispatch(conn, 'useSession', 0, (cb) => useSession(rt, conn, cb, md, idOut, idLenOut, sessOut)),
+    pskClient: (hint: CStringPtr, identity: CStringPtr, maxIdentityLen: number, psk: BytePtr, maxPskLen: number) =>
+      dispatch(conn, 'client', FAIL_HANDSHAKE, (cb) => client(rt, conn, cb, hint, identity, maxIdentityLen, psk, maxPskLen)),
+    pskFindSession: (identity: BytePtr, identityLen: number, sessOut: OutPtr<SessionPtr>) =>
+      dispatch(conn, 'findSession', 0, (cb) => findSession(rt, conn, cb, identity, identityLen, sessOut)),
+    pskServer: (identity: CStringPtr, psk: BytePtr, maxPskLen: number) =>
+      dispatch(conn, 'server', FAIL_HANDSHAKE, (cb) => server(rt, conn, cb, identity, psk, maxPskLen)),
+    clientHello(): number {
       try {
         return onClientHello(rt, conn);
       } catch (error) {
@@ -106,17 +104,15 @@ export function pskHooks(rt: Runtime) {
 }
 
 function dispatch<K extends PskCallbackKind>(
-  rt: Runtime,
-  ssl: SslPtr,
+  conn: TlsConnection,
   kind: K,
   failure: number,
-  run: (conn: TlsConnection, cb: NonNullable<PskCallbacks[K]>) => number,
+  run: (cb: NonNullable<PskCallbacks[K]>) => number,
 ): number {
-  const conn = rt.connections.get(ssl);
-  const cb = conn?.pskCallbacks[kind];
-  if (!conn || !cb) return failure; // the C callback is only installed alongside a JS one
+  const cb = conn.pskCallbacks[kind];
+  if (!cb) return failure; // the C callback is only installed alongside a JS one
   try {
-    return run(conn, cb as NonNullable<PskCallbacks[K]>);
+    return run(cb as NonNullable<PskCallbacks[K]>);
   } catch (error) {
     conn.recordCallbackError(toTlsError(error, kind));
     return failure;
@@ -135,9 +131,9 @@ function useSession(
   conn: TlsConnection,
   cb: PskUseSessionCallback,
   mdPtr: DigestPtr,
-  idOut: Ptr,
+  idOut: OutPtr<BytePtr>,
   idLenOut: SizeTPtr,
-  sessOut: Ptr,
+  sessOut: OutPtr<SessionPtr>,
 ): number {
   const md = rt.ciphers.digest(mdPtr);
   const peeked = md === null ? conn.takePeekedUseSession() : null;
@@ -196,9 +192,9 @@ function useSession(
   }
   // The identity stays in memory the connection owns until the handshake completes.
   const idPtr = conn.holdPskIdentity(identity);
-  rt.heap.writeU32(idOut, idPtr);
-  rt.heap.writeU32(idLenOut, identity.length);
-  rt.heap.writeU32(sessOut, sessionPtr);
+  rt.heap.writePointer(idOut, idPtr);
+  rt.heap.writeSize(idLenOut, identity.length);
+  rt.heap.writePointer(sessOut, sessionPtr);
   conn.offeredPsk = { identity, digest };
   return 1;
 }
@@ -252,7 +248,7 @@ function findSession(
   cb: PskFindSessionCallback,
   identityPtr: BytePtr,
   identityLen: number,
-  sessOut: Ptr,
+  sessOut: OutPtr<SessionPtr>,
 ): number {
   const identity = rt.heap.copyOut(identityPtr, identityLen);
   const key = identityKey(identity);
@@ -279,7 +275,7 @@ function findSession(
       `uses ${chosen.handshakeDigest.name}, so OpenSSL ignored the PSK; list ${digest.name} suites first in the client's ` +
       'ciphersuites, or allow only them on the server';
   }
-  rt.heap.writeU32(sessOut, sessionPtr);
+  rt.heap.writePointer(sessOut, sessionPtr);
   return 1;
 }
 

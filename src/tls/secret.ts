@@ -6,13 +6,13 @@
  * (OPENSSL_cleanse) before releasing the memory.
  */
 import { TlsError, requireBytes } from '../core/errors.js';
-import { Owned } from '../core/lifetime.js';
-import type { BytePtr } from '../core/pointers.js';
+import { Lifetime } from '../core/lifetime.js';
+import type { BytePtr, Owned } from '../core/pointers.js';
 import type { Runtime } from '../core/runtime.js';
 
-export class SecretKey extends Owned {
+export class SecretKey extends Lifetime {
   readonly #rt: Runtime;
-  readonly #ptr: BytePtr;
+  readonly #ptr: Owned<BytePtr>;
   readonly #length: number;
 
   /** @internal Use OpenSSL.importSecret(). */
@@ -22,7 +22,7 @@ export class SecretKey extends Owned {
     super('SecretKey');
     this.#rt = rt;
     this.#length = bytes.length;
-    this.#ptr = rt.enter(() => rt.heap.copyIn(bytes));
+    this.#ptr = rt.heap.copyIn(bytes);
   }
 
   /** Length in bytes. */
@@ -48,7 +48,7 @@ export class SecretKey extends Owned {
   }
 
   protected release(): void {
-    this.#rt.enter(() => this.#rt.heap.cleanseFree(this.#ptr, this.#length));
+    this.#rt.heap.cleanseFree(this.#ptr, this.#length);
   }
 }
 

@@ -17,8 +17,8 @@
 import type { Cipher } from '../core/cipher.js';
 import { configError } from '../core/error-queue.js';
 import { TlsError, describe, requireUint32 } from '../core/errors.js';
-import { Owned } from '../core/lifetime.js';
-import type { BytePtr, SessionPtr } from '../core/pointers.js';
+import { Lifetime } from '../core/lifetime.js';
+import type { BytePtr, CStringPtr, OutPtr, Owned, SessionPtr } from '../core/pointers.js';
 import type { Runtime } from '../core/runtime.js';
 import { protocolName, protocolNumber, type ProtocolVersion } from './protocol-version.js';
 import { SecretKey, keyLength, type KeyMaterial } from './secret.js';
@@ -37,7 +37,7 @@ export interface PskSessionOptions {
   maxEarlyData?: number;
 }
 
-export class SslSession extends Owned {
+export class SslSession extends Lifetime {
   readonly #rt: Runtime;
   readonly #ptr: SessionPtr;
   /** The PSK callback call this session was made in, if any (Runtime.callbackFrame). */
@@ -99,27 +99,27 @@ export class SslSession extends Owned {
 
   /** SSL_SESSION_get0_cipher. */
   get cipher(): Cipher | null {
-    return this.#rt.ciphers.cipher(this.#rt.enter(() => this.#rt.shim.sessionCipher(this.pointer)));
+    return this.#rt.ciphers.cipher(this.#rt.shim.sessionCipher(this.pointer));
   }
 
   /** SSL_SESSION_get_protocol_version, as 'TLSv1.3', 'TLSv1.2', or a hex number. */
   get protocolVersion(): string {
-    return protocolName(this.#rt.enter(() => this.#rt.shim.sessionProtocolVersion(this.pointer)));
+    return protocolName(this.#rt.shim.sessionProtocolVersion(this.pointer));
   }
 
   /** SSL_SESSION_get_max_early_data. */
   get maxEarlyData(): number {
-    return this.#rt.enter(() => this.#rt.shim.sessionMaxEarlyData(this.pointer));
+    return this.#rt.shim.sessionMaxEarlyData(this.pointer);
   }
 
   /** Length of the master key in bytes (the key itself never leaves OpenSSL). */
   get masterKeyLength(): number {
-    return this.#rt.enter(() => this.#rt.shim.sessionMasterKeyLength(this.pointer));
+    return this.#rt.shim.sessionMasterKeyLength(this.pointer);
   }
 
   /** SSL_SESSION_is_resumable: true for a session from a completed handshake that can resume. */
   get resumable(): boolean {
-    return this.#rt.enter(() => this.#rt.shim.sessionIsResumable(this.pointer)) === 1;
+    return this.#rt.shim.sessionIsResumable(this.pointer) === 1;
   }
 
   /**
@@ -140,9 +140,9 @@ export class SslSession extends Owned {
     let ok: number;
     if (key instanceof SecretKey) {
       key.checkInstance(rt);
-      ok = rt.enter(() => set(key.pointer, length));
+      ok = set(key.pointer, length);
     } else {
-      ok = rt.enter(() => rt.heap.withSecret(key, set));
+      ok = rt.heap.withSecret(key, set);
     }
     if (!ok) throw configError(rt, 'ERR_CONFIG', 'SSL_SESSION_set1_master_key failed');
     return this;
@@ -151,7 +151,7 @@ export class SslSession extends Owned {
   /** SSL_SESSION_set_cipher. */
   setCipher(cipher: string | Cipher): this {
     const ptr = this.#rt.ciphers.pointer(resolveCipher(this.#rt, cipher));
-    if (!this.#rt.enter(() => this.#rt.shim.sessionSetCipher(this.pointer, ptr))) {
+    if (!this.#rt.shim.sessionSetCipher(this.pointer, ptr)) {
       throw configError(this.#rt, 'ERR_CONFIG', 'SSL_SESSION_set_cipher failed');
     }
     return this;
@@ -160,7 +160,7 @@ export class SslSession extends Owned {
   /** SSL_SESSION_set_protocol_version: 'TLSv1.3' for a PSK. */
   setProtocolVersion(version: ProtocolVersion): this {
     const number = protocolNumber(version, 'protocolVersion');
-    if (!this.#rt.enter(() => this.#rt.shim.sessionSetProtocolVersion(this.pointer, number))) {
+    if (!this.#rt.shim.sessionSetProtocolVersion(this.pointer, number)) {
       throw configError(this.#rt, 'ERR_CONFIG', 'SSL_SESSION_set_protocol_version failed');
     }
     return this;
@@ -169,7 +169,7 @@ export class SslSession extends Owned {
   /** SSL_SESSION_set_max_early_data. */
   setMaxEarlyData(max: number): this {
     requireUint32(max, 'maxEarlyData');
-    if (!this.#rt.enter(() => this.#rt.shim.sessionSetMaxEarlyData(this.pointer, max))) {
+    if (!this.#rt.shim.sessionSetMaxEarlyData(this.pointer, max)) {
       throw configError(this.#rt, 'ERR_CONFIG', 'SSL_SESSION_set_max_early_data failed');
     }
     return this;
@@ -182,30 +182,24 @@ export class SslSession extends Owned {
    */
   toPem(): string {
     const rt = this.#rt;
-    return rt.enter(() => {
-      const out = rt.heap.alloc(4);
-      try {
-        const len = rt.shim.sessionToPem(this.pointer, out);
-        const ptr = rt.module.HEAPU32[out >>> 2]! as BytePtr;
-        if (len === 0) throw configError(rt, 'ERR_CONFIG', 'PEM_write_bio_SSL_SESSION failed');
-        const pem = new TextDecoder().decode(rt.heap.u8.subarray(ptr, ptr + len));
-        rt.heap.cleanseFree(ptr, len);
-        return pem;
-      } finally {
-        rt.heap.free(out);
-      }
-    });
+    const { result: len, pointer: pem } = rt.heap.withOutPointer((out: OutPtr<Owned<CStringPtr>>) => rt.shim.sessionToPem(this.pointer, out));
+    if (len === 0) throw configError(rt, 'ERR_CONFIG', 'PEM_write_bio_SSL_SESSION failed');
+    try {
+      return new TextDecoder().decode(rt.heap.u8.subarray(pem, pem + len));
+    } finally {
+      rt.heap.cleanseFree(pem, len); // ours to free (OPW_OWNED), and it holds the master key
+    }
   }
 
   protected release(): void {
-    this.#rt.enter(() => this.#rt.shim.sessionFree(this.#ptr));
+    this.#rt.shim.sessionFree(this.#ptr);
   }
 }
 
 /** A Cipher from a name (OpenSSL or IANA) or a Cipher this module made. */
 export function resolveCipher(rt: Runtime, cipher: unknown): Cipher {
   if (typeof cipher === 'string') {
-    const ptr = rt.enter(() => rt.heap.withCString(cipher, (name) => rt.shim.cipherByName(name)));
+    const ptr = rt.heap.withCString(cipher, (name) => rt.shim.cipherByName(name));
     const found = rt.ciphers.cipher(ptr);
     if (!found) {
       throw new TlsError('ERR_INVALID_ARGUMENT', `unknown cipher suite ${JSON.stringify(cipher)} (this build has no such suite)`);

@@ -3,8 +3,8 @@
  *
  *   peer bytes --opw_conn_feed--> [rbio] --> SSL --> [wbio] --opw_conn_drain--> peer
  *
- * The I/O functions clear the error queue first (SSL_get_error needs that) and return an
- * SSL_get_error() value, 0 meaning success.
+ * The engine calls clear the error queue first (SSL_get_error needs that) and return an
+ * SSL_get_error() value, 0 meaning success; what they produce goes to out-parameters.
  */
 #include <openssl/ec.h>
 #include <openssl/crypto.h>
@@ -122,25 +122,33 @@ int opw_conn_write_early_data(SSL *ssl, const uint8_t *data, size_t len, size_t 
                                                          : SSL_get_error(ssl, 0);
 }
 
-/* Returns SSL_READ_EARLY_DATA_SUCCESS (1) or _FINISH (2), or -SSL_get_error() on failure. */
-int opw_conn_read_early_data(SSL *ssl, uint8_t *out, size_t cap, size_t *nread)
+/* *finished: 1 once there is no more early data to read (SSL_READ_EARLY_DATA_FINISH). */
+int opw_conn_read_early_data(SSL *ssl, uint8_t *out, size_t cap, size_t *nread, int *finished)
 {
     int ret;
 
     ERR_clear_error();
     *nread = 0;
+    *finished = 0;
     ret = SSL_read_early_data(ssl, out, cap, nread);
-    return ret == SSL_READ_EARLY_DATA_ERROR ? -SSL_get_error(ssl, 0) : ret;
+    if (ret == SSL_READ_EARLY_DATA_ERROR)
+        return SSL_get_error(ssl, 0);
+    *finished = ret == SSL_READ_EARLY_DATA_FINISH;
+    return SSL_ERROR_NONE;
 }
 
-/* Returns 0 (close_notify sent), 1 (sent and received), or -SSL_get_error() on failure. */
-int opw_conn_shutdown(SSL *ssl)
+/* *complete: 1 once close_notify was both sent and received (SSL_shutdown returned 1). */
+int opw_conn_shutdown(SSL *ssl, int *complete)
 {
     int ret;
 
     ERR_clear_error();
+    *complete = 0;
     ret = SSL_shutdown(ssl);
-    return ret >= 0 ? ret : -SSL_get_error(ssl, ret);
+    if (ret < 0)
+        return SSL_get_error(ssl, ret);
+    *complete = ret == 1;
+    return SSL_ERROR_NONE;
 }
 
 int opw_conn_is_server(SSL *ssl)
