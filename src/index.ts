@@ -5,19 +5,25 @@
 export { loadOpenSSL, compileOpenSSL, type LoadOptions } from './tls/loader.js';
 export { OpenSSL, type HeapStats } from './tls/openssl.js';
 export { SslContext, DEFAULT_CLIENT_CIPHERSUITES, DEFAULT_CLIENT_CIPHER_LIST, type ContextOptions } from './tls/context.js';
-export { TlsConnection, type ConnectionOptions, type EarlyDataRead, type EarlyDataStatus } from './tls/connection.js';
+export {
+  TlsConnection,
+  type ConnectionOptions,
+  type EarlyDataRead,
+  type EarlyDataStatus,
+  type PskUseSessionCallback,
+  type PskClientCallback,
+  type PskFindSessionCallback,
+  type PskServerCallback,
+  type KeylogCallback,
+  type MessageCallback,
+  type NewSessionCallback,
+} from './tls/connection.js';
 export { SslSession, MAX_MASTER_KEY_LENGTH, type PskSessionOptions } from './tls/session.js';
 export type { Cipher, Digest } from './core/cipher.js';
 export { SecretKey, type KeyMaterial } from './tls/secret.js';
-export type {
-  PskUseSessionCallback,
-  PskClientCallback,
-  PskFindSessionCallback,
-  PskServerCallback,
-} from './tls/psk.js';
 export { TlsError, type TlsErrorCode, type TlsErrorDetails, type TlsAlert } from './core/errors.js';
 export { onLeak } from './core/lifetime.js';
-export { describeMessage, type TlsMessage, type KeylogCallback, type MessageCallback, type NewSessionCallback } from './tls/observers.js';
+export { describeMessage, type TlsMessage } from './tls/observers.js';
 export { connectTls, acceptTls, TlsSocket, type TlsSocketOptions, type TlsSocketInfo, type TlsTarget } from './socket/socket.js';
 export type { StaticPsk } from './socket/static-psk.js';
 export type { ByteDuplex, WebSocketLike } from './socket/transport.js';

@@ -1,6 +1,6 @@
 // pskDigestFirst: a TLS 1.3 PSK of either digest works whatever the peer lists first, because
 // the client puts the PSK's suites first and the server keeps only them; and the callbacks are
-// still called once per ClientHello, as OpenSSL calls them. See src/tls/psk-digest.ts.
+// still called once per ClientHello, as OpenSSL calls them. See src/tls/psk-exchange.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadOpenSSL } from '../lib/index.js';

@@ -8,25 +8,17 @@
  * which may answer post-handshake messages), send what drain() returns.
  */
 import type { Cipher, Digest } from '../core/cipher.js';
-import { TlsError, decodeAlert, textOf, requireBytes, type TlsAlert, type TlsErrorCode } from '../core/errors.js';
-import { Lifetime } from '../core/lifetime.js';
-import type { BytePtr, IntPtr, Owned, SizeTPtr, SslPtr } from '../core/pointers.js';
-import {
-  CALLBACK_NAMES,
-  checkCallback,
-  pskImports,
-  type PskCallbackKind,
-  type PskCallbacks,
-  type PskClientCallback,
-  type PskFindSessionCallback,
-  type PskServerCallback,
-  type PskUseSessionCallback,
-} from './psk.js';
-import { SSL_ERROR_SYSCALL, SSL_ERROR_ZERO_RETURN, classifyFailure } from './failure.js';
-import { observerImports, type Observers } from './observers.js';
-import { peekClientPsk } from './psk-digest.js';
 import { configError, functionOf, reasonOf, takeErrors } from '../core/error-queue.js';
+import { TlsError, decodeAlert, requireBytes, textOf, type TlsAlert, type TlsErrorCode } from '../core/errors.js';
+import type { ConnectionImports } from '../core/ffi-imports.js';
+import { Lifetime } from '../core/lifetime.js';
+import type { BytePtr, CStringPtr, DigestPtr, IntPtr, OutPtr, Owned, Ptr, SessionPtr, SizeTPtr, SslPtr } from '../core/pointers.js';
 import type { Runtime } from '../core/runtime.js';
+import { SSL_ERROR_SYSCALL, SSL_ERROR_ZERO_RETURN, classifyFailure } from './failure.js';
+import { ObserverDispatch, type ObserverImports, type Observers, type TlsMessage } from './observers.js';
+import type { PskCallbackKind, PskCallbacks } from './psk-answers.js';
+import { PskExchange, type PskImports } from './psk-exchange.js';
+import type { KeyMaterial } from './secret.js';
 import { SslSession } from './session.js';
 
 // SSL_get_error() values (openssl/ssl.h); the failure ones are in failure.ts.
@@ -57,56 +49,76 @@ export interface ConnectionOptions {
   serverName?: string;
 }
 
+/**
+ * SSL_psk_use_session_cb_func (client, TLS 1.3). `md` is null on the first call; on a second
+ * call (after a HelloRetryRequest) it is the digest of the suite the server chose, which the
+ * PSK must match. Return the PSK's identity and session (return 1 with *sess set), `null` to
+ * go on without a PSK (return 1 with *sess NULL), or `false` to fail (return 0; so does a throw).
+ */
+export type PskUseSessionCallback = (
+  conn: TlsConnection,
+  md: Digest | null,
+) => { identity: Uint8Array | string; session: SslSession } | null | false;
+
+/**
+ * SSL_psk_client_cb_func (client, TLS 1.2; also TLS 1.3 when no use-session callback is set,
+ * with `hint` null and a SHA-256 PSK). Return the identity and key, or `null` (return 0): under
+ * TLS 1.2 the connection then fails; under TLS 1.3 it goes on without a PSK.
+ */
+export type PskClientCallback = (
+  conn: TlsConnection,
+  hint: string | null,
+) => { identity: string; psk: KeyMaterial } | null;
+
+/**
+ * SSL_psk_find_session_cb_func (server, TLS 1.3). Return the session for `identity`, `null`
+ * for an unknown identity (the handshake goes on without this PSK), or `false` to fail.
+ */
+export type PskFindSessionCallback = (conn: TlsConnection, identity: Uint8Array) => SslSession | null | false;
+
+/**
+ * SSL_psk_server_cb_func (server, TLS 1.2; also TLS 1.3 when no find-session callback is set
+ * or it found nothing, then as a SHA-256 PSK). Return the key, or `null` for an unknown identity.
+ */
+export type PskServerCallback = (conn: TlsConnection, identity: string) => KeyMaterial | null;
+
+/** NSS key log line: "CLIENT_HANDSHAKE_TRAFFIC_SECRET <client random> <secret>". A secret. */
+export type KeylogCallback = (line: string, conn: TlsConnection) => void;
+export type MessageCallback = (message: TlsMessage, conn: TlsConnection) => void;
+/** A new session (TLS 1.3: each ticket received or sent); it is the callback's to keep or free(). */
+export type NewSessionCallback = (session: SslSession, conn: TlsConnection) => void;
+
 export class TlsConnection extends Lifetime {
   readonly role: 'client' | 'server';
-  /** @internal */
-  readonly pskCallbacks: PskCallbacks;
-  /** @internal onKeylog and onMessage, copied from the context like the PSK callbacks. */
-  readonly observers: Observers;
-  /** @internal The PSK the use-session callback offered, for error messages. */
-  offeredPsk: { identity: Uint8Array; digest: Digest } | null = null;
-  /** @internal Why the server ignored the PSK it found, for error messages. */
-  pskDigestNote: string | null = null;
-  /** @internal Server: PSK identities in the last ClientHello. */
-  identitiesOffered = 0;
-  /** @internal True inside writeEarlyData(), for the use-session callback's checks. */
-  writingEarlyData = false;
-  /** @internal Put or keep the PSK's digest's suites first (ContextOptions.pskDigestFirst). */
-  readonly pskDigestFirst: boolean;
-  /** @internal The use-session callback's answer for its first call, asked ahead (psk-digest.ts). */
-  peekedUseSession: { result: unknown } | { error: unknown } | null = null;
-  /** @internal The find-session callback's answers for this ClientHello, asked ahead (psk-digest.ts). */
-  readonly peekedFindSession = new Map<string, unknown>();
-  /** @internal The same for the old-style server callback, by identity. */
-  readonly peekedServerPsk = new Map<string, unknown>();
-
   readonly #rt: Runtime;
   readonly #ssl: SslPtr;
-  /** Scratch memory for I/O: a size_t out-parameter, then one record of data. */
+  /** Everything between the PSK callbacks and OpenSSL's calls to them. */
+  readonly #psk: PskExchange<TlsConnection>;
+  /** onKeylog, onMessage and onNewSession, copied from the context like the PSK callbacks. */
+  readonly #observers: ObserverDispatch<TlsConnection>;
+  /** Scratch memory for I/O: out-parameters (8 bytes), then one record of data. */
   readonly #io: Owned<BytePtr>;
   /** How much of #io has been handed to OpenSSL or written (cleansed on free: usually 16 KiB, a few hundred bytes for a handshake-only connection). */
   #ioUsed = 0;
-  #identity: { ptr: Owned<BytePtr>; len: number } | null = null;
-  /** Sessions handed over by the callbacks that made them: freed with this connection. */
-  readonly #adopted: SslSession[] = [];
-  #callbackError: TlsError | null = null;
-  #observerError: unknown = undefined;
   #failure: TlsError | null = null;
-  #inCallback = false;
   #inCall = false;
-  #peeked = false;
   /** The handshake has completed once (post-handshake messages may put OpenSSL back "in init"). */
   #completed = false;
 
   /** @internal Use SslContext.createConnection(). */
-  constructor(rt: Runtime, ssl: SslPtr, callbacks: PskCallbacks, observers: Observers, pskDigestFirst: boolean) {
+  constructor(
+    rt: Runtime,
+    ssl: SslPtr,
+    callbacks: PskCallbacks<TlsConnection>,
+    observers: Observers<TlsConnection>,
+    pskDigestFirst: boolean,
+  ) {
     super('TlsConnection');
     this.#rt = rt;
     this.#ssl = ssl;
-    this.pskCallbacks = { ...callbacks };
-    this.observers = { ...observers };
-    this.pskDigestFirst = pskDigestFirst;
     this.role = rt.shim.connIsServer(ssl) ? 'server' : 'client';
+    this.#psk = new PskExchange<TlsConnection>(rt, ssl, this, this.role === 'client', callbacks, pskDigestFirst);
+    this.#observers = new ObserverDispatch<TlsConnection>(rt, this, observers);
     try {
       this.#io = rt.heap.alloc(8 + RECORD_SIZE);
     } catch (error) {
@@ -114,11 +126,11 @@ export class TlsConnection extends Lifetime {
       this.disown();
       throw error;
     }
-    rt.connections.set(ssl, { ...pskImports(rt, this), ...observerImports(rt, this) });
+    rt.connections.set(ssl, new ImportsOfConnection(this.#psk, this.#observers));
   }
 
-  /** @internal The SSL pointer, checked live. */
-  get pointer(): SslPtr {
+  /** The SSL pointer, checked live. */
+  get #live(): SslPtr {
     this.assertLive();
     return this.#ssl;
   }
@@ -145,11 +157,10 @@ export class TlsConnection extends Lifetime {
     this.#setCallback('server', cb, this.#rt.shim.connSetPskServerCallback);
   }
 
-  #setCallback(kind: PskCallbackKind, cb: unknown, set: (ssl: SslPtr, on: number) => void): void {
-    checkCallback(cb, kind);
+  #setCallback<K extends PskCallbackKind>(kind: K, cb: PskCallbacks<TlsConnection>[K] | null, set: (ssl: SslPtr, on: number) => void): void {
+    this.assertLive();
     this.#assertNotInCallback();
-    (this.pskCallbacks as Record<PskCallbackKind, unknown>)[kind] = cb;
-    set(this.pointer, cb ? 1 : 0);
+    this.#psk.setCallback(kind, cb, set);
   }
 
   // ---- Settings before the handshake ----
@@ -158,7 +169,7 @@ export class TlsConnection extends Lifetime {
   setCiphersuites(list: string | readonly string[]): void {
     const text = Array.isArray(list) ? list.join(':') : list;
     if (typeof text !== 'string') throw new TlsError('ERR_INVALID_ARGUMENT', 'ciphersuites must be a string or an array of strings');
-    const ok = this.#rt.heap.withCString(text, (s) => this.#rt.shim.connSetCiphersuites(this.pointer, s));
+    const ok = this.#rt.heap.withCString(text, (s) => this.#rt.shim.connSetCiphersuites(this.#live, s));
     if (!ok) throw configError(this.#rt, 'ERR_CONFIG', `ciphersuites ${JSON.stringify(text)} were refused`);
   }
 
@@ -166,7 +177,7 @@ export class TlsConnection extends Lifetime {
   setSession(session: SslSession): void {
     if (!(session instanceof SslSession)) throw new TlsError('ERR_INVALID_ARGUMENT', 'setSession() takes an SslSession');
     session.checkInstance(this.#rt);
-    if (!this.#rt.shim.connSetSession(this.pointer, session.pointer)) {
+    if (!this.#rt.shim.connSetSession(this.#live, session.pointer)) {
       throw configError(this.#rt, 'ERR_CONFIG', 'SSL_set_session failed');
     }
   }
@@ -176,7 +187,7 @@ export class TlsConnection extends Lifetime {
     if (options.serverName !== undefined) {
       const name = options.serverName;
       if (typeof name !== 'string' || name === '') throw new TlsError('ERR_INVALID_ARGUMENT', 'serverName must be a non-empty string');
-      const ok = this.#rt.heap.withCString(name, (s) => this.#rt.shim.connSetHost(this.pointer, s));
+      const ok = this.#rt.heap.withCString(name, (s) => this.#rt.shim.connSetHost(this.#live, s));
       if (!ok) throw configError(this.#rt, 'ERR_CONFIG', `serverName ${JSON.stringify(name)} was refused`);
     }
   }
@@ -192,7 +203,7 @@ export class TlsConnection extends Lifetime {
       const chunk = bytes.subarray(offset, offset + RECORD_SIZE);
       this.#useIo(chunk.byteLength);
       rt.heap.u8.set(chunk, this.#io);
-      if (rt.shim.connFeed(this.pointer, this.#io, chunk.byteLength) !== chunk.byteLength) {
+      if (rt.shim.connFeed(this.#live, this.#io, chunk.byteLength) !== chunk.byteLength) {
         throw new TlsError('ERR_OUT_OF_MEMORY', 'the read BIO could not take the bytes fed to it');
       }
     }
@@ -200,12 +211,12 @@ export class TlsConnection extends Lifetime {
 
   /** Tells OpenSSL the peer's byte stream has ended (transport closed). */
   feedEnd(): void {
-    this.#rt.shim.connFeedEof(this.pointer);
+    this.#rt.shim.connFeedEof(this.#live);
   }
 
   /** Takes the bytes OpenSSL has produced for the peer (possibly none). */
   drain(): Uint8Array {
-    const out = new Uint8Array(this.#rt.shim.connPendingOut(this.pointer));
+    const out = new Uint8Array(this.#rt.shim.connPendingOut(this.#live));
     const filled = this.#drainTo(out, out.byteLength);
     return filled === out.byteLength ? out : out.subarray(0, filled);
   }
@@ -219,7 +230,7 @@ export class TlsConnection extends Lifetime {
     requireBytes(target, 'drainInto() target');
     if (target.byteLength === 0) throw new TlsError('ERR_INVALID_ARGUMENT', 'drainInto() needs a target of at least one byte');
     const rt = this.#rt;
-    return this.#drainTo(target, Math.min(target.byteLength, rt.shim.connPendingOut(this.pointer)));
+    return this.#drainTo(target, Math.min(target.byteLength, rt.shim.connPendingOut(this.#live)));
   }
 
   /** Moves `want` pending bytes (at most) from the write BIO into `target`, a record at a time. */
@@ -254,7 +265,7 @@ export class TlsConnection extends Lifetime {
 
   /** True once the handshake has completed (SSL_is_init_finished). */
   get handshakeDone(): boolean {
-    return this.#rt.shim.connIsInitFinished(this.pointer) === 1;
+    return this.#rt.shim.connIsInitFinished(this.#live) === 1;
   }
 
   /**
@@ -322,11 +333,9 @@ export class TlsConnection extends Lifetime {
     this.#useIo(8);
     const err = this.#engine(() => {
       const ptr = rt.heap.copyIn(plain);
-      this.writingEarlyData = true;
       try {
-        return rt.shim.connWriteEarlyData(this.#ssl, ptr, plain.byteLength, written);
+        return this.#psk.duringEarlyData(() => rt.shim.connWriteEarlyData(this.#ssl, ptr, plain.byteLength, written));
       } finally {
-        this.writingEarlyData = false;
         rt.heap.cleanseFree(ptr, plain.byteLength); // plaintext, like everything read or written
       }
     });
@@ -376,7 +385,7 @@ export class TlsConnection extends Lifetime {
 
   /** SSL_get_current_cipher. */
   get cipher(): Cipher | null {
-    return this.#rt.ciphers.cipher(this.#rt.shim.connCipher(this.pointer));
+    return this.#rt.ciphers.cipher(this.#rt.shim.connCipher(this.#live));
   }
 
   /**
@@ -384,125 +393,63 @@ export class TlsConnection extends Lifetime {
    * (TLS 1.2 DHE-PSK), or null when none was exchanged: TLS 1.3 psk_ke, TLS 1.2 plain PSK.
    */
   get keyExchangeGroup(): string | null {
-    return this.#rt.heap.cString(this.#rt.shim.connKeyExchangeGroup(this.pointer));
+    return this.#rt.heap.cString(this.#rt.shim.connKeyExchangeGroup(this.#live));
   }
 
   /** SSL_session_reused: true after a TLS 1.3 PSK handshake and after a resumption. */
   get sessionReused(): boolean {
-    return this.#rt.shim.connSessionReused(this.pointer) === 1;
+    return this.#rt.shim.connSessionReused(this.#live) === 1;
   }
 
   /** SSL_get_early_data_status. */
   get earlyDataStatus(): EarlyDataStatus {
-    return EARLY_DATA_STATUS[this.#rt.shim.connEarlyDataStatus(this.pointer)] ?? 'not-sent';
+    return EARLY_DATA_STATUS[this.#rt.shim.connEarlyDataStatus(this.#live)] ?? 'not-sent';
   }
 
   /** True once the peer's close_notify has been read. */
   get peerClosed(): boolean {
-    return (this.#rt.shim.connShutdownState(this.pointer) & SSL_RECEIVED_SHUTDOWN) !== 0;
+    return (this.#rt.shim.connShutdownState(this.#live) & SSL_RECEIVED_SHUTDOWN) !== 0;
   }
 
   /** True once this side has sent close_notify. */
   get closeSent(): boolean {
-    return (this.#rt.shim.connShutdownState(this.pointer) & SSL_SENT_SHUTDOWN) !== 0;
+    return (this.#rt.shim.connShutdownState(this.#live) & SSL_SENT_SHUTDOWN) !== 0;
   }
 
   /** The last alert this side sent, if any. */
   get alertSent(): TlsAlert | undefined {
-    return decodeAlert(this.#rt.shim.connAlert(this.pointer, 0), 'sent');
+    return decodeAlert(this.#rt.shim.connAlert(this.#live, 0), 'sent');
   }
 
   /** The last alert received from the peer, if any. */
   get alertReceived(): TlsAlert | undefined {
-    return decodeAlert(this.#rt.shim.connAlert(this.pointer, 1), 'received');
+    return decodeAlert(this.#rt.shim.connAlert(this.#live, 1), 'received');
   }
 
   /** Server, TLS 1.2: the identity the client sent (SSL_get_psk_identity). */
   get pskIdentity(): string | null {
-    return this.#rt.heap.cString(this.#rt.shim.connPskIdentity(this.pointer));
+    return this.#rt.heap.cString(this.#rt.shim.connPskIdentity(this.#live));
   }
 
   /** Client, TLS 1.2: the identity hint the server sent (SSL_get_psk_identity_hint). */
   get pskIdentityHint(): string | null {
-    return this.#rt.heap.cString(this.#rt.shim.connPskIdentityHint(this.pointer));
+    return this.#rt.heap.cString(this.#rt.shim.connPskIdentityHint(this.#live));
   }
 
   /** SSL_get1_session: the session, usable for resumption or as the basis of a PSK. */
   getSession(): SslSession | null {
-    const ptr = this.#rt.shim.connGet1Session(this.pointer);
+    const ptr = this.#rt.shim.connGet1Session(this.#live);
     return ptr === 0 ? null : new SslSession(this.#rt, ptr);
   }
 
   // ---- Internals ----
 
-  /**
-   * @internal Runs an application callback; calls back into this connection are refused. A
-   * session the use-session or find-session callback made during this call and returns
-   * becomes this connection's, freed with it (the man page's ownership; see session.ts).
-   */
-  runCallback<T>(kind: PskCallbackKind, fn: () => T): T {
-    const rt = this.#rt;
-    const outer = rt.callbackFrame;
-    const frame = {};
-    rt.callbackFrame = frame;
-    this.#inCallback = true;
-    let result: T;
-    try {
-      result = fn();
-    } catch (error) {
-      throw new TlsError('ERR_PSK_CALLBACK', `the ${CALLBACK_NAMES[kind]} threw: ${textOf(error)}`, { cause: error });
-    } finally {
-      this.#inCallback = false;
-      rt.callbackFrame = outer;
-    }
-    this.#takeOver(kind, result, frame);
-    return result;
-  }
-
-  /** Adopts the session in a callback's result if that very call made it. */
-  #takeOver(kind: PskCallbackKind, result: unknown, frame: object): void {
-    let session: unknown;
-    try {
-      session = kind === 'findSession' ? result : kind === 'useSession' ? (result as { session?: unknown } | null)?.session : null;
-      if (!(session instanceof SslSession)) return;
-    } catch {
-      return; // a result that cannot be inspected is refused later, with its own error
-    }
-    if (session.handOverIfMadeIn(frame)) this.#adopted.push(session);
-  }
-
-  /** @internal An observer threw: the engine call fails the connection once OpenSSL returns. */
-  recordObserverError(error: unknown): void {
-    if (this.#observerError === undefined) this.#observerError = error ?? new Error('undefined was thrown');
-  }
-
-  /** @internal The first callback failure is the one the handshake reports. */
-  recordCallbackError(error: TlsError): void {
-    this.#callbackError ??= error;
-  }
-
-  /** @internal Keeps the identity the use-session callback returned until the handshake ends. */
-  holdPskIdentity(identity: Uint8Array): BytePtr {
-    this.#releaseIdentity();
-    const ptr = this.#rt.heap.copyIn(identity);
-    this.#identity = { ptr, len: identity.byteLength };
-    return ptr;
-  }
-
-  #releaseIdentity(): void {
-    if (this.#identity) {
-      this.#rt.heap.cleanseFree(this.#identity.ptr, this.#identity.len);
-      this.#identity = null;
-    }
-  }
-
-  /** "The memory pointed to by *id ... should be freed ... after the handshake is complete." */
   #handshakeComplete(): void {
     this.#completed = true;
-    this.#releaseIdentity();
+    this.#psk.handshakeComplete();
   }
 
-  /** Runs one engine call: live, not re-entered, not already failed, traps contained. */
+  /** Runs one engine call: live, not re-entered, not already failed. */
   #engine(fn: () => number): number {
     this.assertLive();
     this.#assertNotInCallback();
@@ -511,37 +458,25 @@ export class TlsConnection extends Lifetime {
       throw new TlsError('ERR_REENTRANT', 'this connection is already inside a call; calls cannot nest');
     }
     this.#inCall = true;
-    this.#callbackError = null;
     let result: number;
     try {
-      if (!this.#peeked && this.role === 'client' && this.pskDigestFirst && this.#rt.shim.connInBefore(this.#ssl)) {
-        this.#peeked = true;
-        peekClientPsk(this.#rt, this);
-      }
+      this.#psk.beforeEngineCall();
       result = fn();
     } finally {
       this.#inCall = false;
     }
     // An observer that threw ends the connection, but from the next call on: this call's
     // result (data read, bytes to drain) is still delivered, so nothing is lost.
-    const observerError = this.#observerError;
-    if (observerError !== undefined) {
-      this.#observerError = undefined;
-      this.#failure ??= new TlsError('ERR_CALLBACK', `an observer (onKeylog, onMessage or onNewSession) threw: ${textOf(observerError)}`, { cause: observerError });
+    const thrown = this.#observers.takeThrown();
+    if (thrown) {
+      const cause = thrown.error ?? new Error('undefined was thrown');
+      this.#failure ??= new TlsError('ERR_CALLBACK', `an observer (onKeylog, onMessage or onNewSession) threw: ${textOf(cause)}`, { cause });
     }
     return result;
   }
 
-  /** @internal The first use-session answer if it was asked ahead; rethrows what it threw. */
-  takePeekedUseSession(): { result: unknown } | null {
-    const peeked = this.peekedUseSession;
-    this.peekedUseSession = null;
-    if (peeked && 'error' in peeked) throw peeked.error;
-    return peeked;
-  }
-
   #assertNotInCallback(): void {
-    if (this.#inCallback) {
+    if (this.#psk.inCallback) {
       throw new TlsError('ERR_REENTRANT', 'a PSK callback cannot call back into its own connection; return, and act after the call');
     }
   }
@@ -566,8 +501,7 @@ export class TlsConnection extends Lifetime {
     const alert = alertReceived ?? alertSent;
     const details = { openssl, ...(alert ? { alert } : {}) };
 
-    const callbackError = this.#callbackError;
-    this.#callbackError = null;
+    const callbackError = this.#psk.takeCallbackError();
     if (sslError === SSL_ERROR_ZERO_RETURN && !callbackError) {
       return new TlsError('ERR_CLOSED', 'the peer closed the connection (close_notify)', details);
     }
@@ -586,15 +520,11 @@ export class TlsConnection extends Lifetime {
         reason: openssl.length ? reasonOf(openssl[openssl.length - 1]!) : null,
         alertReceived,
         alertSent,
-        pskOffered: this.offeredPsk !== null,
         serverHelloSeen: rt.shim.connPendingCipher(this.#ssl) !== 0,
-        identitiesOffered: this.identitiesOffered,
         partialRecord: rt.shim.connHasPending(this.#ssl) === 1,
-        digestMismatch: inHandshake ? this.#digestMismatch() : null,
-        likelyDigestMismatch: inHandshake ? this.#likelyDigestMismatch() : null,
         codeHint,
-        identityLength: this.offeredPsk?.identity.length ?? 0,
         construction: openssl.length ? functionOf(openssl[openssl.length - 1]!) : null,
+        ...this.#psk.facts(inHandshake),
       });
       error = new TlsError(code, message, details);
     }
@@ -603,37 +533,6 @@ export class TlsConnection extends Lifetime {
     const ended = sslError === SSL_ERROR_SYSCALL && openssl.length === 0;
     if (alert?.level === 'fatal' || ended) this.#failure = error;
     return error;
-  }
-
-  /** A client that offered a PSK of one digest and got a suite of another, or a server that ignored one. */
-  #digestMismatch(): string | null {
-    if (this.pskDigestNote) return this.pskDigestNote;
-    const offered = this.offeredPsk;
-    if (!offered) return null;
-    const chosen = this.#rt.ciphers.cipher(this.#rt.shim.connPendingCipher(this.#ssl)) ?? this.cipher;
-    const digest = chosen?.handshakeDigest;
-    if (!chosen || !digest || digest.name === offered.digest.name) return null;
-    return (
-      `the PSK uses ${offered.digest.name} but the server chose ${chosen.name} (${digest.name}), so it ignored the PSK; ` +
-      `put ${offered.digest.name} suites first in ciphersuites, or offer only those`
-    );
-  }
-
-  /**
-   * A client whose handshake was refused before any ServerHello, having offered a PSK of one
-   * digest with a first suite of another: the likely cause, since a server taking that suite
-   * drops the PSK.
-   */
-  #likelyDigestMismatch(): string | null {
-    const offered = this.offeredPsk;
-    if (this.role !== 'client' || !offered || this.#rt.shim.connPendingCipher(this.#ssl) !== 0) return null;
-    const first = this.#rt.ciphers.cipher(this.#rt.shim.connOfferedCipher(this.#ssl, 0));
-    const digest = first?.handshakeDigest;
-    if (!first || !digest || first.version !== 'TLSv1.3' || digest.name === offered.digest.name) return null;
-    return (
-      `the client offered a ${offered.digest.name} PSK but lists ${first.name} (${digest.name}) first; a server that ` +
-      `picks that suite ignores the PSK (OpenSSL 1.1.1 and 3.0 do): put ${offered.digest.name} suites first in ciphersuites`
-    );
   }
 
   protected override beforeFree(): void {
@@ -650,11 +549,48 @@ export class TlsConnection extends Lifetime {
   protected release(): void {
     const rt = this.#rt;
     rt.connections.delete(this.#ssl);
-    this.#releaseIdentity();
     rt.heap.cleanseFree(this.#io, this.#ioUsed);
     rt.shim.connFree(this.#ssl);
-    this.peekedUseSession = null;
-    this.peekedFindSession.clear();
-    for (const session of this.#adopted.splice(0)) session.free();
+    this.#psk.release();
+  }
+}
+
+/** The shim's imports about one connection (ffi-imports.ts): its PSK exchange answers some, its observers the rest. */
+class ImportsOfConnection implements ConnectionImports {
+  constructor(
+    private readonly psk: PskImports,
+    private readonly observers: ObserverImports,
+  ) {}
+
+  pskUseSession(md: DigestPtr, id: OutPtr<BytePtr>, idlen: SizeTPtr, sess: OutPtr<SessionPtr>): number {
+    return this.psk.pskUseSession(md, id, idlen, sess);
+  }
+
+  pskClient(hint: CStringPtr, identity: CStringPtr, maxIdentityLen: number, psk: BytePtr, maxPskLen: number): number {
+    return this.psk.pskClient(hint, identity, maxIdentityLen, psk, maxPskLen);
+  }
+
+  pskFindSession(identity: BytePtr, identityLen: number, sess: OutPtr<SessionPtr>): number {
+    return this.psk.pskFindSession(identity, identityLen, sess);
+  }
+
+  pskServer(identity: CStringPtr, psk: BytePtr, maxPskLen: number): number {
+    return this.psk.pskServer(identity, psk, maxPskLen);
+  }
+
+  clientHello(): number {
+    return this.psk.clientHello();
+  }
+
+  keylog(line: CStringPtr): void {
+    this.observers.keylog(line);
+  }
+
+  newSession(session: SessionPtr): number {
+    return this.observers.newSession(session);
+  }
+
+  message(writeP: number, version: number, contentType: number, buf: Ptr, len: number): void {
+    this.observers.message(writeP, version, contentType, buf, len);
   }
 }

@@ -3,23 +3,25 @@
  * As in OpenSSL, a connection copies the context's callbacks when it is created; changing
  * the context later does not change existing connections.
  */
-import { TlsConnection, type ConnectionOptions } from './connection.js';
 import { configError } from '../core/error-queue.js';
 import { TlsError, describe, requireUint32 } from '../core/errors.js';
 import { Lifetime } from '../core/lifetime.js';
 import type { SslCtxPtr } from '../core/pointers.js';
+import type { Runtime } from '../core/runtime.js';
 import {
-  checkCallback,
-  type PskCallbackKind,
-  type PskCallbacks,
+  TlsConnection,
+  type ConnectionOptions,
+  type KeylogCallback,
+  type MessageCallback,
+  type NewSessionCallback,
   type PskClientCallback,
   type PskFindSessionCallback,
   type PskServerCallback,
   type PskUseSessionCallback,
-} from './psk.js';
-import type { KeylogCallback, MessageCallback, NewSessionCallback, Observers } from './observers.js';
-import type { Runtime } from '../core/runtime.js';
+} from './connection.js';
+import type { Observers } from './observers.js';
 import { protocolNumber, type ProtocolVersion } from './protocol-version.js';
+import { checkCallback, type PskCallbackKind, type PskCallbacks } from './psk-answers.js';
 
 /**
  * TLS 1.3 suites a client offers unless told otherwise. ChaCha20-Poly1305 first: without AES
@@ -107,8 +109,8 @@ export class SslContext extends Lifetime {
   readonly role: 'client' | 'server';
   readonly #rt: Runtime;
   readonly #ctx: SslCtxPtr;
-  readonly #callbacks: PskCallbacks = { useSession: null, client: null, findSession: null, server: null };
-  readonly #observers: Observers = { keylog: null, message: null, newSession: null };
+  readonly #callbacks: PskCallbacks<TlsConnection> = { useSession: null, client: null, findSession: null, server: null };
+  readonly #observers: Observers<TlsConnection> = { keylog: null, message: null, newSession: null };
   #pskDigestFirst = true;
 
   /** @internal Use OpenSSL.createContext(). */
@@ -242,12 +244,12 @@ export class SslContext extends Lifetime {
     this.#setObserver('newSession', cb, this.#rt.shim.ctxSetNewSessionCallback);
   }
 
-  #setObserver(kind: keyof Observers, cb: unknown, set: (ctx: SslCtxPtr, on: number) => void): void {
+  #setObserver(kind: keyof Observers<TlsConnection>, cb: unknown, set: (ctx: SslCtxPtr, on: number) => void): void {
     this.assertLive();
     if (cb !== null && typeof cb !== 'function') {
       throw new TlsError('ERR_INVALID_ARGUMENT', `the ${kind} callback must be a function or null, got ${describe(cb)}`);
     }
-    (this.#observers as Record<keyof Observers, unknown>)[kind] = cb;
+    (this.#observers as Record<keyof Observers<TlsConnection>, unknown>)[kind] = cb;
     set(this.#ctx, cb ? 1 : 0);
   }
 

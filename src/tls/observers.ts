@@ -5,7 +5,7 @@
  * out secrets or traffic: the library never logs them itself, and they exist only where the
  * application sets them.
  */
-import type { TlsConnection } from './connection.js';
+import type { ConnectionImports } from '../core/ffi-imports.js';
 import type { CStringPtr, Ptr, SessionPtr } from '../core/pointers.js';
 import type { Runtime } from '../core/runtime.js';
 import { SslSession } from './session.js';
@@ -20,49 +20,81 @@ export interface TlsMessage {
   bytes: Uint8Array;
 }
 
-/** NSS key log line: "CLIENT_HANDSHAKE_TRAFFIC_SECRET <client random> <secret>". A secret. */
-export type KeylogCallback = (line: string, conn: TlsConnection) => void;
-export type MessageCallback = (message: TlsMessage, conn: TlsConnection) => void;
-/** A new session (TLS 1.3: each ticket received or sent); it is the callback's to keep or free(). */
-export type NewSessionCallback = (session: SslSession, conn: TlsConnection) => void;
-
-export interface Observers {
-  keylog: KeylogCallback | null;
-  message: MessageCallback | null;
-  newSession: NewSessionCallback | null;
+/**
+ * A context's (or a connection's) observers; `C` is what they get as the connection. The
+ * callback types the API documents (KeylogCallback, …) are in connection.ts.
+ */
+export interface Observers<C> {
+  keylog: ((line: string, conn: C) => void) | null;
+  message: ((message: TlsMessage, conn: C) => void) | null;
+  newSession: ((session: SslSession, conn: C) => void) | null;
 }
 
-/** A connection's answers to the shim's observer imports (ffi-imports.ts). */
-export function observerImports(rt: Runtime, conn: TlsConnection) {
-  const run = (fn: () => void) => {
+/** The imports of the shim a connection's observers answer (ffi-imports.ts). */
+export type ObserverImports = Pick<ConnectionImports, 'keylog' | 'newSession' | 'message'>;
+
+/**
+ * The observers of one connection, called as OpenSSL reports. An observer that throws ends the
+ * connection, but from its next engine call on (see TlsConnection): what the call it threw in
+ * produced is still delivered.
+ */
+export class ObserverDispatch<C> implements ObserverImports {
+  readonly #rt: Runtime;
+  readonly #conn: C;
+  readonly #observers: Observers<C>;
+  #thrown: { error: unknown } | null = null;
+
+  constructor(rt: Runtime, conn: C, observers: Observers<C>) {
+    this.#rt = rt;
+    this.#conn = conn;
+    this.#observers = { ...observers };
+  }
+
+  /** What an observer threw since the last call, if anything (then forgotten). */
+  takeThrown(): { error: unknown } | null {
+    const thrown = this.#thrown;
+    this.#thrown = null;
+    return thrown;
+  }
+
+  keylog(line: CStringPtr): void {
+    this.#run(() => this.#observers.keylog?.(this.#rt.heap.cString(line) ?? '', this.#conn));
+  }
+
+  newSession(session: SessionPtr): number {
+    const cb = this.#observers.newSession;
+    if (!cb) return 0; // OpenSSL keeps its reference
+    const wrapper = new SslSession(this.#rt, session); // takes the reference OpenSSL hands over
+    try {
+      cb(wrapper, this.#conn);
+    } catch (error) {
+      wrapper.free();
+      this.#record(error);
+    }
+    return 1;
+  }
+
+  message(writeP: number, version: number, contentType: number, buf: Ptr, len: number): void {
+    this.#run(() =>
+      this.#observers.message?.(
+        { direction: writeP ? 'sent' : 'received', version, contentType, bytes: this.#rt.heap.copyOut(buf, len) },
+        this.#conn,
+      ),
+    );
+  }
+
+  #run(fn: () => void): void {
     try {
       fn();
     } catch (error) {
-      conn.recordObserverError(error);
+      this.#record(error);
     }
-  };
-  return {
-    keylog(line: CStringPtr): void {
-      run(() => conn.observers.keylog?.(rt.heap.cString(line) ?? '', conn));
-    },
-    newSession(session: SessionPtr): number {
-      const cb = conn.observers.newSession;
-      if (!cb) return 0; // OpenSSL keeps its reference
-      const wrapper = new SslSession(rt, session); // takes the reference OpenSSL hands over
-      try {
-        cb(wrapper, conn);
-      } catch (error) {
-        wrapper.free();
-        conn.recordObserverError(error);
-      }
-      return 1;
-    },
-    message(writeP: number, version: number, contentType: number, buf: Ptr, len: number): void {
-      run(() =>
-        conn.observers.message?.({ direction: writeP ? 'sent' : 'received', version, contentType, bytes: rt.heap.copyOut(buf, len) }, conn),
-      );
-    },
-  };
+  }
+
+  /** The first observer failure is the one the connection reports. */
+  #record(error: unknown): void {
+    this.#thrown ??= { error };
+  }
 }
 
 const VERSIONS: Record<number, string> = { 0x0303: 'TLS 1.2', 0x0304: 'TLS 1.3' };
