@@ -7,7 +7,8 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import type { OpenSSL } from '../tls/openssl.js';
 import { describeMessage } from '../tls/observers.js';
 import type { SslSession } from '../tls/session.js';
-import type { TlsSocketInfo, TlsSocketOptions } from '../socket/socket.js';
+import type { TlsSocketOptions } from '../socket/socket-options.js';
+import type { TlsSocketInfo } from '../socket/socket-shape.js';
 import { UsageError, hexKey, value, type FlagSpec, type Parsed } from './flags.js';
 
 export const COMMON_FLAGS: FlagSpec[] = [

@@ -13,52 +13,16 @@
  * closes the transport. The readable ends when the peer's close_notify arrives; a transport
  * that ends without one errors the readable with ERR_TRUNCATED, never a quiet end of file.
  */
-import type { SslContext, ContextOptions } from '../tls/context.js';
-import type { TlsConnection } from '../tls/connection.js';
 import { TlsError, describe, isTlsError, requireBytes, textOf } from '../core/errors.js';
+import type { SslContext } from '../tls/context.js';
+import type { TlsConnection } from '../tls/connection.js';
 import { loadOpenSSL } from '../tls/loader.js';
-import { readChunks } from './read-chunks.js';
 import type { OpenSSL } from '../tls/openssl.js';
 import type { SslSession } from '../tls/session.js';
-import { staticPskCallbacks, type StaticPsk } from './static-psk.js';
+import { readChunks, type TlsSocketInfo, type TlsSocketLike } from './socket-shape.js';
+import type { TlsSocketOptions } from './socket-options.js';
+import { staticPskContext } from './static-psk.js';
 import { DuplexTransport, WebSocketTransport, openWebSocket, waitOpen, type ByteDuplex, type Transport, type WebSocketLike } from './transport.js';
-
-export interface TlsSocketOptions extends Omit<ContextOptions, 'role'> {
-  /** A static PSK: one for a client; one or several (by identity) for a server. */
-  psk?: StaticPsk | readonly StaticPsk[];
-  /** Client, TLS 1.3: data to send as 0-RTT early data with the ClientHello. Resent after the handshake if the server rejects it. */
-  earlyData?: Uint8Array;
-  /** Server name for SNI and certificate checks (client). */
-  serverName?: string;
-  /** Client: a session to resume (SSL_set_session), e.g. from getSession() or sessionFromPem(). */
-  session?: SslSession;
-  /** The OpenSSL instance to use (default: one shared instance, loaded on first use). */
-  openssl?: OpenSSL;
-  /** An existing context to use instead of building one from these options. */
-  context?: SslContext;
-  /** Give up the handshake after this long (default 30 000 ms). */
-  handshakeTimeoutMs?: number;
-  /** How long close() waits for the peer's close_notify (default 2 000 ms). */
-  closeTimeoutMs?: number;
-  /** Plaintext buffered for the reader before the transport is left unread (default 64 KiB). */
-  readHighWaterMark?: number;
-  /** Browser WebSocket only: unread bytes held before failing with ERR_BUFFER_FULL (default 8 MiB). */
-  maxBufferedBytes?: number;
-  /**
-   * Keep the writable open after the peer's close_notify (TLS 1.3 allows it). Default false:
-   * like a Node socket, the socket then sends its own close_notify and closes.
-   */
-  allowHalfOpen?: boolean;
-}
-
-export interface TlsSocketInfo {
-  protocol: string;
-  cipher: string;
-  sessionReused: boolean;
-  earlyDataAccepted: boolean;
-  /** The key exchange group ('X25519', 'P-256', 'DH'), or null for TLS 1.3 psk_ke and TLS 1.2 plain PSK. */
-  keyExchangeGroup: string | null;
-}
 
 export type TlsTarget = string | URL | WebSocketLike | ByteDuplex;
 
@@ -84,7 +48,7 @@ export function acceptTls(transport: WebSocketLike | ByteDuplex, options: TlsSoc
   return new TlsSocket('server', transport, options);
 }
 
-export class TlsSocket {
+export class TlsSocket implements TlsSocketLike {
   /** Resolves when the handshake is complete; rejects with a TlsError if it fails. */
   readonly opened: Promise<TlsSocketInfo>;
   /** Resolves when the socket is closed; rejects with the TlsError that ended it. */
@@ -194,7 +158,7 @@ export class TlsSocket {
     try {
       const ossl = o.openssl ?? (await sharedOpenSSL());
       this.#transport = await toTransport(target, transport, o.maxBufferedBytes);
-      const ctx = o.context ?? this.#createContext(ossl);
+      const ctx = o.context ?? this.#createContext(ossl, o);
       const conn = ctx.createConnection(o.serverName === undefined ? {} : { serverName: o.serverName });
       this.#owned.push(conn);
       this.#conn = conn;
@@ -224,23 +188,10 @@ export class TlsSocket {
     }
   }
 
-  #createContext(ossl: OpenSSL): SslContext {
-    const {
-      psk, earlyData, serverName, session, openssl, context, handshakeTimeoutMs, closeTimeoutMs, readHighWaterMark, maxBufferedBytes, allowHalfOpen,
-      ...contextOptions
-    } = this.#options;
-    let callbacks = {};
-    if (psk !== undefined) {
-      const setup = staticPskCallbacks(ossl, this.#role, psk, {
-        tls13: contextOptions.maxVersion !== 'TLSv1.2',
-        maxEarlyData: this.#role === 'client' ? (earlyData?.length ?? 0) : (contextOptions.maxEarlyData ?? 0),
-      });
-      this.#owned.push(...setup.sessions);
-      callbacks = setup.callbacks;
-    }
-    const ctx = ossl.createContext({ ...contextOptions, ...callbacks, role: this.#role });
-    this.#owned.push(ctx);
-    return ctx;
+  #createContext(ossl: OpenSSL, options: TlsSocketOptions): SslContext {
+    const { context, sessions } = staticPskContext(ossl, this.#role, options);
+    this.#owned.push(...sessions, context); // freed in reverse: the context, then its sessions
+    return context;
   }
 
   async #handshake(): Promise<void> {

@@ -1,13 +1,15 @@
 /**
  * Static PSKs for the socket API: `{ identity, key, cipher? }` turned into the callbacks of
  * the core API, for TLS 1.3 (a session whose suite gives the PSK's digest) and TLS 1.2
- * (the key itself). The sessions made here belong to the socket and are freed with it.
+ * (the key itself), and the context a socket (or the s_server command) builds from its
+ * options with them. The sessions made here belong to whoever builds the context.
  */
-import type { ContextOptions } from '../tls/context.js';
 import { TlsError, describe } from '../core/errors.js';
+import type { ContextOptions, SslContext } from '../tls/context.js';
 import type { OpenSSL } from '../tls/openssl.js';
 import { keyLength, type KeyMaterial } from '../tls/secret.js';
 import { MAX_MASTER_KEY_LENGTH, type SslSession } from '../tls/session.js';
+import { contextOptionsOf, type TlsSocketOptions } from './socket-options.js';
 
 export interface StaticPsk {
   /** The PSK identity. */
@@ -23,7 +25,7 @@ export interface StaticPsk {
 
 type PskCallbackOptions = Pick<ContextOptions, 'pskUseSession' | 'pskClient' | 'pskFindSession' | 'pskServer'>;
 
-export interface StaticPskSetup {
+interface StaticPskSetup {
   callbacks: PskCallbackOptions;
   sessions: SslSession[];
 }
@@ -34,7 +36,7 @@ const DEFAULT_PSK_SUITE = 'TLS_AES_128_GCM_SHA256';
  * Callbacks serving `psks`. `maxEarlyData`: how much early data the sessions allow (the
  * client's, to send; the server's, to accept).
  */
-export function staticPskCallbacks(
+function staticPskCallbacks(
   ossl: OpenSSL,
   role: 'client' | 'server',
   psks: StaticPsk | readonly StaticPsk[],
@@ -79,6 +81,30 @@ export function staticPskCallbacks(
       pskServer: (conn, identity) => byIdentity.get(identity)?.key ?? null,
     },
   };
+}
+
+/**
+ * The context a socket with these options runs on: its context options, with `psk` (if given)
+ * as the PSK callbacks. Its TLS 1.3 PSK sessions allow `earlyData` bytes of early data (a
+ * client's), or the context's maxEarlyData (a server's). Free the context, then the sessions.
+ */
+export function staticPskContext(
+  ossl: OpenSSL,
+  role: 'client' | 'server',
+  options: TlsSocketOptions,
+): { context: SslContext; sessions: SslSession[] } {
+  const contextOptions = contextOptionsOf(options);
+  if (options.psk === undefined) return { context: ossl.createContext({ ...contextOptions, role }), sessions: [] };
+  const setup = staticPskCallbacks(ossl, role, options.psk, {
+    tls13: contextOptions.maxVersion !== 'TLSv1.2',
+    maxEarlyData: role === 'client' ? (options.earlyData?.length ?? 0) : (contextOptions.maxEarlyData ?? 0),
+  });
+  try {
+    return { context: ossl.createContext({ ...contextOptions, ...setup.callbacks, role }), sessions: setup.sessions };
+  } catch (error) {
+    for (const session of setup.sessions) session.free();
+    throw error;
+  }
 }
 
 function checkPsk(psk: StaticPsk, tls13: boolean): void {

@@ -3,6 +3,7 @@
  * As in OpenSSL, a connection copies the context's callbacks when it is created; changing
  * the context later does not change existing connections.
  */
+import { LOCAL, boolean, count, oneOf, string, stringOrList, type OptionSchema } from '../core/checks.js';
 import { configError } from '../core/error-queue.js';
 import { TlsError, describe, requireUint32 } from '../core/errors.js';
 import { Lifetime } from '../core/lifetime.js';
@@ -99,11 +100,38 @@ export interface ContextOptions {
   onNewSession?: NewSessionCallback;
 }
 
-const OPTION_NAMES = new Set<string>([
-  'role', 'minVersion', 'maxVersion', 'ciphersuites', 'cipherList', 'groups', 'allowNoDheKex', 'serverPreference',
-  'maxEarlyData', 'numTickets', 'pskDigestFirst', 'certificate', 'privateKey', 'ca', 'verify', 'pskIdentityHint',
-  'pskUseSession', 'pskClient', 'pskFindSession', 'pskServer', 'onKeylog', 'onMessage', 'onNewSession',
-]);
+const version = oneOf<ProtocolVersion>('TLSv1.2', 'TLSv1.3');
+
+/**
+ * Every ContextOptions name, once (see OptionSchema): the check of its value where it may come
+ * from the page to the TLS worker, LOCAL for the role (a worker socket's method gives it) and
+ * the callbacks (code does not cross).
+ */
+export const CONTEXT_OPTIONS = {
+  role: LOCAL,
+  minVersion: version,
+  maxVersion: version,
+  ciphersuites: stringOrList,
+  cipherList: stringOrList,
+  groups: stringOrList,
+  allowNoDheKex: boolean,
+  serverPreference: boolean,
+  maxEarlyData: count,
+  numTickets: count,
+  pskDigestFirst: boolean,
+  certificate: string,
+  privateKey: string,
+  ca: string,
+  verify: boolean,
+  pskIdentityHint: string,
+  pskUseSession: LOCAL,
+  pskClient: LOCAL,
+  pskFindSession: LOCAL,
+  pskServer: LOCAL,
+  onKeylog: LOCAL,
+  onMessage: LOCAL,
+  onNewSession: LOCAL,
+} satisfies { [K in keyof ContextOptions]-?: OptionSchema[string] };
 
 export class SslContext extends Lifetime {
   readonly role: 'client' | 'server';
@@ -280,8 +308,8 @@ function checkOptions(options: ContextOptions): void {
     throw new TlsError('ERR_INVALID_ARGUMENT', `createContext() takes an options object, got ${describe(options)}`);
   }
   for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.has(key)) {
-      throw new TlsError('ERR_INVALID_ARGUMENT', `unknown context option ${JSON.stringify(key)}; known: ${[...OPTION_NAMES].join(', ')}`);
+    if (!Object.hasOwn(CONTEXT_OPTIONS, key)) {
+      throw new TlsError('ERR_INVALID_ARGUMENT', `unknown context option ${JSON.stringify(key)}; known: ${Object.keys(CONTEXT_OPTIONS).join(', ')}`);
     }
   }
   if (options.role !== 'client' && options.role !== 'server') {

@@ -12,14 +12,14 @@
  * start a new worker.
  */
 import { TlsError, textOf } from '../core/errors.js';
-import { readChunks } from '../socket/read-chunks.js';
-import type { TlsSocketInfo } from '../socket/socket.js';
+import { readChunks, type TlsSocketInfo, type TlsSocketLike } from '../socket/socket-shape.js';
 import { openChannel, type PageChannel, type StreamMode } from './channel.js';
 import { WorkerClient, type PlatformWorker } from './client.js';
 import type { PassphraseOptions, WorkerSocketOptions } from './protocol.js';
 import { defaultWorkerUrl } from './worker-url.js';
 
 export type { PassphraseOptions, WorkerSocketOptions } from './protocol.js';
+export type { TlsSocketInfo, TlsSocketLike } from '../socket/socket-shape.js';
 export { canTransferStreams, type StreamMode } from './channel.js';
 
 export interface TlsWorkerOptions {
@@ -182,7 +182,7 @@ export class TlsWorker {
 }
 
 /** A socket whose TLS runs in the worker: the same shape as connectTls()'s TlsSocket. */
-export class WorkerTlsSocket {
+export class WorkerTlsSocket implements TlsSocketLike {
   /** Resolves when the handshake is complete; rejects with a TlsError if it fails. */
   readonly opened: Promise<TlsSocketInfo>;
   /** Resolves when the socket is closed; rejects with the TlsError that ended it. */

@@ -10,6 +10,7 @@
  * Each socket's plaintext travels on streams of its own (./channel.ts), never on this port.
  */
 import { TlsError, textOf, type TlsAlert, type TlsErrorCode } from '../core/errors.js';
+import type { TlsSocketInfo } from '../socket/socket-shape.js';
 import type { ContextOptions } from '../tls/context.js';
 
 /** Socket options that can cross to the worker: plain data only (no callbacks, no objects). */
@@ -61,7 +62,7 @@ export interface TlsWorkerMethods {
   importPskFromPassphrase(identity: string, passphrase: string, salt: Uint8Array, options: PassphraseOptions): void;
   deletePsk(identity: string): boolean;
   listPsks(): string[];
-  open(id: number, role: 'client' | 'server', url: string, options: WorkerSocketOptions, channel: SocketChannel): import('../socket/socket.js').TlsSocketInfo;
+  open(id: number, role: 'client' | 'server', url: string, options: WorkerSocketOptions, channel: SocketChannel): TlsSocketInfo;
   /** Resolves when socket `id` has closed; rejects with what ended it. */
   closed(id: number): void;
   close(id: number): void;
