@@ -26,6 +26,15 @@ import { DuplexTransport, WebSocketTransport, openWebSocket, waitOpen, type Byte
 
 export type TlsTarget = string | URL | WebSocketLike | ByteDuplex;
 
+/**
+ * Where a socket is. 'opening' until the handshake is done ('opening-read-ended' if the reader
+ * cancelled meanwhile); then 'open' both ways until one direction ends: 'read-ended' (the
+ * peer's close_notify was read, or the reader cancelled) or 'write-ended' (our close_notify is
+ * on its way); 'ended' once both have (the transport then closes), or 'failed' at any point
+ * (#error says why). 'ended' and 'failed' are final.
+ */
+type SocketState = 'opening' | 'opening-read-ended' | 'open' | 'read-ended' | 'write-ended' | 'ended' | 'failed';
+
 /** Codes that mean "the stream ended early", which a transport failure may explain. */
 const STREAM_ENDED = new Set(['ERR_RESET_IN_HANDSHAKE', 'ERR_RESET_IN_RECORD', 'ERR_TRUNCATED', 'ERR_TRANSPORT']);
 
@@ -68,13 +77,12 @@ export class TlsSocket implements TlsSocketLike {
   #earlyData: Uint8Array[] = [];
   #readController!: ReadableStreamDefaultController<Uint8Array>;
   #writeController!: WritableStreamDefaultController;
-  #readDone = false;
-  #writeDone = false;
+  #state: SocketState = 'opening';
+  /** What `opened` resolved with; null until the handshake is done. */
+  #info: TlsSocketInfo | null = null;
+  /** What ended the socket, once it failed. */
   #error: TlsError | null = null;
-  #finished = false;
   #closing: Promise<void> | null = null;
-  #isOpen = false;
-  #closedByUser = false;
   #rejectOpened!: (error: TlsError) => void;
   #resolveClosed!: () => void;
   #rejectClosed!: (error: TlsError) => void;
@@ -93,10 +101,7 @@ export class TlsSocket implements TlsSocketLike {
       {
         start: (controller) => void (this.#readController = controller),
         pull: (controller) => this.#pull(controller),
-        cancel: () => {
-          this.#readDone = true;
-          return this.#finishIfDone();
-        },
+        cancel: () => this.#endRead(),
       },
       new ByteLengthQueuingStrategy({ highWaterMark }),
     );
@@ -138,7 +143,7 @@ export class TlsSocket implements TlsSocketLike {
    */
   getSession(): SslSession | null {
     const conn = this.#conn;
-    return this.#isOpen && conn && !conn.freed ? conn.getSession() : null;
+    return this.#info && conn && !conn.freed ? conn.getSession() : null;
   }
 
   /** Reads the plaintext, chunk by chunk (`for await (const chunk of socket)`), in every engine. */
@@ -175,14 +180,16 @@ export class TlsSocket implements TlsSocketLike {
         conn.write(early); // rejected 0-RTT data is sent again, after the handshake: nothing is lost
         await this.#flush();
       }
-      this.#isOpen = true;
-      return {
+      this.#info = {
         protocol: conn.protocol ?? '',
         cipher: conn.cipher?.name ?? '',
         sessionReused: conn.sessionReused,
         earlyDataAccepted: accepted,
         keyExchangeGroup: conn.keyExchangeGroup,
       };
+      if (this.#state === 'opening') this.#state = 'open';
+      else if (this.#state === 'opening-read-ended') this.#state = 'read-ended';
+      return this.#info;
     } catch (error) {
       throw this.#fail(error);
     }
@@ -223,7 +230,7 @@ export class TlsSocket implements TlsSocketLike {
     this.#receiving ??= (async () => {
       try {
         const bytes = await this.#transport!.read();
-        if (this.#finished) return;
+        if (this.#state === 'ended' || this.#state === 'failed') return;
         if (bytes === null) this.#conn!.feedEnd();
         else this.#conn!.feed(bytes);
       } finally {
@@ -258,7 +265,7 @@ export class TlsSocket implements TlsSocketLike {
     try {
       await this.opened;
       for (;;) {
-        if (this.#readDone) return; // cancelled by the reader
+        if (this.#state !== 'open' && this.#state !== 'write-ended') return; // cancelled by the reader, or over
         const early = this.#earlyData.shift();
         if (early) return controller.enqueue(early);
         const conn = this.#conn!;
@@ -267,9 +274,8 @@ export class TlsSocket implements TlsSocketLike {
         if (data) return controller.enqueue(data);
         if (conn.peerClosed) {
           controller.close();
-          this.#readDone = true;
           if (!this.#options.allowHalfOpen) await this.#answerClose(conn);
-          return this.#finishIfDone();
+          return await this.#endRead();
         }
         await this.#receive();
       }
@@ -295,8 +301,7 @@ export class TlsSocket implements TlsSocketLike {
       const conn = this.#conn!;
       if (!conn.closeSent) conn.shutdown();
       await this.#flush();
-      this.#writeDone = true;
-      await this.#finishIfDone();
+      await this.#endWrite();
     } catch (error) {
       throw this.#fail(error);
     }
@@ -304,8 +309,8 @@ export class TlsSocket implements TlsSocketLike {
 
   /** The peer closed and half-open sockets are not wanted: close our side too. */
   async #answerClose(conn: TlsConnection): Promise<void> {
-    if (this.#writeDone) return;
-    this.#writeDone = true;
+    if (this.#state !== 'open') return; // our side is closed, or closing, already
+    this.#state = 'write-ended';
     await this.#sending.catch(() => {}); // writes already accepted go out before close_notify
     if (!conn.closeSent) conn.shutdown();
     await this.#flush();
@@ -313,17 +318,16 @@ export class TlsSocket implements TlsSocketLike {
   }
 
   async #close(): Promise<void> {
-    if (!this.#isOpen && !this.#error) {
+    if (this.#state === 'opening' || this.#state === 'opening-read-ended') {
       // Still connecting: stop now rather than finish a handshake nobody wants.
-      this.#closedByUser = true;
-      this.#fail(new TlsError('ERR_CLOSED', 'the socket was closed before the handshake finished'));
+      this.#fail(new TlsError('ERR_CLOSED', 'the socket was closed before the handshake finished'), { byUser: true });
     }
     try {
       await this.opened;
     } catch {
       return; // failed (or stopped above) and cleaned up
     }
-    if (this.#finished) return;
+    if (this.#state === 'ended' || this.#state === 'failed') return;
     const conn = this.#conn!;
     try {
       if (!conn.closeSent) conn.shutdown();
@@ -334,18 +338,17 @@ export class TlsSocket implements TlsSocketLike {
     } catch {
       // closing anyway
     }
-    this.#writeDone = this.#readDone = true;
     try {
       this.#readController.close();
     } catch {
       // already closed or errored
     }
     this.#writeController.error(new TlsError('ERR_CLOSED', 'the socket was closed'));
-    await this.#finishIfDone();
+    await this.#finish();
   }
 
   async #untilPeerClosed(conn: TlsConnection): Promise<void> {
-    while (!conn.peerClosed && !this.#finished) {
+    while (!conn.peerClosed && this.#state !== 'ended' && this.#state !== 'failed') {
       while (conn.read()) {
         // close() discards what the application did not read
       }
@@ -354,17 +357,44 @@ export class TlsSocket implements TlsSocketLike {
     }
   }
 
-  async #finishIfDone(): Promise<void> {
-    if (!this.#readDone || !this.#writeDone || this.#finished) return;
-    this.#finished = true;
+  /** The reading side is done: the socket ends if the writing side is too. */
+  #endRead(): Promise<void> {
+    switch (this.#state) {
+      case 'opening': // the reader cancelled before the handshake was done
+        this.#state = 'opening-read-ended';
+        return Promise.resolve();
+      case 'open':
+        this.#state = 'read-ended';
+        return Promise.resolve();
+      case 'write-ended':
+        return this.#finish();
+      default:
+        return Promise.resolve();
+    }
+  }
+
+  /** The writing side is done: the socket ends if the reading side is too. */
+  #endWrite(): Promise<void> {
+    if (this.#state === 'open') this.#state = 'write-ended';
+    else if (this.#state === 'read-ended') return this.#finish();
+    return Promise.resolve();
+  }
+
+  /** Both sides are done (or close() says so): what was written goes out, then the transport closes. */
+  async #finish(): Promise<void> {
+    if (this.#state === 'ended' || this.#state === 'failed') return;
+    this.#state = 'ended';
     await this.#sending.catch(() => {});
     await this.#transport?.close();
     this.#release();
     this.#resolveClosed();
   }
 
-  /** Ends the socket with `error` (once): streams errored, alert sent, transport closed. */
-  #fail(error: unknown): TlsError {
+  /**
+   * Ends the socket with `error` (once): streams errored, alert sent, transport closed. A
+   * socket the application closed while it was opening is closed, not failed (`byUser`).
+   */
+  #fail(error: unknown, { byUser = false } = {}): TlsError {
     if (this.#error) return this.#error;
     let failure = isTlsError(error) ? error : new TlsError('ERR_TRANSPORT', textOf(error), { cause: error });
     // A stream that ended because the transport failed: a bridge's refusal (or our own read
@@ -378,8 +408,8 @@ export class TlsSocket implements TlsSocketLike {
       }
     }
     this.#error = failure;
-    if (!this.#finished) {
-      this.#finished = true;
+    if (this.#state !== 'ended') {
+      this.#state = 'failed';
       // (A stream already closed or errored ignores error().)
       this.#readController.error(failure);
       this.#writeController.error(failure);
@@ -390,7 +420,7 @@ export class TlsSocket implements TlsSocketLike {
         .finally(() => this.#release());
     }
     this.#rejectOpened(failure); // no effect once opened
-    if (this.#closedByUser) this.#resolveClosed();
+    if (byUser) this.#resolveClosed();
     else this.#rejectClosed(failure);
     return failure;
   }
