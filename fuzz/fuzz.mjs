@@ -17,42 +17,35 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadOpenSSL, TlsError } from '../lib/index.js';
+import { concat, createPair, pump } from '../test/helpers/pair.js';
 import { prng } from './prng.mjs';
 
 const KEY = new Uint8Array(32).fill(0x11);
 
-/** The scenarios whose handshakes are recorded and mutated. */
+/**
+ * The scenarios whose handshakes are recorded and mutated: each handshake kind of the pair
+ * harness, the library's defaults otherwise, and TLS 1.3 once more with a new session per
+ * callback call, never freed here (the man page's ownership).
+ */
+const SCENARIOS = {
+  'tls13-psk_dhe_ke': ['tls13-psk_dhe_ke', {}],
+  'tls13-psk_ke': ['tls13-psk_ke', {}],
+  'tls13-psk_dhe_ke-fresh-sessions': ['tls13-psk_dhe_ke', { fresh: true }],
+  'tls12-psk': ['tls12-psk', { hint: 'hint' }],
+  'tls12-ecdhe-psk-chacha': ['tls12-ecdhe-psk-chacha', {}],
+};
+
 function scenarios(ossl) {
-  const session = ossl.createPskSession({ masterKey: KEY, cipher: 'TLS_AES_128_GCM_SHA256' });
-  // The man page's ownership: a new session per callback call, never freed here.
-  const fresh = () => ossl.createPskSession({ masterKey: KEY, cipher: 'TLS_AES_128_GCM_SHA256' });
-  const make = (client, server) => ({
-    client: ossl.createContext({ role: 'client', ...client }),
-    server: ossl.createContext({ role: 'server', ...server }),
-  });
-  const pairs = {
-    'tls13-psk-dhe': make({ pskUseSession: () => ({ identity: 'fuzz', session }) }, { pskFindSession: () => session }),
-    'tls13-psk-ke': make(
-      { allowNoDheKex: true, groups: 'X25519', pskUseSession: () => ({ identity: 'fuzz', session }) },
-      { allowNoDheKex: true, groups: 'P-256', pskFindSession: () => session },
-    ),
-    'tls13-fresh-sessions': make({ pskUseSession: () => ({ identity: 'fuzz', session: fresh() }) }, { pskFindSession: () => fresh() }),
-    'tls12-psk': make(
-      { maxVersion: 'TLSv1.2', cipherList: 'PSK-AES128-GCM-SHA256', pskClient: () => ({ identity: 'fuzz', psk: KEY }) },
-      { pskServer: () => KEY, pskIdentityHint: 'hint' },
-    ),
-    'tls12-ecdhe-psk': make(
-      { maxVersion: 'TLSv1.2', cipherList: 'ECDHE-PSK-CHACHA20-POLY1305', pskClient: () => ({ identity: 'fuzz', psk: KEY }) },
-      { pskServer: () => KEY },
-    ),
-  };
+  const pairs = {};
   const free = () => {
-    for (const pair of Object.values(pairs)) {
-      pair.client.free();
-      pair.server.free();
-    }
-    session.free();
+    for (const pair of Object.values(pairs)) pair.free();
   };
+  try {
+    for (const [name, [kind, options]] of Object.entries(SCENARIOS)) pairs[name] = createPair(ossl, kind, { key: KEY, identity: 'fuzz', ...options });
+  } catch (error) {
+    free();
+    throw error;
+  }
   return { pairs, free };
 }
 
@@ -68,12 +61,7 @@ function record(pair) {
       to.feed(bytes);
     }
   };
-  for (let i = 0; i < 10 && !(c.handshakeDone && s.handshakeDone); i++) {
-    if (!c.handshakeDone) c.handshake();
-    move(c, s, 'client');
-    if (!s.handshakeDone) s.handshake();
-    move(s, c, 'server');
-  }
+  pump(c, s, { move });
   s.read();
   c.write(new TextEncoder().encode('client application data'));
   move(c, s, 'client');
@@ -154,16 +142,6 @@ const MUTATIONS = {
   },
 };
 
-function concat(chunks) {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
 const STEP_BUDGET = 64;
 
 /** Drives one connection with the given chunks; returns 'success' or a TlsError code, or throws a crasher. */
@@ -241,7 +219,7 @@ export async function fuzz({ count = 20000, seconds = 60, seed = Date.now() & 0x
   const recorded = Object.fromEntries(Object.entries(pairs).map(([name, pair]) => [name, record(pair)]));
 
   // A long-lived session that must keep working throughout.
-  const canary = { client: pairs['tls13-psk-dhe'].client.createConnection(), server: pairs['tls13-psk-dhe'].server.createConnection() };
+  const canary = { client: pairs['tls13-psk_dhe_ke'].client.createConnection(), server: pairs['tls13-psk_dhe_ke'].server.createConnection() };
   liveCheck(canary, true);
   const baseline = ossl.heapStats().inUseBytes;
   const outcomes = {};
@@ -317,14 +295,7 @@ export async function fuzz({ count = 20000, seconds = 60, seed = Date.now() & 0x
 /** One exchange on the long-lived session; returns a problem, or null. */
 function liveCheck({ client, server }, first) {
   try {
-    if (first) {
-      for (let i = 0; i < 10 && !(client.handshakeDone && server.handshakeDone); i++) {
-        client.handshake();
-        server.feed(client.drain());
-        server.handshake();
-        client.feed(server.drain());
-      }
-    }
+    if (first) pump(client, server);
     const message = new TextEncoder().encode(`canary ${Math.random()}`);
     client.write(message);
     server.feed(client.drain());

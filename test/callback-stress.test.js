@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadOpenSSL, TlsError } from '../lib/index.js';
-import { handshake, str, text, transfer, tryHandshake } from './helpers/memory.js';
+import { handshake, str, text, transfer, tryHandshake } from './helpers/pair.js';
 
 const ossl = await loadOpenSSL();
 const foreign = await loadOpenSSL();

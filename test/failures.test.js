@@ -7,7 +7,7 @@ import { connect, createServer } from 'node:net';
 import { Duplex } from 'node:stream';
 import { describe, test } from 'node:test';
 import { acceptTls, connectTls, loadOpenSSL } from '../lib/index.js';
-import { handshake, text, tryHandshake } from './helpers/memory.js';
+import { handshake, text, tryHandshake } from './helpers/pair.js';
 import { testPki } from './helpers/pki.js';
 import { freeAll } from './helpers/psk.js';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { connectTcp, listenTcpEcho } from '../examples/tcp-driver.mjs';
 import { loadOpenSSL, TlsError } from '../lib/index.js';
-import { str, text } from './helpers/memory.js';
+import { str, text } from './helpers/pair.js';
 import { gnutlsClient, gnutlsServer, stopPeers, withTimeout } from './helpers/peers.js';
 import { key32 } from './helpers/psk.js';
 

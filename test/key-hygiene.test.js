@@ -9,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import { connectTls, loadOpenSSL, TlsError } from '../lib/index.js';
 import { sClient } from '../lib/node/s-client.js';
 import { sServer } from '../lib/node/s-server.js';
-import { handshake, str, text, transfer, tryHandshake } from './helpers/memory.js';
+import { handshake, str, text, transfer, tryHandshake } from './helpers/pair.js';
 import { opensslClient, opensslServer, stopPeers } from './helpers/peers.js';
 import { key32, key48 } from './helpers/psk.js';
 import { pskSessionFile } from './helpers/session-pem.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadOpenSSL, TlsError } from '../lib/index.js';
-import { handshake, str, text, transfer, tryHandshake } from './helpers/memory.js';
+import { handshake, str, text, transfer, tryHandshake } from './helpers/pair.js';
 import { freeAll, key32 } from './helpers/psk.js';
 
 const ossl = await loadOpenSSL();

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadOpenSSL, SslSession, TlsConnection, TlsError } from '../lib/index.js';
-import { handshake, str, text, transfer, tryHandshake } from './helpers/memory.js';
+import { handshake, str, text, transfer, tryHandshake } from './helpers/pair.js';
 import { testPki } from './helpers/pki.js';
 import { freeAll, key32, key48, pskClient, pskServer } from './helpers/psk.js';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadOpenSSL, TlsError } from '../lib/index.js';
-import { handshake, str, text, transfer } from './helpers/memory.js';
+import { handshake, str, text, transfer } from './helpers/pair.js';
 import { opensslServer, pskArgs, startPeer, stopPeers, tsharkCapture } from './helpers/peers.js';
 import { freeAll, key32, key48, pskClient, pskServer } from './helpers/psk.js';
 import { pskSessionFile } from './helpers/session-pem.js';

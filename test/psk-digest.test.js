@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadOpenSSL } from '../lib/index.js';
-import { handshake, tryHandshake } from './helpers/memory.js';
+import { handshake, tryHandshake } from './helpers/pair.js';
 import { freeAll, key32, key48 } from './helpers/psk.js';
 
 const ossl = await loadOpenSSL();
@@ -17,10 +17,12 @@ function run({ cipher = SHA384_SUITE, client = {}, server = {} }) {
   const sctx = ossl.createContext({ role: 'server', pskFindSession: () => (calls.findSession++, session), ...server });
   const cc = cctx.createConnection();
   const sc = sctx.createConnection();
-  const result = tryHandshake(cc, sc);
-  const outcome = { ...result, calls, cipher: cc.cipher?.name, reused: cc.sessionReused };
-  freeAll(cc, sc, cctx, sctx, session);
-  return outcome;
+  try {
+    const result = tryHandshake(cc, sc);
+    return { ...result, calls, cipher: cc.cipher?.name, reused: cc.sessionReused };
+  } finally {
+    freeAll(cc, sc, cctx, sctx, session);
+  }
 }
 
 test('a SHA-384 PSK works with default suites on both sides (ChaCha20 first on the client)', () => {
