@@ -9,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import { connectTls, loadOpenSSL, TlsError } from '../lib/index.js';
 import { sClient } from '../lib/node/s-client.js';
 import { sServer } from '../lib/node/s-server.js';
-import { handshake, str, text, transfer, tryHandshake } from './helpers/pair.js';
+import { handshake, owner, str, text, transfer, tryHandshake } from './helpers/pair.js';
 import { opensslClient, opensslServer, stopPeers } from './helpers/peers.js';
 import { key32, key48 } from './helpers/psk.js';
 import { pskSessionFile } from './helpers/session-pem.js';
@@ -140,10 +140,12 @@ describe('no key in an error message', () => {
     assert.match(error.message, new RegExp(`string of ${secret.length} characters`), `${what}: ${error.message}`);
   }
 
-  test('a key given as a string where bytes are expected is described by type and length only', async () => {
+  test('a key given as a string where bytes are expected is described by type and length only', async (t) => {
+    const own = owner(t);
     const ossl = await loadOpenSSL();
     await refuses(() => ossl.createPskSession({ masterKey: secret, cipher: 'TLS_AES_128_GCM_SHA256' }), 'createPskSession');
-    await refuses(() => ossl.createSession().setMasterKey(secret), 'setMasterKey');
+    const session = own(ossl.createSession());
+    await refuses(() => session.setMasterKey(secret), 'setMasterKey');
     await refuses(() => ossl.importSecret(secret), 'importSecret');
     const duplex = () => ({ readable: new ReadableStream(), writable: new WritableStream() });
     await refuses(() => connectTls(duplex(), { openssl: ossl, psk: { identity: 'dev', key: secret } }).opened, 'psk.key');
@@ -152,8 +154,8 @@ describe('no key in an error message', () => {
     // The TLS 1.2 callbacks, on both sides.
     const key = key32();
     for (const [side, client, server] of [['client', secret, key], ['server', key, secret]]) {
-      const cc = ossl.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskClient: () => ({ identity: 'dev', psk: client }) }).createConnection();
-      const sc = ossl.createContext({ role: 'server', pskServer: () => server }).createConnection();
+      const cc = own(own(ossl.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskClient: () => ({ identity: 'dev', psk: client }) })).createConnection());
+      const sc = own(own(ossl.createContext({ role: 'server', pskServer: () => server })).createConnection());
       await refuses(() => {
         throw tryHandshake(cc, sc)[side];
       }, `the TLS 1.2 ${side} callback`);
