@@ -126,7 +126,7 @@ export async function loadRawBench(createBench, module) {
     try {
       return instance.ccall(name, 'number', types, args);
     } catch (error) {
-      throw new Error(`${name}: ${error.message}; ${errors.join(' ')}`);
+      throw new Error(`${name}: ${error.message}; ${errors.join(' ')}`, { cause: error });
     }
   };
   if (!call('bench_init', [], [])) throw new Error(`bench_init failed: ${errors.join(' ')}`);

@@ -179,7 +179,7 @@ async function startWebKitDriver(display) {
     } catch (error) {
       if (i === 50) {
         await driver.stop();
-        throw new Error(`WebKitWebDriver did not answer: ${error.message}; ${driver.output()}`);
+        throw new Error(`WebKitWebDriver did not answer: ${error.message}; ${driver.output()}`, { cause: error });
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -6,8 +6,8 @@
 #                           cached), the TypeScript (tsc) and the browser bundle (esbuild)
 #   scripts/setup.sh test   the same, plus the test peers: OpenSSL and GnuTLS command lines,
 #                           websockify, socat, iproute2, tshark, mosquitto; and the benchmark's
-#                           baselines (bench/build.sh: native OpenSSL, cached; gcc); and the
-#                           test-only worker bundle (dist/test/)
+#                           baselines (bench/build.sh: native OpenSSL, cached; gcc); the test-only
+#                           worker bundle (dist/test/); and clang-format, for `npm run lint`
 # Everything already present is left alone; nothing is installed twice.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,7 +16,7 @@ mode=${1:-demo}
 packages=(emscripten node-acorn patch xz-utils make perl openssl chromium firefox-esr webkit2gtk-driver xvfb)
 case $mode in
   demo) ;;
-  test) packages+=(gnutls-bin websockify socat iproute2 util-linux tshark mosquitto mosquitto-clients gcc libc6-dev) ;;
+  test) packages+=(gnutls-bin websockify socat iproute2 util-linux tshark mosquitto mosquitto-clients gcc libc6-dev clang-format) ;;
   *) echo "usage: scripts/setup.sh demo|test" >&2; exit 2 ;;
 esac
 

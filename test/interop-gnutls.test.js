@@ -166,11 +166,10 @@ describe('gnutls-cli -> wasm server', () => {
     const key = key32();
     const session = own(ossl.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256' }));
     const ctx = own(ossl.createContext({ role: 'server', allowNoDheKex: true, pskFindSession: () => session }));
-    let group = 'unset';
     const server = await listenTcpEcho(() => ctx.createConnection());
     const client = gnutlsClient(server.port, { identity: 'dev-1', key, priority: TLS13_PSK_KE });
     await client.waitFor('Handshake was completed');
-    group = server.sessions[0].connection.keyExchangeGroup;
+    const group = server.sessions[0].connection.keyExchangeGroup;
     assert.equal(group, null);
     assert.equal(server.sessions[0].connection.sessionReused, true);
     await client.stop();

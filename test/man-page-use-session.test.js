@@ -3,7 +3,7 @@
 // a wasm server in memory; the interop tests check the same against native OpenSSL and GnuTLS.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { loadOpenSSL, SslSession, TlsConnection, TlsError } from '../lib/index.js';
+import { loadOpenSSL, TlsConnection, TlsError } from '../lib/index.js';
 import { handshake, str, text, transfer, tryHandshake, owner } from './helpers/pair.js';
 import { testPki } from './helpers/pki.js';
 import { freeAll, key32, key48, pskClient, pskServer } from './helpers/psk.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadOpenSSL } from '../lib/index.js';
-import { handshake, tryHandshake } from './helpers/pair.js';
+import { tryHandshake } from './helpers/pair.js';
 import { freeAll, key32, key48 } from './helpers/psk.js';
 
 const ossl = await loadOpenSSL();

@@ -20,6 +20,7 @@ export function onLeak(handler: ((what: string) => void) | null): void {
 
 const leaks = new FinalizationRegistry<string>((what) => warnLeak?.(what));
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface below
 export abstract class Lifetime {
   #freed = false;
   readonly #what: string;
@@ -66,6 +67,9 @@ export abstract class Lifetime {
   protected abstract release(): void;
 }
 
+// [Symbol.dispose] is put on the prototype below where the engine has the symbol; this
+// interface declares it for the type.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface Lifetime {
   /** free(), for `using` (where the engine has Symbol.dispose). */
   [Symbol.dispose](): void;

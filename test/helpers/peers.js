@@ -346,7 +346,7 @@ export async function mosquittoBroker({ users, hint = 'mqtt-psk' }) {
     await waitListening(port, 10000);
   } catch (error) {
     await peer.stop();
-    throw new Error(`${error.message}:\n${peer.output}`);
+    throw new Error(`${error.message}:\n${peer.output}`, { cause: error });
   }
   peer.port = port;
   const stop = peer.stop.bind(peer);

@@ -148,6 +148,8 @@ OPW_EXPORT const char *opw_digest_name(const EVP_MD *md);
 OPW_EXPORT int opw_digest_size(const EVP_MD *md);
 
 /* Imports, implemented by the facade; the failure value is what each returns if that fails. */
+/* One a line: clang-format takes OPW_IMPORT(...) for a call and would break the line after it. */
+/* clang-format off */
 OPW_IMPORT(0) int opw_js_random(uint8_t *buf, size_t len);
 OPW_IMPORT(0) int opw_js_psk_use_session(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t *idlen, SSL_SESSION **sess);
 /* 0xffffffff is above PSK_MAX_PSK_LEN: a fatal error in TLS 1.2 and 1.3 alike (0 would mean "no PSK"). */
@@ -160,6 +162,7 @@ OPW_IMPORT() void opw_js_keylog(SSL *ssl, const char *line);
 /* Returns 1 if the facade took the reference to `session`, 0 if not; 1 on failure: at worst a leak, never a double free. */
 OPW_IMPORT(1) int opw_js_new_session(SSL *ssl, SSL_SESSION *session);
 OPW_IMPORT() void opw_js_message(SSL *ssl, int write_p, int version, int content_type, const void *buf, size_t len);
+/* clang-format on */
 
 /* Shared between the shim's files, not exported. */
 int opw_random_install(void);
