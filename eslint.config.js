@@ -8,7 +8,18 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   {
     // Build outputs (see .gitignore), and what scripts/gen-ffi.mjs and emscripten write.
-    ignores: ['node_modules/', 'lib/', 'dist/', 'wasm/dist/', 'bench/dist/', 'docs/api/', '.build/', 'test-results/', 'src/core/ffi.ts', 'src/core/ffi-imports.ts'],
+    ignores: [
+      'node_modules/',
+      'lib/',
+      'dist/',
+      'wasm/dist/',
+      'bench/dist/',
+      'docs/api/',
+      '.build/',
+      'test-results/',
+      'src/core/ffi.ts',
+      'src/core/ffi-imports.ts',
+    ],
   },
   js.configs.recommended,
   {

@@ -43,7 +43,7 @@ const wire = new Uint8Array(2 * BULK_WRITE);
 
 /** Moves what `from` has for the peer into `to`, through a reused buffer (as bench.c's shared BIOs do without). */
 function move(from, to) {
-  for (let n; (n = from.drainInto(wire)) > 0; ) to.feed(wire.subarray(0, n));
+  for (let n; (n = from.drainInto(wire)) > 0;) to.feed(wire.subarray(0, n));
 }
 
 /** A client and a server connection with the handshake completed over memory. */
@@ -85,9 +85,7 @@ export function facadeBulk(ossl, suite, seconds, { allocating = false } = {}) {
   const plain = new Uint8Array(BULK_WRITE).fill(0x42);
   const got = new Uint8Array(BULK_WRITE);
   const send = allocating ? () => s.feed(c.drain()) : () => move(c, s);
-  const receive = allocating
-    ? () => s.read()?.length ?? null
-    : () => s.readInto(got);
+  const receive = allocating ? () => s.read()?.length ?? null : () => s.readInto(got);
   const start = now();
   const end = start + seconds;
   let bytes = 0;
@@ -96,7 +94,7 @@ export function facadeBulk(ossl, suite, seconds, { allocating = false } = {}) {
       c.write(plain);
       send();
       let total = 0;
-      for (let n; total < BULK_WRITE && (n = receive()) !== null; ) total += n;
+      for (let n; total < BULK_WRITE && (n = receive()) !== null;) total += n;
       if (total !== BULK_WRITE) throw new Error(`wrote ${BULK_WRITE} bytes, read ${total}`);
       bytes += total;
     } while (now() < end);

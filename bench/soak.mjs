@@ -107,8 +107,15 @@ export async function runSoak({ cycles = 10000, warmup = 100, only } = {}) {
     const seconds = (performance.now() - started) / 1000;
     const end = ossl.heapStats().inUseBytes;
     rows.push({
-      kind: name, cycles: count, warmInUse: warm, endInUse: end, growth: end - warm, highestBetweenCycles: highest - warm,
-      peakInUse: peak, memoryBytes: ossl.heapStats().memoryBytes, perSecond: Math.round(count / seconds),
+      kind: name,
+      cycles: count,
+      warmInUse: warm,
+      endInUse: end,
+      growth: end - warm,
+      highestBetweenCycles: highest - warm,
+      peakInUse: peak,
+      memoryBytes: ossl.heapStats().memoryBytes,
+      perSecond: Math.round(count / seconds),
     });
     kind.done();
   }

@@ -59,7 +59,10 @@ for (const engine of engines) {
   let browser;
   try {
     browser = await launchBrowser(engine);
-    for (const [name, path] of [['page', '/'], ['worker', '/worker/']]) {
+    for (const [name, path] of [
+      ['page', '/'],
+      ['worker', '/worker/'],
+    ]) {
       const page = await browser.newPage();
       try {
         await page.goto(`${web.url}${path}?auto=1`);

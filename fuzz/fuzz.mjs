@@ -186,7 +186,7 @@ function liveOne(pair, mutate, r) {
   };
   try {
     for (let i = 0; i < 12; i++) {
-      guard('client', () => c.handshakeDone ? c.read() : c.handshake());
+      guard('client', () => (c.handshakeDone ? c.read() : c.handshake()));
       let bytes = c.drain();
       if (bytes.length && flight++ === target) bytes = concat(mutate(records(bytes), r));
       guard('server', () => (s.feed(bytes), s.handshakeDone ? s.read() : s.handshake()));
@@ -241,10 +241,12 @@ export async function fuzz({ count = 20000, seconds = 60, seed = Date.now() & 0x
         const result = liveOne(pairs[scenario], MUTATIONS[mutation], r);
         count1(outcomes, `client ${result.client}`);
         count1(outcomes, `server ${result.server}`);
-
       } else {
         const from = mode === 'server' ? 'client' : 'server';
-        const chunks = MUTATIONS[mutation](recorded[scenario].filter((f) => f.from === from).flatMap((f) => records(f.bytes)), r);
+        const chunks = MUTATIONS[mutation](
+          recorded[scenario].filter((f) => f.from === from).flatMap((f) => records(f.bytes)),
+          r,
+        );
         const conn = pairs[scenario][mode].createConnection();
         let result;
         try {
@@ -254,7 +256,8 @@ export async function fuzz({ count = 20000, seconds = 60, seed = Date.now() & 0x
         }
         count1(outcomes, `${mode} ${result}`);
         // One input per kind of input and outcome other than success, for the regression corpus.
-        if (result !== 'success') keep(corpus, `${mode}/${mutation}`, { ...input, outcome: result, chunks: chunks.map((c) => Buffer.from(c).toString('base64')) });
+        if (result !== 'success')
+          keep(corpus, `${mode}/${mutation}`, { ...input, outcome: result, chunks: chunks.map((c) => Buffer.from(c).toString('base64')) });
       }
     } catch (error) {
       crashers.push({ ...input, problem: error.message });
@@ -263,7 +266,8 @@ export async function fuzz({ count = 20000, seconds = 60, seed = Date.now() & 0x
     }
     if (inputs % 200 === 199) {
       peakHeap = Math.max(peakHeap, ossl.heapStats().inUseBytes);
-      const problem = liveCheck(canary, false) ?? (ossl.heapStats().inUseBytes !== baseline ? `memory grew to ${ossl.heapStats().inUseBytes} from ${baseline}` : null);
+      const problem =
+        liveCheck(canary, false) ?? (ossl.heapStats().inUseBytes !== baseline ? `memory grew to ${ossl.heapStats().inUseBytes} from ${baseline}` : null);
       if (problem) {
         crashers.push({ ...input, problem });
         log(`PROBLEM after input ${inputs}: ${problem}`);
@@ -330,7 +334,10 @@ export function replay(ossl, input) {
   const { pairs, free } = scenarios(ossl);
   const conn = pairs[input.scenario][input.mode].createConnection();
   try {
-    return feedOne(conn, input.chunks.map((c) => new Uint8Array(Buffer.from(c, 'base64'))));
+    return feedOne(
+      conn,
+      input.chunks.map((c) => new Uint8Array(Buffer.from(c, 'base64'))),
+    );
   } finally {
     conn.free();
     free();

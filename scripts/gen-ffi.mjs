@@ -17,12 +17,12 @@ const outputs = { ffi: join(root, 'src/core/ffi.ts'), imports: join(root, 'src/c
 
 // C type -> TypeScript type. Anything else is an error: add it here on purpose.
 const TYPES = {
-  'void': 'void',
-  'int': 'number',
-  'long': 'number',
+  void: 'void',
+  int: 'number',
+  long: 'number',
   'unsigned int': 'number',
-  'uint32_t': 'number',
-  'size_t': 'number',
+  uint32_t: 'number',
+  size_t: 'number',
   'void *': 'Ptr',
   'const void *': 'Ptr',
   'size_t *': 'SizeTPtr',
@@ -45,7 +45,10 @@ const POINTER_TYPES = ['BytePtr', 'CStringPtr', 'CipherPtr', 'DigestPtr', 'IntPt
 
 // "const uint8_t *data" -> type "const uint8_t *", "SSL_CTX*" -> "SSL_CTX *".
 function normaliseType(text) {
-  return text.replace(/\s*(\*+)\s*/g, ' $1').replace(/\s+/g, ' ').trim();
+  return text
+    .replace(/\s*(\*+)\s*/g, ' $1')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** A C type, with its ownership mark, as a TypeScript type. */
@@ -62,7 +65,10 @@ function tsType(cType, where) {
 
 /** The declarations, one per statement (a declaration may span lines), comments left out. */
 function parse(text) {
-  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '').replace(/^\s*#.*$/gm, '');
+  const code = text
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/\/\/.*$/gm, '')
+    .replace(/^\s*#.*$/gm, '');
   const exports = [];
   const imports = [];
   for (const statement of code.split(';').map((s) => s.replace(/\s+/g, ' ').trim())) {
@@ -72,11 +78,14 @@ function parse(text) {
       continue;
     }
     const [, kind, failure, ret, name, paramText] = m;
-    const params = paramText === 'void' ? [] : paramText.split(',').map((p) => {
-      const pm = /^(.*?)(\w+)$/.exec(p.trim());
-      if (!pm) throw new Error(`opw.h: cannot parse parameter "${p}" of ${name}`);
-      return { type: normaliseType(pm[1]), name: pm[2] };
-    });
+    const params =
+      paramText === 'void'
+        ? []
+        : paramText.split(',').map((p) => {
+            const pm = /^(.*?)(\w+)$/.exec(p.trim());
+            if (!pm) throw new Error(`opw.h: cannot parse parameter "${p}" of ${name}`);
+            return { type: normaliseType(pm[1]), name: pm[2] };
+          });
     const fn = { name, ret: normaliseType(ret), params };
     if (kind === 'OPW_EXPORT') {
       exports.push(fn);
@@ -112,7 +121,7 @@ function renderExports(functions) {
     '/** The raw exports of the module, as emscripten names them (`_` + C name). */',
     'export interface RawExports {',
     ...functions.map((f) => `  _${f.name}(${typed(f)}): ${tsType(f.ret, f.name)};`),
-    '  /** Emscripten\'s: the stack pointer, to put back after a call that threw through wasm frames. */',
+    "  /** Emscripten's: the stack pointer, to put back after a call that threw through wasm frames. */",
     '  stackSave(): number;',
     '  stackRestore(sp: number): void;',
     '}',
@@ -175,7 +184,7 @@ function renderImports(imports) {
     '/**',
     ' * Installs the JavaScript side of the imports on the module (the --js-library that',
     ' * build.sh links, written from opw.h too, forwards to it). A connection is found by its SSL*;',
-    ' * whatever a hook throws becomes the import\'s failure value: nothing is thrown through wasm.',
+    " * whatever a hook throws becomes the import's failure value: nothing is thrown through wasm.",
     ' */',
     'export function installImports(',
     '  module: { opwImports?: object },',
@@ -188,19 +197,13 @@ function renderImports(imports) {
     const fail = f.ret === 'void' ? 'return;' : `return ${f.failure};`;
     const result = f.ret === 'void' ? '' : 'return ';
     const call = perConnection(f)
-      ? [`        const hooks = connections.get(${camel(f.params[0].name)});`,
-        `        if (!hooks) ${fail}`,
-        `        ${result}hooks.${hookName(f)}(${names(f.params.slice(1))});`]
+      ? [
+          `        const hooks = connections.get(${camel(f.params[0].name)});`,
+          `        if (!hooks) ${fail}`,
+          `        ${result}hooks.${hookName(f)}(${names(f.params.slice(1))});`,
+        ]
       : [`        ${result}instance.${hookName(f)}(${names(f.params)});`];
-    body.push(
-      `    ${hookName(f)}(${typed(f)}): ${tsType(f.ret, f.name)} {`,
-      '      try {',
-      ...call,
-      '      } catch {',
-      `        ${fail}`,
-      '      }',
-      '    },',
-    );
+    body.push(`    ${hookName(f)}(${typed(f)}): ${tsType(f.ret, f.name)} {`, '      try {', ...call, '      } catch {', `        ${fail}`, '      }', '    },');
   }
   body.push('  };', '}', '');
   const text = body.join('\n');

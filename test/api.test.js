@@ -23,7 +23,11 @@ function pskPair(options = {}) {
 
 /** Runs `code` (an ES module body) in a fresh Node process; returns its stdout. */
 function runNode(code, args = []) {
-  const result = spawnSync(process.execPath, [...args, '--input-type=module', '-e', code], { cwd: new URL('..', import.meta.url), encoding: 'utf8', timeout: 30000 });
+  const result = spawnSync(process.execPath, [...args, '--input-type=module', '-e', code], {
+    cwd: new URL('..', import.meta.url),
+    encoding: 'utf8',
+    timeout: 30000,
+  });
   if (result.status !== 0) throw new Error(`child failed (${result.status}): ${result.stderr}`);
   return result.stdout.trim();
 }
@@ -100,7 +104,14 @@ describe('lifetimes', () => {
     const p = own(pskPair());
     p.free();
     p.free();
-    for (const use of [() => p.cc.handshake(), () => p.cc.feed(new Uint8Array(1)), () => p.cc.protocol, () => p.cctx.createConnection(), () => p.session.cipher, () => p.session.setMaxEarlyData(1)]) {
+    for (const use of [
+      () => p.cc.handshake(),
+      () => p.cc.feed(new Uint8Array(1)),
+      () => p.cc.protocol,
+      () => p.cctx.createConnection(),
+      () => p.session.cipher,
+      () => p.session.setMaxEarlyData(1),
+    ]) {
       assert.throws(use, { code: 'ERR_USE_AFTER_FREE' });
     }
     assert.equal(p.cc.freed, true);
@@ -127,7 +138,7 @@ describe('lifetimes', () => {
     assert.equal(str(transfer(p.cc, p.sc, text('still here'))), 'still here');
   });
 
-  test('a connection copies its context\'s callbacks when created, as SSL_new does', (t) => {
+  test("a connection copies its context's callbacks when created, as SSL_new does", (t) => {
     const own = owner(t);
     const p = own(pskPair());
     p.cctx.setPskUseSessionCallback(() => false); // too late for p.cc
@@ -136,8 +147,9 @@ describe('lifetimes', () => {
     assert.equal(tryHandshake(later, p.sctx.createConnection()).client?.code, 'ERR_PSK_CALLBACK');
   });
 
-  test('an object dropped without free() is reported, never freed behind OpenSSL\'s back', () => {
-    const out = runNode(`
+  test("an object dropped without free() is reported, never freed behind OpenSSL's back", () => {
+    const out = runNode(
+      `
       const { loadOpenSSL, onLeak } = await import('./lib/index.js');
       const ossl = await loadOpenSSL();
       const leaks = [];
@@ -145,7 +157,9 @@ describe('lifetimes', () => {
       (() => { ossl.createContext({ role: 'client' }); })();
       for (let i = 0; i < 10 && leaks.length === 0; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)); }
       console.log(leaks.join(','));
-    `, ['--expose-gc']);
+    `,
+      ['--expose-gc'],
+    );
     assert.equal(out, 'SslContext');
   });
 });
@@ -158,7 +172,10 @@ describe('the trap guard (every call into the module, generated from opw.h)', ()
     const session = instance.createPskSession({ masterKey: key32(), cipher: 'TLS_AES_128_GCM_SHA256' });
     const sp = module.stackSave();
     // A session pointer past the end of memory: PEM_write_bio_SSL_SESSION traps a few frames down.
-    assert.throws(() => shim.sessionToPem(0xfffffff0, 0), (error) => error.code === 'ERR_WASM_TRAP' && error.cause instanceof WebAssembly.RuntimeError);
+    assert.throws(
+      () => shim.sessionToPem(0xfffffff0, 0),
+      (error) => error.code === 'ERR_WASM_TRAP' && error.cause instanceof WebAssembly.RuntimeError,
+    );
     assert.equal(module.stackSave(), sp, 'the frames the trap left are gone from the stack');
     assert.throws(() => instance.createContext({ role: 'client' }), { code: 'ERR_WASM_TRAP', message: /trapped earlier/ });
     assert.throws(() => session.toPem(), { code: 'ERR_WASM_TRAP' });
@@ -216,18 +233,28 @@ describe('arguments and settings', () => {
       [{ role: 'server', pskIdentityHint: 'h'.repeat(129) }, 'ERR_PSK_IDENTITY_TOO_LONG', /128 bytes/],
     ];
     for (const [options, code, message] of cases) {
-      assert.throws(() => ossl.createContext(options), (e) => e instanceof TlsError && e.code === code && message.test(e.message), JSON.stringify(options));
+      assert.throws(
+        () => ossl.createContext(options),
+        (e) => e instanceof TlsError && e.code === code && message.test(e.message),
+        JSON.stringify(options),
+      );
     }
   });
 
   test('a private key that does not match the certificate is refused', () => {
     const pki = testPki();
     const otherKey = execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'], { encoding: 'utf8' });
-    assert.throws(() => ossl.createContext({ role: 'server', certificate: pki.certificate, privateKey: otherKey }), (e) => {
-      assert.equal(e.code, 'ERR_CERTIFICATE');
-      assert.ok(e.openssl.some((line) => /key values mismatch/.test(line)), e.openssl.join('\n'));
-      return true;
-    });
+    assert.throws(
+      () => ossl.createContext({ role: 'server', certificate: pki.certificate, privateKey: otherKey }),
+      (e) => {
+        assert.equal(e.code, 'ERR_CERTIFICATE');
+        assert.ok(
+          e.openssl.some((line) => /key values mismatch/.test(line)),
+          e.openssl.join('\n'),
+        );
+        return true;
+      },
+    );
   });
 
   test('PSK sessions: keys above 48 bytes and non-TLS 1.3 suites are refused, never truncated', (t) => {
@@ -261,7 +288,13 @@ describe('arguments and settings', () => {
     // The documented bound, with the largest ClientHello this client sends: a SHA-384 PSK that
     // allows early data, a P-521 key share, every group, a 253-character server name.
     const session = own(ossl.createPskSession({ masterKey: new Uint8Array(48).fill(2), cipher: 'TLS_AES_256_GCM_SHA384', maxEarlyData: 1024 }));
-    const cctx = own(ossl.createContext({ role: 'client', groups: 'P-521:X448:P-384:P-256:X25519', pskUseSession: () => ({ identity: new Uint8Array(64000).fill(0x6a), session }) }));
+    const cctx = own(
+      ossl.createContext({
+        role: 'client',
+        groups: 'P-521:X448:P-384:P-256:X25519',
+        pskUseSession: () => ({ identity: new Uint8Array(64000).fill(0x6a), session }),
+      }),
+    );
     const sctx = own(ossl.createContext({ role: 'server', maxEarlyData: 1024, groups: 'P-521', pskFindSession: () => session }));
     const cc = own(cctx.createConnection({ serverName: `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}` }));
     const sc = own(sctx.createConnection());
@@ -295,7 +328,7 @@ describe('the engine', () => {
     p.cc.write(data);
     p.sc.feed(p.cc.drain());
     const chunks = [];
-    for (let chunk; (chunk = p.sc.read()); ) {
+    for (let chunk; (chunk = p.sc.read());) {
       assert.ok(chunk.length <= 16384);
       chunks.push(chunk);
     }
@@ -327,7 +360,7 @@ describe('the engine', () => {
     assert.equal(drained.length, moved, 'drainInto() gave as much as drain() gives for the same write');
     p.sc.feed(drained);
     const again = [];
-    for (let chunk; (chunk = p.sc.read()); ) again.push(chunk);
+    for (let chunk; (chunk = p.sc.read());) again.push(chunk);
     assert.deepEqual(Buffer.concat(again), Buffer.from(data));
     assert.equal(str(transfer(p.sc, p.cc, text('and back'))), 'and back');
     assert.throws(() => p.sc.readInto(new Uint8Array(0)), { code: 'ERR_INVALID_ARGUMENT' });
@@ -379,20 +412,26 @@ describe('the engine', () => {
     const own = owner(t);
     const p = own(pskPair());
     p.sc.feed(text('GET / HTTP/1.1\r\nHost: example\r\n\r\n'));
-    assert.throws(() => p.sc.handshake(), (e) => {
-      assert.equal(e.code, 'ERR_HANDSHAKE');
-      assert.match(e.message, /http request/);
-      assert.equal(e.alert, undefined, 'OpenSSL sends no alert to something that is not TLS');
-      return true;
-    });
+    assert.throws(
+      () => p.sc.handshake(),
+      (e) => {
+        assert.equal(e.code, 'ERR_HANDSHAKE');
+        assert.match(e.message, /http request/);
+        assert.equal(e.alert, undefined, 'OpenSSL sends no alert to something that is not TLS');
+        return true;
+      },
+    );
     // A TLS record holding a truncated ClientHello: decode_error.
     const q = own(pskPair());
     q.sc.feed(new Uint8Array([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x03]));
-    assert.throws(() => q.sc.handshake(), (e) => {
-      assert.equal(e.code, 'ERR_HANDSHAKE');
-      assert.deepEqual([e.alert?.direction, e.alert?.level], ['sent', 'fatal']);
-      return true;
-    });
+    assert.throws(
+      () => q.sc.handshake(),
+      (e) => {
+        assert.equal(e.code, 'ERR_HANDSHAKE');
+        assert.deepEqual([e.alert?.direction, e.alert?.level], ['sent', 'fatal']);
+        return true;
+      },
+    );
     assert.ok(q.sc.drain().length > 0, 'the alert is there to send');
     // The other connections of the instance are unaffected.
     const r = own(pskPair());
@@ -409,7 +448,10 @@ describe('secret keys', () => {
     const bytes = key32();
     const original = Uint8Array.from(bytes);
     const secret = instance.importSecret(bytes, { wipe: true });
-    assert.ok(bytes.every((b) => b === 0), 'the source is wiped');
+    assert.ok(
+      bytes.every((b) => b === 0),
+      'the source is wiped',
+    );
     assert.equal(secret.length, 32);
     assert.ok(memory().indexOf(Buffer.from(original)) >= 0);
     // Usable wherever a key is: a TLS 1.3 session, and the TLS 1.2 callbacks on both sides.

@@ -18,8 +18,20 @@ const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 /** The values pinned in wasm/inputs.sh, read by bash itself. */
 function pinned() {
-  const out = execFileSync('bash', ['-c', 'source wasm/inputs.sh; for f in "${!INPUT_SHA256[@]}"; do echo "$f ${INPUT_SHA256[$f]}"; done; echo "debian $DEBIAN_VERSION"; echo "packaging ${#DEBIAN_PACKAGING_PATCHES[@]}"'], { cwd: root, encoding: 'utf8' });
-  return Object.fromEntries(out.trim().split('\n').map((line) => line.split(' ')));
+  const out = execFileSync(
+    'bash',
+    [
+      '-c',
+      'source wasm/inputs.sh; for f in "${!INPUT_SHA256[@]}"; do echo "$f ${INPUT_SHA256[$f]}"; done; echo "debian $DEBIAN_VERSION"; echo "packaging ${#DEBIAN_PACKAGING_PATCHES[@]}"',
+    ],
+    { cwd: root, encoding: 'utf8' },
+  );
+  return Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' ')),
+  );
 }
 
 test('build-info.json records every pinned input with the pinned sha256', () => {
@@ -40,7 +52,21 @@ test('build-info.json records every pinned input with the pinned sha256', () => 
 
 test('build-info.json records the toolchain, the flags, and the .wasm it describes', () => {
   assert.match(info.emcc, /3\.1\.6/);
-  for (const flag of ['no-asm', 'no-threads', 'no-shared', 'no-dso', 'no-engine', 'no-async', 'no-ssl3', 'no-comp', 'no-srp', 'no-ct', 'no-ocsp', 'no-cms', '--with-rand-seed=none']) {
+  for (const flag of [
+    'no-asm',
+    'no-threads',
+    'no-shared',
+    'no-dso',
+    'no-engine',
+    'no-async',
+    'no-ssl3',
+    'no-comp',
+    'no-srp',
+    'no-ct',
+    'no-ocsp',
+    'no-cms',
+    '--with-rand-seed=none',
+  ]) {
     assert.ok(info.configureFlags.includes(flag), flag);
   }
   assert.ok(!info.configureFlags.includes('no-psk'));
@@ -57,7 +83,13 @@ test('the .wasm exports only the shim (and five functions of the runtime)', () =
   // __wasm_call_ctors, __errno_location and malloc come with the emscripten runtime;
   // stackSave and stackRestore are there for the trap guard.
   assert.equal(functions.length, EXPORTED_FUNCTIONS.length + 5);
-  assert.deepEqual(exports.filter((e) => e.kind !== 'function').map((e) => e.kind).sort(), ['memory', 'table']);
+  assert.deepEqual(
+    exports
+      .filter((e) => e.kind !== 'function')
+      .map((e) => e.kind)
+      .sort(),
+    ['memory', 'table'],
+  );
 });
 
 test('src/core/ffi.ts and ffi-imports.ts are generated from wasm/shim/opw.h and up to date', () => {

@@ -58,8 +58,14 @@ function behaviours(kind) {
     () => ({ identity: 'dev', session: foreignSession, psk: KEY }),
     () => ({ identity: 'dev', session: freed, psk: KEY }),
     () => (kind === 'findSession' ? foreignSession : kind === 'server' ? new Uint8Array(300) : { identity: 'x'.repeat(70000), session: good, psk: KEY }),
-    () => (kind === 'findSession' ? freed : kind === 'server' ? foreign.importSecret(KEY) : { identity: 'y'.repeat(200), session: sha384, psk: new Uint8Array(257) }),
-    () => (kind === 'findSession' || kind === 'useSession' ? (kind === 'findSession' ? sha384 : { identity: 'dev', session: sha384 }) : { identity: 'dev', psk: new Uint8Array(7).fill(3) }),
+    () =>
+      kind === 'findSession' ? freed : kind === 'server' ? foreign.importSecret(KEY) : { identity: 'y'.repeat(200), session: sha384, psk: new Uint8Array(257) },
+    () =>
+      kind === 'findSession' || kind === 'useSession'
+        ? kind === 'findSession'
+          ? sha384
+          : { identity: 'dev', session: sha384 }
+        : { identity: 'dev', psk: new Uint8Array(7).fill(3) },
     (conn) => (conn.handshake(), valid()),
     (conn) => (conn.free(), valid()),
     (conn) => (conn.write(text('x')), valid()),
@@ -113,7 +119,22 @@ test('400 handshakes with randomly misbehaving callbacks: only successes and typ
   assert.ok((outcomes.get('success') ?? 0) > 0, 'some rounds succeed');
   assert.ok(outcomes.size >= 6, `a variety of outcomes: ${[...outcomes.keys()]}`);
   for (const code of outcomes.keys()) {
-    assert.ok(['success', 'ERR_PSK_CALLBACK', 'ERR_INVALID_ARGUMENT', 'ERR_USE_AFTER_FREE', 'ERR_PSK_IDENTITY_TOO_LONG', 'ERR_PSK_KEY_TOO_LONG', 'ERR_PSK_WRONG_KEY', 'ERR_PSK_UNKNOWN_IDENTITY', 'ERR_PSK_DIGEST_MISMATCH', 'ERR_NO_SHARED_CIPHER', 'ERR_HANDSHAKE'].includes(code), `unexpected ${code}`);
+    assert.ok(
+      [
+        'success',
+        'ERR_PSK_CALLBACK',
+        'ERR_INVALID_ARGUMENT',
+        'ERR_USE_AFTER_FREE',
+        'ERR_PSK_IDENTITY_TOO_LONG',
+        'ERR_PSK_KEY_TOO_LONG',
+        'ERR_PSK_WRONG_KEY',
+        'ERR_PSK_UNKNOWN_IDENTITY',
+        'ERR_PSK_DIGEST_MISMATCH',
+        'ERR_NO_SHARED_CIPHER',
+        'ERR_HANDSHAKE',
+      ].includes(code),
+      `unexpected ${code}`,
+    );
   }
   // Connections the callbacks created on their own were freed; SecretKeys of the other instance belong to it.
   assert.equal(ossl.heapStats().inUseBytes, baseline, 'no memory lost');
@@ -131,9 +152,13 @@ test('400 handshakes with randomly misbehaving callbacks: only successes and typ
   }
 });
 
-test('keys of any length for the digest work when both sides agree (RFC 8446 does not tie a PSK\'s length to its hash)', (t) => {
+test("keys of any length for the digest work when both sides agree (RFC 8446 does not tie a PSK's length to its hash)", (t) => {
   const own = owner(t);
-  for (const [length, cipher] of [[16, 'TLS_AES_256_GCM_SHA384'], [48, 'TLS_AES_128_GCM_SHA256'], [1, 'TLS_CHACHA20_POLY1305_SHA256']]) {
+  for (const [length, cipher] of [
+    [16, 'TLS_AES_256_GCM_SHA384'],
+    [48, 'TLS_AES_128_GCM_SHA256'],
+    [1, 'TLS_CHACHA20_POLY1305_SHA256'],
+  ]) {
     const key = new Uint8Array(length).fill(9);
     const a = own(ossl.createPskSession({ masterKey: key, cipher }));
     const b = own(ossl.createPskSession({ masterKey: key, cipher }));
@@ -220,7 +245,9 @@ test('1,000 callbacks throwing values whose description throws: each a TlsError 
     const tls12 = kind === 'pskClient' || kind === 'pskServer';
     const client = {
       role: 'client',
-      ...(tls12 ? { maxVersion: 'TLSv1.2', cipherList: 'PSK-AES128-GCM-SHA256', pskClient: () => ({ identity: 'x', psk: key }) } : { pskUseSession: () => ({ identity: 'x', session }) }),
+      ...(tls12
+        ? { maxVersion: 'TLSv1.2', cipherList: 'PSK-AES128-GCM-SHA256', pskClient: () => ({ identity: 'x', psk: key }) }
+        : { pskUseSession: () => ({ identity: 'x', session }) }),
     };
     const server = { role: 'server', pskFindSession: () => session, pskServer: () => key };
     (kind.startsWith('psk') && (kind === 'pskUseSession' || kind === 'pskClient') ? client : server)[kind] = thrower;

@@ -39,10 +39,30 @@ describe('distinct codes, both sides', () => {
     ['unknown identity, TLS 1.3 (find-session callback)', tls13Client(key(1)), { pskFindSession: () => null }, 'ERR_PSK_UNKNOWN_IDENTITY'],
     ['unknown identity, TLS 1.3 (old-style server callback)', tls13Client(key(1)), { pskServer: () => null }, 'ERR_PSK_UNKNOWN_IDENTITY'],
     ['unknown identity, TLS 1.2', tls12Client(key(1)), { pskServer: () => null }, 'ERR_PSK_UNKNOWN_IDENTITY'],
-    ['no shared cipher, TLS 1.3', tls13Client(key(1), { ciphersuites: 'TLS_AES_128_GCM_SHA256' }), { ciphersuites: 'TLS_CHACHA20_POLY1305_SHA256', pskFindSession: () => session(key(1)) }, 'ERR_NO_SHARED_CIPHER'],
-    ['no shared cipher, TLS 1.2', tls12Client(key(1), { cipherList: 'PSK-AES128-GCM-SHA256' }), { cipherList: 'PSK-CHACHA20-POLY1305', pskServer: () => key(1) }, 'ERR_NO_SHARED_CIPHER'],
-    ['protocol version mismatch (1.3 only vs 1.2 only)', tls13Client(key(1), { minVersion: 'TLSv1.3' }), { maxVersion: 'TLSv1.2', pskServer: () => key(1) }, 'ERR_PROTOCOL_VERSION'],
-    ['protocol version mismatch (1.2 only vs 1.3 only)', tls12Client(key(1)), { minVersion: 'TLSv1.3', pskFindSession: () => session(key(1)) }, 'ERR_PROTOCOL_VERSION'],
+    [
+      'no shared cipher, TLS 1.3',
+      tls13Client(key(1), { ciphersuites: 'TLS_AES_128_GCM_SHA256' }),
+      { ciphersuites: 'TLS_CHACHA20_POLY1305_SHA256', pskFindSession: () => session(key(1)) },
+      'ERR_NO_SHARED_CIPHER',
+    ],
+    [
+      'no shared cipher, TLS 1.2',
+      tls12Client(key(1), { cipherList: 'PSK-AES128-GCM-SHA256' }),
+      { cipherList: 'PSK-CHACHA20-POLY1305', pskServer: () => key(1) },
+      'ERR_NO_SHARED_CIPHER',
+    ],
+    [
+      'protocol version mismatch (1.3 only vs 1.2 only)',
+      tls13Client(key(1), { minVersion: 'TLSv1.3' }),
+      { maxVersion: 'TLSv1.2', pskServer: () => key(1) },
+      'ERR_PROTOCOL_VERSION',
+    ],
+    [
+      'protocol version mismatch (1.2 only vs 1.3 only)',
+      tls12Client(key(1)),
+      { minVersion: 'TLSv1.3', pskFindSession: () => session(key(1)) },
+      'ERR_PROTOCOL_VERSION',
+    ],
   ];
   for (const [name, client, server, code] of cases) {
     test(`${name}: ${code} on both sides`, () => {
@@ -51,7 +71,7 @@ describe('distinct codes, both sides', () => {
     });
   }
 
-  test('an unknown identity with a certificate to fall back on goes on to the certificate (the man page\'s fallback)', () => {
+  test("an unknown identity with a certificate to fall back on goes on to the certificate (the man page's fallback)", () => {
     const pki = testPki();
     const r = outcome(tls13Client(key(1), { ca: pki.otherCa }), { certificate: pki.certificate, privateKey: pki.privateKey, pskFindSession: () => null });
     assert.deepEqual([r.client, r.server], ['ERR_CERT_VERIFY', 'ERR_HANDSHAKE']);
@@ -99,7 +119,10 @@ describe('the stream ending early', () => {
 
   test('mid-record: ERR_RESET_IN_RECORD on whichever side receives the cut record', (t) => {
     const own = owner(t);
-    for (const [from, to] of [['cc', 'sc'], ['sc', 'cc']]) {
+    for (const [from, to] of [
+      ['cc', 'sc'],
+      ['sc', 'cc'],
+    ]) {
       const p = own(established());
       p[from].write(text('a record that will be cut short'));
       const record = p[from].drain();
@@ -111,7 +134,10 @@ describe('the stream ending early', () => {
 
   test('between records without close_notify: ERR_TRUNCATED on either side, after the data that did arrive', (t) => {
     const own = owner(t);
-    for (const [from, to] of [['cc', 'sc'], ['sc', 'cc']]) {
+    for (const [from, to] of [
+      ['cc', 'sc'],
+      ['sc', 'cc'],
+    ]) {
       const p = own(established());
       p[from].write(text('whole'));
       p[to].feed(p[from].drain());

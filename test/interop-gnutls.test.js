@@ -71,12 +71,14 @@ describe('wasm client -> gnutls-serv', () => {
       const key = key32();
       const server = await gnutlsServer({ users: new Map([['dev-1', key]]), priority: TLS12, hint: 'gnutls-hint' });
       const hints = [];
-      const ctx = own(ossl.createContext({
-        role: 'client',
-        maxVersion: 'TLSv1.2',
-        cipherList: cipher,
-        pskClient: (conn, hint) => (hints.push(hint), { identity: 'dev-1', psk: key }),
-      }));
+      const ctx = own(
+        ossl.createContext({
+          role: 'client',
+          maxVersion: 'TLSv1.2',
+          cipherList: cipher,
+          pskClient: (conn, hint) => (hints.push(hint), { identity: 'dev-1', psk: key }),
+        }),
+      );
       const conn = own(ctx.createConnection());
       await echo(conn, server.port, line());
       assert.equal(conn.cipher.name, cipher);
@@ -87,7 +89,7 @@ describe('wasm client -> gnutls-serv', () => {
     });
   }
 
-  test('wrong key, TLS 1.3 and TLS 1.2: typed failures with GnuTLS\'s alert', async (t) => {
+  test("wrong key, TLS 1.3 and TLS 1.2: typed failures with GnuTLS's alert", async (t) => {
     const own = owner(t);
     const server = await gnutlsServer({ users: new Map([['dev-1', key32()]]), priority: 'NORMAL:+PSK:+ECDHE-PSK:+DHE-PSK' });
     const session = own(ossl.createPskSession({ masterKey: key32(), cipher: 'TLS_AES_128_GCM_SHA256' }));
@@ -98,7 +100,10 @@ describe('wasm client -> gnutls-serv', () => {
     for (const ctx of contexts) {
       const conn = own(ctx.createConnection());
       const tls = connectTcp(conn, server.port);
-      const error = await tls.handshake().then(() => null, (e) => e);
+      const error = await tls.handshake().then(
+        () => null,
+        (e) => e,
+      );
       assert.ok(error instanceof TlsError, String(error));
       assert.equal(error.code, 'ERR_PSK_WRONG_KEY');
       assert.equal(error.alert?.direction, 'received');
@@ -122,7 +127,10 @@ test('unknown identity: GnuTLS answers illegal_parameter (TLS 1.3) and bad_recor
   ]) {
     const conn = own(ctx.createConnection());
     const tls = connectTcp(conn, server.port);
-    const error = await tls.handshake().then(() => null, (e) => e);
+    const error = await tls.handshake().then(
+      () => null,
+      (e) => e,
+    );
     assert.equal(error?.code, 'ERR_PSK_WRONG_KEY');
     await tls.close();
     conn.free();

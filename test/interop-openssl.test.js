@@ -121,12 +121,14 @@ describe('wasm client -> openssl s_server', () => {
       const key = key32();
       const server = await opensslServer(['-nocert', '-tls1_2', ...pskArgs('dev-1', key), '-psk_hint', 'hint-42', '-cipher', cipher, '-rev']);
       const hints = [];
-      const ctx = own(ossl.createContext({
-        role: 'client',
-        maxVersion: 'TLSv1.2',
-        cipherList: cipher,
-        pskClient: (conn, hint) => (hints.push(hint), { identity: 'dev-1', psk: key }),
-      }));
+      const ctx = own(
+        ossl.createContext({
+          role: 'client',
+          maxVersion: 'TLSv1.2',
+          cipherList: cipher,
+          pskClient: (conn, hint) => (hints.push(hint), { identity: 'dev-1', psk: key }),
+        }),
+      );
       const conn = own(ctx.createConnection());
       await reverseEcho(conn, server.port);
       assert.equal(conn.protocol, 'TLSv1.2');
@@ -145,7 +147,10 @@ describe('wasm client -> openssl s_server', () => {
     const client = own(tls13Client('dev-1', key32()));
     const conn = own(client.ctx.createConnection());
     const tls = connectTcp(conn, server.port);
-    const error = await tls.handshake().then(() => null, (e) => e);
+    const error = await tls.handshake().then(
+      () => null,
+      (e) => e,
+    );
     assert.ok(error instanceof TlsError, String(error));
     assert.equal(error.code, 'ERR_PSK_WRONG_KEY');
     assert.equal(error.alert?.direction, 'received');
@@ -163,7 +168,10 @@ describe('wasm client -> openssl s_server', () => {
     const client = own(tls13Client('unknown', key));
     const conn = own(client.ctx.createConnection());
     const tls = connectTcp(conn, server.port);
-    const error = await tls.handshake().then(() => null, (e) => e);
+    const error = await tls.handshake().then(
+      () => null,
+      (e) => e,
+    );
     assert.equal(error?.code, 'ERR_NO_SHARED_CIPHER');
     assert.match(error.message, /unknown TLS 1.3 PSK identity/);
     await tls.close();
@@ -178,7 +186,10 @@ describe('wasm client -> openssl s_server', () => {
     const ctx = own(ossl.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskClient: () => ({ identity: 'dev-1', psk: key32() }) }));
     const conn = own(ctx.createConnection());
     const tls = connectTcp(conn, server.port);
-    const error = await tls.handshake().then(() => null, (e) => e);
+    const error = await tls.handshake().then(
+      () => null,
+      (e) => e,
+    );
     assert.ok(error instanceof TlsError, String(error));
     assert.equal(error.code, 'ERR_PSK_WRONG_KEY');
     assert.deepEqual([error.alert?.direction, error.alert?.name], ['received', 'bad_record_mac']);
@@ -260,12 +271,14 @@ describe('openssl s_client -> wasm server', () => {
       const own = owner(t);
       const key = key32();
       const identities = [];
-      const ctx = own(ossl.createContext({
-        role: 'server',
-        cipherList: cipher,
-        pskIdentityHint: 'wasm-hint',
-        pskServer: (conn, identity) => (identities.push(identity), identity === 'dev-1' ? key : null),
-      }));
+      const ctx = own(
+        ossl.createContext({
+          role: 'server',
+          cipherList: cipher,
+          pskIdentityHint: 'wasm-hint',
+          pskServer: (conn, identity) => (identities.push(identity), identity === 'dev-1' ? key : null),
+        }),
+      );
       const server = await listenTcpEcho(() => ctx.createConnection());
       const client = opensslClient(server.port, ['-quiet', '-tls1_2', '-cipher', cipher, ...pskArgs('dev-1', key)]);
       client.write('tls12\n');
@@ -281,7 +294,10 @@ describe('openssl s_client -> wasm server', () => {
 
   test('wrong key from s_client, TLS 1.3 and TLS 1.2: the wasm server fails cleanly, with a typed error', async (t) => {
     const own = owner(t);
-    for (const [version, extra] of [['-tls1_3', []], ['-tls1_2', ['-cipher', 'PSK-AES128-GCM-SHA256']]]) {
+    for (const [version, extra] of [
+      ['-tls1_3', []],
+      ['-tls1_2', ['-cipher', 'PSK-AES128-GCM-SHA256']],
+    ]) {
       const session = own(ossl.createPskSession({ masterKey: key32(), cipher: 'TLS_AES_128_GCM_SHA256' }));
       const key = key32();
       const ctx = own(ossl.createContext({ role: 'server', pskFindSession: () => session, pskServer: () => key }));

@@ -22,7 +22,12 @@ function leftovers(instance, key, pem) {
   const memory = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
   const keyAt = [];
   for (let at = memory.indexOf(Buffer.from(key)); at >= 0; at = memory.indexOf(Buffer.from(key), at + 1)) keyAt.push(at);
-  const base64 = pem ? pem.split('\n').filter((line) => line && !line.startsWith('-----')).join('') : '';
+  const base64 = pem
+    ? pem
+        .split('\n')
+        .filter((line) => line && !line.startsWith('-----'))
+        .join('')
+    : '';
   const pieces = [];
   for (let i = 0; i + 16 <= base64.length; i += 16) pieces.push(base64.slice(i, i + 16));
   const pemPieces = pieces.filter((piece) => memory.includes(Buffer.from(piece, 'latin1')));
@@ -53,7 +58,11 @@ describe('no copy of the key is left', () => {
       const parse = () => {
         const bytes = Buffer.from(pem);
         const session = asBytes ? instance.sessionFromPem(bytes, { wipe: true }) : instance.sessionFromPem(pem);
-        if (asBytes) assert.ok(bytes.every((b) => b === 0), 'wipe: the caller\'s bytes are overwritten');
+        if (asBytes)
+          assert.ok(
+            bytes.every((b) => b === 0),
+            "wipe: the caller's bytes are overwritten",
+          );
         return session;
       };
       // Right after parsing, before anything else could reuse (and so overwrite) the memory.
@@ -153,8 +162,15 @@ describe('no key in an error message', () => {
     await refuses(() => connectTls(duplex(), { openssl: ossl, maxVersion: 'TLSv1.2', psk: { identity: 'dev', key: secret } }).opened, 'psk.key, TLS 1.2');
     // The TLS 1.2 callbacks, on both sides.
     const key = key32();
-    for (const [side, client, server] of [['client', secret, key], ['server', key, secret]]) {
-      const cc = own(own(ossl.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskClient: () => ({ identity: 'dev', psk: client }) })).createConnection());
+    for (const [side, client, server] of [
+      ['client', secret, key],
+      ['server', key, secret],
+    ]) {
+      const cc = own(
+        own(
+          ossl.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskClient: () => ({ identity: 'dev', psk: client }) }),
+        ).createConnection(),
+      );
       const sc = own(own(ossl.createContext({ role: 'server', pskServer: () => server })).createConnection());
       await refuses(() => {
         throw tryHandshake(cc, sc)[side];

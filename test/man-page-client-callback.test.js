@@ -52,7 +52,10 @@ describe('DESCRIPTION: the TLS 1.2 client callback', () => {
 
   test('"The purpose of the callback function is to select the PSK identity and the pre-shared key to use during the connection setup phase."', (t) => {
     const own = owner(t);
-    const keys = new Map([['dev-1', key32()], ['dev-2', key32()]]);
+    const keys = new Map([
+      ['dev-1', key32()],
+      ['dev-2', key32()],
+    ]);
     const { ctx: sctx, asked } = tls12Server(keys);
     own(sctx);
     for (const identity of ['dev-1', 'dev-2']) {
@@ -128,11 +131,13 @@ describe('DESCRIPTION: the TLS 1.2 client callback', () => {
     const key = key32();
     const session = own(ossl.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256' }));
     const used = [];
-    const cctx = own(ossl.createContext({
-      role: 'client',
-      pskUseSession: () => (used.push('use-session'), { identity: 'from-use-session', session }),
-      pskClient: () => (used.push('client'), { identity: 'from-client', psk: key }),
-    }));
+    const cctx = own(
+      ossl.createContext({
+        role: 'client',
+        pskUseSession: () => (used.push('use-session'), { identity: 'from-use-session', session }),
+        pskClient: () => (used.push('client'), { identity: 'from-client', psk: key }),
+      }),
+    );
     const seen = [];
     const sctx = own(ossl.createContext({ role: 'server', pskFindSession: (conn, id) => (seen.push(str(id)), session) }));
     const cc = own(cctx.createConnection());
@@ -180,7 +185,10 @@ describe('DESCRIPTION: the TLS 1.2 client callback', () => {
 
     // With pskDigestFirst on either side (the default), the SHA-256 suite is used instead.
     const lenientClient = aes256First(true);
-    for (const [client, server] of [[lenientClient, plainServer], [strictClient, sctx]]) {
+    for (const [client, server] of [
+      [lenientClient, plainServer],
+      [strictClient, sctx],
+    ]) {
       const cc3 = own(client.createConnection());
       const sc3 = own(server.createConnection());
       handshake(cc3, sc3);
@@ -199,11 +207,14 @@ describe('DESCRIPTION: the TLS 1.2 client callback', () => {
 
     const withClientCallback = own(ossl.createContext({ role: 'client', pskClient: () => ({ identity: 'dev-1', psk: key }) }));
     const cc = own(withClientCallback.createConnection());
-    assert.throws(() => cc.writeEarlyData(text('early')), (error) => {
-      assert.equal(error.code, 'ERR_EARLY_DATA');
-      assert.match(error.message, /use-session callback/);
-      return true;
-    });
+    assert.throws(
+      () => cc.writeEarlyData(text('early')),
+      (error) => {
+        assert.equal(error.code, 'ERR_EARLY_DATA');
+        assert.match(error.message, /use-session callback/);
+        return true;
+      },
+    );
     // The connection itself is still usable for a normal handshake.
     const sc = own(sctx.createConnection());
     handshake(cc, sc);
@@ -292,7 +303,12 @@ describe('RETURN VALUES', () => {
     const thrown = new Error('no key for this server');
     for (const [cb, check] of [
       [() => null, (e) => (assert.equal(e.code, 'ERR_PSK_CALLBACK'), assert.match(e.message, /returned null/))],
-      [() => { throw thrown; }, (e) => (assert.equal(e.code, 'ERR_PSK_CALLBACK'), assert.equal(e.cause, thrown))],
+      [
+        () => {
+          throw thrown;
+        },
+        (e) => (assert.equal(e.code, 'ERR_PSK_CALLBACK'), assert.equal(e.cause, thrown)),
+      ],
     ]) {
       const cctx = own(tls12Client(cb));
       const cc = own(cctx.createConnection());
@@ -313,7 +329,12 @@ describe('RETURN VALUES', () => {
     for (const [cb, check] of [
       [() => ({ identity: 'dev-1', session }), (r) => assert.equal(r.client, null)],
       [() => false, (r) => (assert.equal(r.client.code, 'ERR_PSK_CALLBACK'), assert.match(r.client.message, /returned false/))],
-      [() => { throw thrown; }, (r) => (assert.equal(r.client.code, 'ERR_PSK_CALLBACK'), assert.equal(r.client.cause, thrown))],
+      [
+        () => {
+          throw thrown;
+        },
+        (r) => (assert.equal(r.client.code, 'ERR_PSK_CALLBACK'), assert.equal(r.client.cause, thrown)),
+      ],
       [() => 'nonsense', (r) => assert.equal(r.client.code, 'ERR_INVALID_ARGUMENT')],
     ]) {
       const cctx = own(ossl.createContext({ role: 'client', pskUseSession: cb }));

@@ -55,7 +55,9 @@ describe('DESCRIPTION', () => {
     const own = owner(t);
     const session = own(psk());
     let called = 0;
-    const cctx = own(ossl.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskUseSession: () => (called++, { identity: 'x', session }) }));
+    const cctx = own(
+      ossl.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskUseSession: () => (called++, { identity: 'x', session }) }),
+    );
     const sctx = own(ossl.createContext({ role: 'server', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskServer: () => new Uint8Array(32) }));
     const cc = own(cctx.createConnection());
     const sc = own(sctx.createConnection());
@@ -87,7 +89,10 @@ describe('DESCRIPTION', () => {
 
   test('"In some circumstances the callback will be called a second time. In that case the server will have specified a ciphersuite to use already ... The digest will be given in md."', () => {
     // A HelloRetryRequest: the client's first key share is X25519, the server only takes P-256.
-    for (const [cipher, digest] of [[AES128, { name: 'SHA256', size: 32 }], [AES256, { name: 'SHA384', size: 48 }]]) {
+    for (const [cipher, digest] of [
+      [AES128, { name: 'SHA256', size: 32 }],
+      [AES256, { name: 'SHA384', size: 48 }],
+    ]) {
       const p = pskPair({
         session: psk(cipher),
         client: { groups: ['X25519', 'P-256'], ciphersuites: cipher },
@@ -107,9 +112,19 @@ describe('DESCRIPTION', () => {
     const own = owner(t);
     const first = own(psk());
     const second = own(psk());
-    const answers = [{ identity: 'first', session: first }, { identity: 'second', session: second }];
+    const answers = [
+      { identity: 'first', session: first },
+      { identity: 'second', session: second },
+    ];
     const cctx = own(ossl.createContext({ role: 'client', groups: ['X25519', 'P-256'], pskUseSession: () => answers.shift() }));
-    const { ctx: sctx, seen } = pskServer(ossl, new Map([['first', first], ['second', second]]), { groups: ['P-256'] });
+    const { ctx: sctx, seen } = pskServer(
+      ossl,
+      new Map([
+        ['first', first],
+        ['second', second],
+      ]),
+      { groups: ['P-256'] },
+    );
     own(sctx);
     const cc = own(cctx.createConnection());
     const sc = own(sctx.createConnection());
@@ -168,10 +183,7 @@ describe('DESCRIPTION', () => {
   test('"Additionally the callback should store a pointer to an SSL_SESSION object in *sess. This is used as the basis for the PSK, and should, at a minimum, have the following fields set: The master key ... A ciphersuite ... The protocol version"', (t) => {
     const own = owner(t);
     const key = key32();
-    const session = ossl.createSession()
-      .setMasterKey(key)
-      .setCipher(CHACHA)
-      .setProtocolVersion('TLSv1.3');
+    const session = ossl.createSession().setMasterKey(key).setCipher(CHACHA).setProtocolVersion('TLSv1.3');
     assert.equal(session.masterKeyLength, 32);
     assert.equal(session.cipher.name, CHACHA);
     assert.equal(session.protocolVersion, 'TLSv1.3');
@@ -221,9 +233,19 @@ describe('DESCRIPTION', () => {
     const own = owner(t);
     const sha256 = own(psk(AES128));
     const sha384 = own(psk(AES256));
-    const answers = [{ identity: 'a', session: sha256 }, { identity: 'b', session: sha384 }];
+    const answers = [
+      { identity: 'a', session: sha256 },
+      { identity: 'b', session: sha384 },
+    ];
     const cctx = own(ossl.createContext({ role: 'client', groups: ['X25519', 'P-256'], pskUseSession: () => answers.shift() }));
-    const { ctx: sctx } = pskServer(ossl, new Map([['a', sha256], ['b', sha384]]), { groups: ['P-256'] });
+    const { ctx: sctx } = pskServer(
+      ossl,
+      new Map([
+        ['a', sha256],
+        ['b', sha384],
+      ]),
+      { groups: ['P-256'] },
+    );
     own(sctx);
     const cc = own(cctx.createConnection());
     const sc = own(sctx.createConnection());
@@ -273,11 +295,14 @@ describe('DESCRIPTION', () => {
     // Not set: writing early data fails at once, saying why (OpenSSL itself would fail with
     // "cipher or hash unavailable").
     const q = own(pskPair({ session: psk(AES128), server: { maxEarlyData: 1024 } }));
-    assert.throws(() => q.cc.writeEarlyData(text('0-RTT hello')), (error) => {
-      assert.equal(error.code, 'ERR_EARLY_DATA');
-      assert.match(error.message, /maxEarlyData/);
-      return true;
-    });
+    assert.throws(
+      () => q.cc.writeEarlyData(text('0-RTT hello')),
+      (error) => {
+        assert.equal(error.code, 'ERR_EARLY_DATA');
+        assert.match(error.message, /maxEarlyData/);
+        return true;
+      },
+    );
   });
 
   test('"Alternatively an SSL_SESSION created from a previous non-PSK handshake may also be used as the basis for a PSK."', (t) => {
@@ -359,17 +384,25 @@ describe('DESCRIPTION', () => {
     const baseline = ossl.heapStats().inUseBytes;
     for (let i = 0; i < 300; i++) round();
     assert.equal(ossl.heapStats().inUseBytes, baseline, 'no session left behind');
-    assert.ok(made.every((session) => session.freed), 'each went with its connection');
-    assert.throws(() => made[0].cipher, (e) => e.code === 'ERR_USE_AFTER_FREE' && /created inside a PSK callback/.test(e.message));
+    assert.ok(
+      made.every((session) => session.freed),
+      'each went with its connection',
+    );
+    assert.throws(
+      () => made[0].cipher,
+      (e) => e.code === 'ERR_USE_AFTER_FREE' && /created inside a PSK callback/.test(e.message),
+    );
   });
 
-  test('a session made outside the callbacks stays the application\'s; one made inside and kept with keep() does too', (t) => {
+  test("a session made outside the callbacks stays the application's; one made inside and kept with keep() does too", (t) => {
     const own = owner(t);
     const key = key32();
     const outside = own(ossl.createPskSession({ masterKey: key, cipher: AES128 }));
     let cached = null; // made lazily, inside the first call, and kept for the others
     const cctx = own(ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev-1', session: outside }) }));
-    const sctx = own(ossl.createContext({ role: 'server', pskFindSession: () => (cached ??= ossl.createPskSession({ masterKey: key, cipher: AES128 }).keep()) }));
+    const sctx = own(
+      ossl.createContext({ role: 'server', pskFindSession: () => (cached ??= ossl.createPskSession({ masterKey: key, cipher: AES128 }).keep()) }),
+    );
     for (let i = 0; i < 3; i++) {
       const cc = own(cctx.createConnection());
       const sc = own(sctx.createConnection());
@@ -387,12 +420,14 @@ describe('DESCRIPTION', () => {
     let called = 0;
     let pskOffered = false;
     const cctx = own(ossl.createContext({ role: 'client', ca: pki.ca, pskUseSession: () => (called++, null) }));
-    const sctx = own(ossl.createContext({
-      role: 'server',
-      certificate: pki.certificate,
-      privateKey: pki.privateKey,
-      pskFindSession: () => ((pskOffered = true), null),
-    }));
+    const sctx = own(
+      ossl.createContext({
+        role: 'server',
+        certificate: pki.certificate,
+        privateKey: pki.privateKey,
+        pskFindSession: () => ((pskOffered = true), null),
+      }),
+    );
     const cc = own(cctx.createConnection({ serverName: 'localhost' }));
     const sc = own(sctx.createConnection());
     handshake(cc, sc);

@@ -26,12 +26,21 @@ function pair({ key = key32(), cipher = 'TLS_AES_128_GCM_SHA256', client = {}, s
   return { session, client: c.ctx, server: s.ctx, free: () => freeAll(c.ctx, s.ctx, session) };
 }
 
-const TLS13_LABELS = ['CLIENT_HANDSHAKE_TRAFFIC_SECRET', 'CLIENT_TRAFFIC_SECRET_0', 'EXPORTER_SECRET', 'SERVER_HANDSHAKE_TRAFFIC_SECRET', 'SERVER_TRAFFIC_SECRET_0'];
+const TLS13_LABELS = [
+  'CLIENT_HANDSHAKE_TRAFFIC_SECRET',
+  'CLIENT_TRAFFIC_SECRET_0',
+  'EXPORTER_SECRET',
+  'SERVER_HANDSHAKE_TRAFFIC_SECRET',
+  'SERVER_TRAFFIC_SECRET_0',
+];
 
 describe('onKeylog (SSL_CTX_set_keylog_callback)', () => {
   test('TLS 1.3: the five NSS secrets, the same lines on both sides, sized by the PSK hash', (t) => {
     const own = owner(t);
-    for (const [cipher, hexLength, key] of [['TLS_AES_128_GCM_SHA256', 64, key32()], ['TLS_AES_256_GCM_SHA384', 96, key48()]]) {
+    for (const [cipher, hexLength, key] of [
+      ['TLS_AES_128_GCM_SHA256', 64, key32()],
+      ['TLS_AES_256_GCM_SHA384', 96, key48()],
+    ]) {
       const lines = { client: [], server: [] };
       const p = own(pair({ key, cipher, client: { onKeylog: (line) => lines.client.push(line) }, server: { onKeylog: (line) => lines.server.push(line) } }));
       const c = own(p.client.createConnection());
@@ -47,7 +56,14 @@ describe('onKeylog (SSL_CTX_set_keylog_callback)', () => {
   test('TLS 1.2: one CLIENT_RANDOM line with the 48-byte master secret', (t) => {
     const own = owner(t);
     const lines = [];
-    const client = own(ossl.createContext({ role: 'client', maxVersion: 'TLSv1.2', pskClient: () => ({ identity: 'dev-1', psk: new Uint8Array(32).fill(7) }), onKeylog: (line) => lines.push(line) }));
+    const client = own(
+      ossl.createContext({
+        role: 'client',
+        maxVersion: 'TLSv1.2',
+        pskClient: () => ({ identity: 'dev-1', psk: new Uint8Array(32).fill(7) }),
+        onKeylog: (line) => lines.push(line),
+      }),
+    );
     const server = own(ossl.createContext({ role: 'server', pskServer: () => new Uint8Array(32).fill(7) }));
     const c = own(client.createConnection());
     const s = own(server.createConnection());
@@ -68,14 +84,26 @@ describe('onKeylog (SSL_CTX_set_keylog_callback)', () => {
   });
 
   test('a capture of our s_client is decrypted by tshark with the -keylogfile, and only with it', async (t) => {
-    for (const [version, flags] of [['TLS 1.3', ['-tls1_3']], ['TLS 1.2', ['-tls1_2', '-cipher', 'ECDHE-PSK-CHACHA20-POLY1305']]]) {
+    for (const [version, flags] of [
+      ['TLS 1.3', ['-tls1_3']],
+      ['TLS 1.2', ['-tls1_2', '-cipher', 'ECDHE-PSK-CHACHA20-POLY1305']],
+    ]) {
       await t.test(version, async () => {
         const key = key32();
         const server = await opensslServer(['-nocert', '-rev', ...pskArgs('dev-1', key)]);
         const keylog = join(dir, `keys-${flags[0]}.log`);
         const capture = await tsharkCapture(server.port, dir);
         const cli = new URL('../bin/openssl-psk-wasm.js', import.meta.url).pathname;
-        const client = startPeer('our s_client', process.execPath, [cli, 's_client', '-connect', `127.0.0.1:${server.port}`, '-keylogfile', keylog, ...flags, ...pskArgs('dev-1', key)]);
+        const client = startPeer('our s_client', process.execPath, [
+          cli,
+          's_client',
+          '-connect',
+          `127.0.0.1:${server.port}`,
+          '-keylogfile',
+          keylog,
+          ...flags,
+          ...pskArgs('dev-1', key),
+        ]);
         await client.waitFor(/---\n[^]*---\n/);
         client.write('a secret for wireshark\n');
         await client.waitFor('krahseriw rof terces a');
@@ -113,8 +141,13 @@ describe('onMessage (SSL_CTX_set_msg_callback)', () => {
     const handshakes = messages.filter((m) => m.contentType === 22).map((m) => `${m.direction} ${m.bytes[0]}`);
     // ClientHello, ServerHello, EncryptedExtensions, Finished, Finished, then the ticket.
     assert.deepEqual(handshakes, ['sent 1', 'received 2', 'received 8', 'received 20', 'sent 20', 'received 4']);
-    assert.ok(messages.some((m) => m.contentType === 256 && m.bytes.length === 5), 'record headers are reported as 256');
-    assert.ok(messages.every((m) => m.bytes instanceof Uint8Array && (m.version === 0x0304 || m.version === 0x0303 || m.version === 0x0301 || m.version === 0)));
+    assert.ok(
+      messages.some((m) => m.contentType === 256 && m.bytes.length === 5),
+      'record headers are reported as 256',
+    );
+    assert.ok(
+      messages.every((m) => m.bytes instanceof Uint8Array && (m.version === 0x0304 || m.version === 0x0303 || m.version === 0x0301 || m.version === 0)),
+    );
   });
 
   test('alerts are reported as they go', (t) => {
@@ -128,7 +161,11 @@ describe('onMessage (SSL_CTX_set_msg_callback)', () => {
     s.feed(c.drain());
     s.read();
     const alerts = messages.filter((m) => m.contentType === 21);
-    assert.deepEqual(alerts.map((m) => [m.direction, m.bytes[0], m.bytes[1]]), [['received', 1, 0]], 'close_notify received');
+    assert.deepEqual(
+      alerts.map((m) => [m.direction, m.bytes[0], m.bytes[1]]),
+      [['received', 1, 0]],
+      'close_notify received',
+    );
   });
 });
 
@@ -176,10 +213,22 @@ describe('onNewSession and PEM sessions', () => {
   });
 
   test('sessionFromPem refuses what is not a session PEM with a typed error', () => {
-    for (const bad of ['', 'hello', '-----BEGIN SSL SESSION PARAMETERS-----\nAAAA\n-----END SSL SESSION PARAMETERS-----\n', readFileSync(new URL('../package.json', import.meta.url), 'utf8')]) {
-      assert.throws(() => ossl.sessionFromPem(bad), (e) => e instanceof TlsError && e.code === 'ERR_INVALID_ARGUMENT' && /session|PEM/i.test(e.message), JSON.stringify(bad.slice(0, 20)));
+    for (const bad of [
+      '',
+      'hello',
+      '-----BEGIN SSL SESSION PARAMETERS-----\nAAAA\n-----END SSL SESSION PARAMETERS-----\n',
+      readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+    ]) {
+      assert.throws(
+        () => ossl.sessionFromPem(bad),
+        (e) => e instanceof TlsError && e.code === 'ERR_INVALID_ARGUMENT' && /session|PEM/i.test(e.message),
+        JSON.stringify(bad.slice(0, 20)),
+      );
     }
-    assert.throws(() => ossl.sessionFromPem(new Uint8Array(3)), (e) => e instanceof TlsError && e.code === 'ERR_INVALID_ARGUMENT');
+    assert.throws(
+      () => ossl.sessionFromPem(new Uint8Array(3)),
+      (e) => e instanceof TlsError && e.code === 'ERR_INVALID_ARGUMENT',
+    );
   });
 });
 
@@ -188,26 +237,52 @@ describe('an observer that throws', () => {
     const own = owner(t);
     const boom = new Error('observer bug');
     let calls = 0;
-    const p = own(pair({ client: { onMessage: () => { if (++calls === 3) throw boom; } } }));
+    const p = own(
+      pair({
+        client: {
+          onMessage: () => {
+            if (++calls === 3) throw boom;
+          },
+        },
+      }),
+    );
     const neighbour = own(pair());
     const nc = own(neighbour.client.createConnection());
     const ns = own(neighbour.server.createConnection());
     const c = own(p.client.createConnection());
     const s = own(p.server.createConnection());
-    assert.throws(() => handshake(c, s), (e) => e instanceof TlsError && e.code === 'ERR_CALLBACK' && e.cause === boom);
+    assert.throws(
+      () => handshake(c, s),
+      (e) => e instanceof TlsError && e.code === 'ERR_CALLBACK' && e.cause === boom,
+    );
     handshake(nc, ns);
     assert.equal(str(transfer(nc, ns, text('unharmed'))), 'unharmed');
   });
 
   test('an onNewSession that throws fails the connection, and the session is freed', (t) => {
     const own = owner(t);
-    const p = own(pair({ client: { onNewSession: () => { throw new Error('no room'); } } }));
+    const p = own(
+      pair({
+        client: {
+          onNewSession: () => {
+            throw new Error('no room');
+          },
+        },
+      }),
+    );
     const round = () => {
       const c = p.client.createConnection();
       const s = p.server.createConnection();
       // The ticket comes right after the handshake, which handshake() reads.
-      assert.throws(() => handshake(c, s), (e) => e instanceof TlsError && e.code === 'ERR_CALLBACK' && e.cause.message === 'no room');
-      assert.throws(() => c.write(text('x')), (e) => e.code === 'ERR_CALLBACK', 'the failure is sticky');
+      assert.throws(
+        () => handshake(c, s),
+        (e) => e instanceof TlsError && e.code === 'ERR_CALLBACK' && e.cause.message === 'no room',
+      );
+      assert.throws(
+        () => c.write(text('x')),
+        (e) => e.code === 'ERR_CALLBACK',
+        'the failure is sticky',
+      );
       freeAll(c, s);
     };
     round();

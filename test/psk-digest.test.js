@@ -13,7 +13,11 @@ const SHA384_SUITE = 'TLS_AES_256_GCM_SHA384';
 function run({ cipher = SHA384_SUITE, client = {}, server = {} }) {
   const session = ossl.createPskSession({ masterKey: cipher === SHA384_SUITE ? key48() : key32(), cipher });
   const calls = { useSession: [], findSession: 0 };
-  const cctx = ossl.createContext({ role: 'client', pskUseSession: (c, md) => (calls.useSession.push(md?.name ?? null), { identity: 'dev', session }), ...client });
+  const cctx = ossl.createContext({
+    role: 'client',
+    pskUseSession: (c, md) => (calls.useSession.push(md?.name ?? null), { identity: 'dev', session }),
+    ...client,
+  });
   const sctx = ossl.createContext({ role: 'server', pskFindSession: () => (calls.findSession++, session), ...server });
   const cc = cctx.createConnection();
   const sc = sctx.createConnection();
@@ -60,7 +64,7 @@ test('a client that offers no suite of the PSK digest cannot be helped: a clear 
   assert.ok(r.client);
 });
 
-test('after a HelloRetryRequest the callbacks still see OpenSSL\'s sequence: md null, then the digest', () => {
+test("after a HelloRetryRequest the callbacks still see OpenSSL's sequence: md null, then the digest", () => {
   const r = run({ client: { groups: ['X25519', 'P-256'] }, server: { groups: ['P-256'] } });
   assert.equal(r.client, null);
   assert.deepEqual(r.calls.useSession, [null, 'SHA384']);

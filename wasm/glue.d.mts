@@ -3,10 +3,7 @@
 
 export interface ModuleOptions {
   /** Instantiates the wasm ourselves: from bytes, a URL or a precompiled WebAssembly.Module. */
-  instantiateWasm(
-    imports: WebAssembly.Imports,
-    receiveInstance: (instance: WebAssembly.Instance, module?: WebAssembly.Module) => void,
-  ): object | false;
+  instantiateWasm(imports: WebAssembly.Imports, receiveInstance: (instance: WebAssembly.Instance, module?: WebAssembly.Module) => void): object | false;
   onAbort?(what: unknown): void;
 }
 

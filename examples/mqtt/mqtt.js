@@ -66,7 +66,13 @@ export class MqttClient {
   }
 }
 
-const CONNACK_CODES = { 1: 'unacceptable protocol version', 2: 'identifier rejected', 3: 'server unavailable', 4: 'bad user name or password', 5: 'not authorized' };
+const CONNACK_CODES = {
+  1: 'unacceptable protocol version',
+  2: 'identifier rejected',
+  3: 'server unavailable',
+  4: 'bad user name or password',
+  5: 'not authorized',
+};
 
 /** MQTT packets ({ type, body }) from a byte stream, whatever the chunking. */
 async function* readPackets(reader) {

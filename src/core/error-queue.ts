@@ -23,11 +23,7 @@ export function takeErrors(rt: Runtime): string[] {
 }
 
 /** A TlsError for a failed configuration call, with OpenSSL's reasons. */
-export function configError(
-  rt: Runtime,
-  code: 'ERR_CONFIG' | 'ERR_CERTIFICATE' | 'ERR_NO_CSPRNG' | 'ERR_INVALID_ARGUMENT',
-  message: string,
-): TlsError {
+export function configError(rt: Runtime, code: 'ERR_CONFIG' | 'ERR_CERTIFICATE' | 'ERR_NO_CSPRNG' | 'ERR_INVALID_ARGUMENT', message: string): TlsError {
   const openssl = takeErrors(rt);
   const reason = openssl.length ? `: ${reasonOf(openssl[openssl.length - 1]!)}` : '';
   return new TlsError(code, `${message}${reason}`, { openssl });

@@ -283,8 +283,13 @@ class Tunnels {
       this.#open.add(opened);
       this.#totals.opened++;
       this.#log({ type: 'open', id, target, origin: loggedOrigin, address });
-      runTunnel(ws, target, { idleTimeoutMs, highWaterMark }, (stats) => this.#ended(opened, id, target, stats), (tcp) => (opened.tcp = tcp), (error) =>
-        this.#log({ type: 'error', id, message: textOf(error) }),
+      runTunnel(
+        ws,
+        target,
+        { idleTimeoutMs, highWaterMark },
+        (stats) => this.#ended(opened, id, target, stats),
+        (tcp) => (opened.tcp = tcp),
+        (error) => this.#log({ type: 'error', id, message: textOf(error) }),
       );
     } catch (error) {
       this.#log({ type: 'error', id, message: textOf(error) });
@@ -343,7 +348,10 @@ function runTunnel(
   const touch = () => {
     if (closed) return;
     clearTimeout(idle);
-    idle = setTimeout(guard(() => finish(1001, 'idle timeout')), idleTimeoutMs);
+    idle = setTimeout(
+      guard(() => finish(1001, 'idle timeout')),
+      idleTimeoutMs,
+    );
   };
   const finish = (code: number, reason: string) => {
     if (closed) return;
@@ -358,49 +366,75 @@ function runTunnel(
     onClose({ bytesUp, bytesDown, reason });
   };
   // Every handler below runs through this: whatever fails ends this tunnel, never the bridge.
-  const guard = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A) => {
-    try {
-      fn(...args);
-    } catch (error) {
-      onError(error);
-      const wasClosed = closed;
-      closed = true;
-      clearTimeout(idle);
-      ws.terminate();
-      tcp.destroy();
-      if (!wasClosed) onClose({ bytesUp, bytesDown, reason: 'bridge error' });
-    }
-  };
+  const guard =
+    <A extends unknown[]>(fn: (...args: A) => void) =>
+    (...args: A) => {
+      try {
+        fn(...args);
+      } catch (error) {
+        onError(error);
+        const wasClosed = closed;
+        closed = true;
+        clearTimeout(idle);
+        ws.terminate();
+        tcp.destroy();
+        if (!wasClosed) onClose({ bytesUp, bytesDown, reason: 'bridge error' });
+      }
+    };
   touch();
   ws.pause(); // nothing goes to the TCP side before it is connected
-  tcp.once('connect', guard(() => ws.resume()));
+  tcp.once(
+    'connect',
+    guard(() => ws.resume()),
+  );
 
-  ws.on('message', guard((data: RawData, isBinary: boolean) => {
-    if (closed) return;
-    if (!isBinary) return finish(1003, 'binary frames only');
-    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-    bytesUp += bytes.length;
-    touch();
-    if (!tcp.write(bytes)) ws.pause();
-  }));
-  tcp.on('drain', guard(() => ws.resume()));
+  ws.on(
+    'message',
+    guard((data: RawData, isBinary: boolean) => {
+      if (closed) return;
+      if (!isBinary) return finish(1003, 'binary frames only');
+      const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      bytesUp += bytes.length;
+      touch();
+      if (!tcp.write(bytes)) ws.pause();
+    }),
+  );
+  tcp.on(
+    'drain',
+    guard(() => ws.resume()),
+  );
 
-  tcp.on('data', guard((bytes: Buffer) => {
-    bytesDown += bytes.length;
-    touch();
-    ws.send(bytes, { binary: true }, () => {
-      if (ws.bufferedAmount < highWaterMark / 2) tcp.resume();
-    });
-    if (ws.bufferedAmount >= highWaterMark) tcp.pause();
-  }));
+  tcp.on(
+    'data',
+    guard((bytes: Buffer) => {
+      bytesDown += bytes.length;
+      touch();
+      ws.send(bytes, { binary: true }, () => {
+        if (ws.bufferedAmount < highWaterMark / 2) tcp.resume();
+      });
+      if (ws.bufferedAmount >= highWaterMark) tcp.pause();
+    }),
+  );
 
-  tcp.on('end', guard(() => finish(1000, 'the TCP server closed the connection')));
-  tcp.on('error', guard((error: NodeJS.ErrnoException) => finish(1014, `${target}: ${error.code ?? 'failed'}`)));
-  ws.on('close', guard(() => finish(1000, 'the WebSocket closed')));
-  ws.on('error', guard((error: Error) => {
-    // ws reports protocol errors (oversized or invalid frames) here, then closes with 1009/1002
-    if (!closed) finish(1002, error.message);
-  }));
+  tcp.on(
+    'end',
+    guard(() => finish(1000, 'the TCP server closed the connection')),
+  );
+  tcp.on(
+    'error',
+    guard((error: NodeJS.ErrnoException) => finish(1014, `${target}: ${error.code ?? 'failed'}`)),
+  );
+  ws.on(
+    'close',
+    guard(() => finish(1000, 'the WebSocket closed')),
+  );
+  ws.on(
+    'error',
+    guard((error: Error) => {
+      // ws reports protocol errors (oversized or invalid frames) here, then closes with 1009/1002
+      if (!closed) finish(1002, error.message);
+    }),
+  );
 }
 
 /** The allowed target a request asks for, or why not. Total: any request path gets an answer. */

@@ -85,7 +85,7 @@ export async function sServer(args: readonly string[], io: Io, { signal, openssl
     await once(server, 'listening');
     const address = server.address() as { address: string; port: number };
     io.stdout.write(`ACCEPT ${address.address}:${address.port}\n`);
-    for (let remaining = limit; remaining > 0 && !signal?.aborted; ) {
+    for (let remaining = limit; remaining > 0 && !signal?.aborted;) {
       const next = await handshakes.next();
       if (!next) continue;
       remaining--;
@@ -180,12 +180,17 @@ class Handshakes {
       this.#started++;
       this.#running.add(socket);
       const tls = this.#start(socket);
-      tls.opened.then((info) => ({ socket, tls, info }), (error: unknown) => ({ socket, tls, error })).then((done: Handshaken) => {
-        this.#running.delete(socket);
-        this.#ready.push(done);
-        this.#notify();
-        this.#startMore();
-      });
+      tls.opened
+        .then(
+          (info) => ({ socket, tls, info }),
+          (error: unknown) => ({ socket, tls, error }),
+        )
+        .then((done: Handshaken) => {
+          this.#running.delete(socket);
+          this.#ready.push(done);
+          this.#notify();
+          this.#startMore();
+        });
     }
   }
 
@@ -197,10 +202,7 @@ class Handshakes {
 }
 
 /** Serves one connection whose handshake has ended; resolves false if it failed. */
-async function serveOne(
-  handshaken: Handshaken,
-  { quiet, reverse, io }: { quiet: boolean; reverse: boolean; io: Io },
-): Promise<boolean> {
+async function serveOne(handshaken: Handshaken, { quiet, reverse, io }: { quiet: boolean; reverse: boolean; io: Io }): Promise<boolean> {
   const { tls } = handshaken;
   const onInput = (chunk: Buffer) => void writer?.write(new Uint8Array(chunk)).catch(() => {});
   let writer: WritableStreamDefaultWriter<Uint8Array> | null = null;

@@ -461,7 +461,10 @@ async function toTransport(target: TlsTarget, made: Transport | null, maxBuffere
   if (typeof target === 'string' || target instanceof URL) {
     const url = String(target);
     if (!/^wss?:\/\//.test(url)) {
-      throw new TlsError('ERR_INVALID_ARGUMENT', `the target URL must be ws:// or wss://, got ${JSON.stringify(url)}; for TCP in Node pass Duplex.toWeb(socket)`);
+      throw new TlsError(
+        'ERR_INVALID_ARGUMENT',
+        `the target URL must be ws:// or wss://, got ${JSON.stringify(url)}; for TCP in Node pass Duplex.toWeb(socket)`,
+      );
     }
     return new WebSocketTransport(await openWebSocket(url), maxBuffered === undefined ? {} : { maxBuffered });
   }

@@ -51,9 +51,7 @@ function staticPskCallbacks(
   const byIdentity = new Map<string, { key: KeyMaterial; session: SslSession | null }>();
   try {
     for (const psk of list) {
-      const session = tls13
-        ? ossl.createPskSession({ masterKey: psk.key, cipher: psk.cipher ?? DEFAULT_PSK_SUITE, maxEarlyData })
-        : null;
+      const session = tls13 ? ossl.createPskSession({ masterKey: psk.key, cipher: psk.cipher ?? DEFAULT_PSK_SUITE, maxEarlyData }) : null;
       if (session) sessions.push(session);
       byIdentity.set(psk.identity, { key: psk.key, session });
     }
@@ -88,11 +86,7 @@ function staticPskCallbacks(
  * as the PSK callbacks. Its TLS 1.3 PSK sessions allow `earlyData` bytes of early data (a
  * client's), or the context's maxEarlyData (a server's). Free the context, then the sessions.
  */
-export function staticPskContext(
-  ossl: OpenSSL,
-  role: 'client' | 'server',
-  options: TlsSocketOptions,
-): { context: SslContext; sessions: SslSession[] } {
+export function staticPskContext(ossl: OpenSSL, role: 'client' | 'server', options: TlsSocketOptions): { context: SslContext; sessions: SslSession[] } {
   const contextOptions = contextOptionsOf(options);
   if (options.psk === undefined) return { context: ossl.createContext({ ...contextOptions, role }), sessions: [] };
   const setup = staticPskCallbacks(ossl, role, options.psk, {

@@ -58,7 +58,11 @@ export function closeError(code: number, reason: string): TlsError {
   const details = { closeCode: code, closeReason: reason };
   switch (code) {
     case 1008:
-      return new TlsError('ERR_BRIDGE_REFUSED', `the bridge refused the connection (WebSocket close ${code}${said}); check its --allow and --origin lists`, details);
+      return new TlsError(
+        'ERR_BRIDGE_REFUSED',
+        `the bridge refused the connection (WebSocket close ${code}${said}); check its --allow and --origin lists`,
+        details,
+      );
     case 1013:
       return new TlsError('ERR_BRIDGE_BUSY', `the bridge is at its connection limit (WebSocket close ${code}${said}); try again later`, details);
     case 1014:
@@ -108,14 +112,18 @@ export class WebSocketTransport implements Transport {
       this.#fail(new TlsError('ERR_TRANSPORT', 'a text frame arrived where TLS bytes travel in binary frames'), 1003);
       return;
     }
-    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
+    const bytes =
+      data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
     if (!bytes) return;
     this.#queue.push(bytes);
     this.#queued += bytes.length;
     if (this.#queued > PAUSE_AT) this.#ws.pause?.();
     if (this.#queued > this.#maxBuffered) {
       this.#fail(
-        new TlsError('ERR_BUFFER_FULL', `the peer sent more than ${this.#maxBuffered} bytes that the application has not read; the WebSocket cannot slow it down, so the connection is closed`),
+        new TlsError(
+          'ERR_BUFFER_FULL',
+          `the peer sent more than ${this.#maxBuffered} bytes that the application has not read; the WebSocket cannot slow it down, so the connection is closed`,
+        ),
         1009,
       );
     }
@@ -210,7 +218,10 @@ export class DuplexTransport implements Transport {
     // Let what was written go out, but never wait on a peer that does not close its side.
     let timer: ReturnType<typeof setTimeout> | undefined;
     const closedInTime = await Promise.race([
-      this.#writer.close().then(() => true, () => true),
+      this.#writer.close().then(
+        () => true,
+        () => true,
+      ),
       new Promise<boolean>((resolve) => (timer = setTimeout(resolve, 1000, false))),
     ]);
     clearTimeout(timer);
@@ -242,7 +253,11 @@ export function waitOpen(ws: WebSocketLike, url = 'the WebSocket'): Promise<WebS
     ws.addEventListener('error', (event: { error?: unknown }) => (failed = causeOf(event))); // a close event follows, with the code
     ws.addEventListener('close', (event: { code: number; reason: string }) => {
       const error = closeError(event.code, event.reason);
-      reject(event.code === 1006 ? new TlsError('ERR_TRANSPORT', `could not open a WebSocket to ${url} (refused or unreachable)`, { closeCode: 1006, ...failed }) : error);
+      reject(
+        event.code === 1006
+          ? new TlsError('ERR_TRANSPORT', `could not open a WebSocket to ${url} (refused or unreachable)`, { closeCode: 1006, ...failed })
+          : error,
+      );
     });
   });
 }

@@ -55,20 +55,14 @@ export interface ConnectionOptions {
  * PSK must match. Return the PSK's identity and session (return 1 with *sess set), `null` to
  * go on without a PSK (return 1 with *sess NULL), or `false` to fail (return 0; so does a throw).
  */
-export type PskUseSessionCallback = (
-  conn: TlsConnection,
-  md: Digest | null,
-) => { identity: Uint8Array | string; session: SslSession } | null | false;
+export type PskUseSessionCallback = (conn: TlsConnection, md: Digest | null) => { identity: Uint8Array | string; session: SslSession } | null | false;
 
 /**
  * SSL_psk_client_cb_func (client, TLS 1.2; also TLS 1.3 when no use-session callback is set,
  * with `hint` null and a SHA-256 PSK). Return the identity and key, or `null` (return 0): under
  * TLS 1.2 the connection then fails; under TLS 1.3 it goes on without a PSK.
  */
-export type PskClientCallback = (
-  conn: TlsConnection,
-  hint: string | null,
-) => { identity: string; psk: KeyMaterial } | null;
+export type PskClientCallback = (conn: TlsConnection, hint: string | null) => { identity: string; psk: KeyMaterial } | null;
 
 /**
  * SSL_psk_find_session_cb_func (server, TLS 1.3). Return the session for `identity`, `null`
@@ -106,13 +100,7 @@ export class TlsConnection extends Lifetime {
   #completed = false;
 
   /** @internal Use SslContext.createConnection(). */
-  constructor(
-    rt: Runtime,
-    ssl: SslPtr,
-    callbacks: PskCallbacks<TlsConnection>,
-    observers: Observers<TlsConnection>,
-    pskDigestFirst: boolean,
-  ) {
+  constructor(rt: Runtime, ssl: SslPtr, callbacks: PskCallbacks<TlsConnection>, observers: Observers<TlsConnection>, pskDigestFirst: boolean) {
     super('TlsConnection');
     this.#rt = rt;
     this.#ssl = ssl;

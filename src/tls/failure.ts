@@ -62,8 +62,13 @@ export const TLS13_IDENTITY_ALWAYS_FITS = 64000;
 
 const WRONG_KEY_REASONS = new Set(['binder does not verify', 'decryption failed or bad record mac', 'bad record mac']);
 const VERSION_REASONS = new Set([
-  'unsupported protocol', 'wrong version number', 'version too low', 'version too high', 'unsupported ssl version',
-  'tlsv1 alert protocol version', 'no protocols available',
+  'unsupported protocol',
+  'wrong version number',
+  'version too low',
+  'version too high',
+  'unsupported ssl version',
+  'tlsv1 alert protocol version',
+  'no protocols available',
 ]);
 const NO_CIPHER_REASONS = new Set(['no shared cipher', 'no ciphers available', 'no cipher match', 'no shared groups']);
 
@@ -72,11 +77,7 @@ const ALERT = { handshakeFailure: 40, illegalParameter: 47, badRecordMac: 20, de
 export function classifyFailure(f: FailureFacts): { code: TlsErrorCode; message: string } {
   const received = f.alertReceived;
   const sent = f.alertSent;
-  const alertText = received
-    ? `the peer sent alert ${received.name} (${received.code})`
-    : sent
-      ? `sent alert ${sent.name} (${sent.code})`
-      : null;
+  const alertText = received ? `the peer sent alert ${received.name} (${received.code})` : sent ? `sent alert ${sent.name} (${sent.code})` : null;
   const what = [alertText, f.reason].filter(Boolean).join(': ') || `SSL_get_error ${f.sslError}`;
 
   if (f.sslError === SSL_ERROR_SYSCALL && !f.reason) {
@@ -114,20 +115,29 @@ export function classifyFailure(f: FailureFacts): { code: TlsErrorCode; message:
   if (f.role === 'client' && f.reason === 'psk identity not found') {
     return { code: 'ERR_PSK_CALLBACK', message: failed('the PSK client callback returned null: it has no PSK for this server') };
   }
-  if (f.reason === 'psk identity not found' || got(ALERT.unknownPskIdentity)
-      || (f.role === 'server' && f.identitiesOffered > 0 && f.reason === 'no suitable signature algorithm')) {
+  if (
+    f.reason === 'psk identity not found' ||
+    got(ALERT.unknownPskIdentity) ||
+    (f.role === 'server' && f.identitiesOffered > 0 && f.reason === 'no suitable signature algorithm')
+  ) {
     return {
       code: 'ERR_PSK_UNKNOWN_IDENTITY',
       message: failed(f.role === 'server' ? 'the client offered no PSK identity this server knows' : 'the server does not know this PSK identity'),
     };
   }
-  if ((f.reason !== null && WRONG_KEY_REASONS.has(f.reason)) || got(ALERT.badRecordMac) || got(ALERT.decryptError)
-      || (got(ALERT.illegalParameter) && f.role === 'client' && f.pskOffered && !f.serverHelloSeen)) {
+  if (
+    (f.reason !== null && WRONG_KEY_REASONS.has(f.reason)) ||
+    got(ALERT.badRecordMac) ||
+    got(ALERT.decryptError) ||
+    (got(ALERT.illegalParameter) && f.role === 'client' && f.pskOffered && !f.serverHelloSeen)
+  ) {
     return {
       code: 'ERR_PSK_WRONG_KEY',
-      message: failed(f.role === 'client' && got(ALERT.illegalParameter)
-        ? 'the server rejected the PSK: its key differs (GnuTLS also answers an unknown identity this way)'
-        : 'the PSKs of the two sides differ'),
+      message: failed(
+        f.role === 'client' && got(ALERT.illegalParameter)
+          ? 'the server rejected the PSK: its key differs (GnuTLS also answers an unknown identity this way)'
+          : 'the PSKs of the two sides differ',
+      ),
     };
   }
   if ((f.reason !== null && VERSION_REASONS.has(f.reason)) || got(ALERT.protocolVersion) || sent?.code === ALERT.protocolVersion) {

@@ -140,15 +140,18 @@ function bytesOf(source: ArrayBuffer | ArrayBufferView): Uint8Array<ArrayBuffer>
 function loadError(what: string, cause: unknown): TlsError {
   const reason = textOf(cause);
   // The module uses WebAssembly SIMD (ChaCha20); an engine without it rejects it at compile time.
-  const hint = typeof WebAssembly === 'object' && cause instanceof WebAssembly.CompileError && !simdSupported()
-    ? ' (this engine lacks WebAssembly SIMD, which the module needs: Chrome/Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+)'
-    : '';
+  const hint =
+    typeof WebAssembly === 'object' && cause instanceof WebAssembly.CompileError && !simdSupported()
+      ? ' (this engine lacks WebAssembly SIMD, which the module needs: Chrome/Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+)'
+      : '';
   return new TlsError('ERR_WASM_LOAD', `${what}: ${reason}${hint}`, { cause });
 }
 
 /** Whether this engine validates a module with one SIMD instruction (v128.const). */
 function simdSupported(): boolean {
-  const module = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11];
+  const module = [
+    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
+  ];
   try {
     return WebAssembly.validate(new Uint8Array(module));
   } catch {

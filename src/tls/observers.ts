@@ -76,10 +76,7 @@ export class ObserverDispatch<C> implements ObserverImports {
 
   message(writeP: number, version: number, contentType: number, buf: Ptr, len: number): void {
     this.#run(() =>
-      this.#observers.message?.(
-        { direction: writeP ? 'sent' : 'received', version, contentType, bytes: this.#rt.heap.copyOut(buf, len) },
-        this.#conn,
-      ),
+      this.#observers.message?.({ direction: writeP ? 'sent' : 'received', version, contentType, bytes: this.#rt.heap.copyOut(buf, len) }, this.#conn),
     );
   }
 
@@ -98,11 +95,29 @@ export class ObserverDispatch<C> implements ObserverImports {
 }
 
 const VERSIONS: Record<number, string> = { 0x0303: 'TLS 1.2', 0x0304: 'TLS 1.3' };
-const CONTENT: Record<number, string> = { 20: 'ChangeCipherSpec', 21: 'Alert', 22: 'Handshake', 23: 'ApplicationData', 256: 'RecordHeader', 257: 'InnerContent' };
+const CONTENT: Record<number, string> = {
+  20: 'ChangeCipherSpec',
+  21: 'Alert',
+  22: 'Handshake',
+  23: 'ApplicationData',
+  256: 'RecordHeader',
+  257: 'InnerContent',
+};
 const HANDSHAKE: Record<number, string> = {
-  1: 'ClientHello', 2: 'ServerHello', 4: 'NewSessionTicket', 5: 'EndOfEarlyData', 8: 'EncryptedExtensions',
-  11: 'Certificate', 12: 'ServerKeyExchange', 13: 'CertificateRequest', 14: 'ServerHelloDone',
-  15: 'CertificateVerify', 16: 'ClientKeyExchange', 20: 'Finished', 24: 'KeyUpdate', 254: 'MessageHash',
+  1: 'ClientHello',
+  2: 'ServerHello',
+  4: 'NewSessionTicket',
+  5: 'EndOfEarlyData',
+  8: 'EncryptedExtensions',
+  11: 'Certificate',
+  12: 'ServerKeyExchange',
+  13: 'CertificateRequest',
+  14: 'ServerHelloDone',
+  15: 'CertificateVerify',
+  16: 'ClientKeyExchange',
+  20: 'Finished',
+  24: 'KeyUpdate',
+  254: 'MessageHash',
 };
 
 /** An `openssl -msg` style line: ">>> TLS 1.3, Handshake [length 00c2], ClientHello". */

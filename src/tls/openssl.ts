@@ -62,7 +62,11 @@ export class OpenSSL {
       if (bytes !== pem || wipe) bytes.fill(0); // our own encoding of a string, always
     }
     if (ptr === 0) {
-      throw configError(rt, 'ERR_INVALID_ARGUMENT', 'sessionFromPem(): not a session PEM ("-----BEGIN SSL SESSION PARAMETERS-----", as toPem() and openssl -sess_out write)');
+      throw configError(
+        rt,
+        'ERR_INVALID_ARGUMENT',
+        'sessionFromPem(): not a session PEM ("-----BEGIN SSL SESSION PARAMETERS-----", as toPem() and openssl -sess_out write)',
+      );
     }
     return new SslSession(rt, ptr);
   }
@@ -149,4 +153,3 @@ export class OpenSSL {
 function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
-

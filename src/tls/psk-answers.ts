@@ -66,10 +66,7 @@ export function useSessionAnswer(rt: Runtime, result: UseSessionResult): Offered
   }
   const identity = identityBytes(result.identity, 'use-session');
   if (identity.length > MAX_TLS13_IDENTITY) {
-    throw new TlsError(
-      'ERR_PSK_IDENTITY_TOO_LONG',
-      `the PSK identity is ${identity.length} bytes; TLS 1.3 allows at most ${MAX_TLS13_IDENTITY}`,
-    );
+    throw new TlsError('ERR_PSK_IDENTITY_TOO_LONG', `the PSK identity is ${identity.length} bytes; TLS 1.3 allows at most ${MAX_TLS13_IDENTITY}`);
   }
   const session = result.session;
   session.checkInstance(rt);
@@ -94,10 +91,7 @@ export function useSessionAnswer(rt: Runtime, result: UseSessionResult): Offered
 export function clientAnswer(rt: Runtime, result: ClientResult, maxIdentityLen: number, maxPskLen: number): { identity: Uint8Array; psk: KeyMaterial } | null {
   if (result === null) return null;
   if (typeof result !== 'object' || typeof result.identity !== 'string') {
-    throw new TlsError(
-      'ERR_INVALID_ARGUMENT',
-      `the PSK client callback must return { identity: string, psk: Uint8Array } or null; got ${describe(result)}`,
-    );
+    throw new TlsError('ERR_INVALID_ARGUMENT', `the PSK client callback must return { identity: string, psk: Uint8Array } or null; got ${describe(result)}`);
   }
   const identity = identityBytes(result.identity, 'client');
   if (identity.includes(0)) {

@@ -55,7 +55,7 @@ export function offeredIdentities(rt: Runtime, ssl: SslPtr): Uint8Array[] {
   const end = Math.min(2 + view.getUint16(0), ext.length);
   const identities: Uint8Array[] = [];
   // identity<1..2^16-1> followed by a 4-byte obfuscated_ticket_age, repeated.
-  for (let at = 2; at + 2 <= end; ) {
+  for (let at = 2; at + 2 <= end;) {
     const idLen = view.getUint16(at);
     if (at + 2 + idLen + 4 > end) break; // malformed: OpenSSL will reject the extension itself
     identities.push(ext.slice(at + 2, at + 2 + idLen));

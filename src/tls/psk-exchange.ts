@@ -192,7 +192,12 @@ export class PskExchange<C> implements PskImports {
       const md = rt.ciphers.digest(mdPtr);
       const asked = md === null ? this.#askedUseSession : null; // the first call's, asked ahead
       if (md === null) this.#askedUseSession = null;
-      const psk = asked ? answerOf(asked) : useSessionAnswer(rt, this.#run('useSession', () => cb(this.#conn, md)));
+      const psk = asked
+        ? answerOf(asked)
+        : useSessionAnswer(
+            rt,
+            this.#run('useSession', () => cb(this.#conn, md)),
+          );
       if (psk === null) {
         this.#offered = null;
         return 1;
@@ -228,7 +233,12 @@ export class PskExchange<C> implements PskImports {
     return this.#answer('client', FAIL_HANDSHAKE, (cb) => {
       const rt = this.#rt;
       const hint = rt.heap.cString(hintPtr);
-      const answer = clientAnswer(rt, this.#run('client', () => cb(this.#conn, hint)), maxIdentityLen, maxPskLen);
+      const answer = clientAnswer(
+        rt,
+        this.#run('client', () => cb(this.#conn, hint)),
+        maxIdentityLen,
+        maxPskLen,
+      );
       if (answer === null) return 0;
       const { identity, psk } = answer;
       // Called while building the ClientHello (no suite chosen yet), it is the TLS 1.3 path,
@@ -250,7 +260,12 @@ export class PskExchange<C> implements PskImports {
       const key = identityKey(identity);
       const asked = this.#askedFindSession.get(key);
       this.#askedFindSession.delete(key);
-      const session = asked ? answerOf(asked) : findSessionAnswer(rt, this.#run('findSession', () => cb(this.#conn, identity)));
+      const session = asked
+        ? answerOf(asked)
+        : findSessionAnswer(
+            rt,
+            this.#run('findSession', () => cb(this.#conn, identity)),
+          );
       if (session === null) return 1;
       // OpenSSL 1.1.1 chose the suite before asking for the PSK, and silently drops a PSK whose
       // digest differs from it; remember that, so a failing handshake can say why.
@@ -273,7 +288,13 @@ export class PskExchange<C> implements PskImports {
       const identity = this.#rt.heap.cString(identityPtr) ?? '';
       const asked = this.#askedServer.get(identity);
       this.#askedServer.delete(identity);
-      const psk = asked ? answerOf(asked) : serverAnswer(this.#rt, this.#run('server', () => cb(this.#conn, identity)), maxPskLen);
+      const psk = asked
+        ? answerOf(asked)
+        : serverAnswer(
+            this.#rt,
+            this.#run('server', () => cb(this.#conn, identity)),
+            maxPskLen,
+          );
       if (psk === null) return 0;
       this.#writeKey(psk, pskPtr);
       return psk.length;
@@ -303,7 +324,12 @@ export class PskExchange<C> implements PskImports {
     let digest: Digest | null = null;
     const useSession = this.#callbacks.useSession;
     if (useSession) {
-      const asked = ask(() => useSessionAnswer(rt, this.#run('useSession', () => useSession(this.#conn, null))));
+      const asked = ask(() =>
+        useSessionAnswer(
+          rt,
+          this.#run('useSession', () => useSession(this.#conn, null)),
+        ),
+      );
       this.#askedUseSession = asked;
       if ('error' in asked) return;
       digest = asked.answer?.digest ?? null;
@@ -482,9 +508,7 @@ export class PskExchange<C> implements PskImports {
 
 /** Our own checks throw TlsErrors; the application's throws arrive wrapped by #run. Total. */
 function toTlsError(error: unknown, kind: PskCallbackKind): TlsError {
-  return isTlsError(error)
-    ? error
-    : new TlsError('ERR_PSK_CALLBACK', `the ${CALLBACK_NAMES[kind]} failed: ${textOf(error)}`, { cause: error });
+  return isTlsError(error) ? error : new TlsError('ERR_PSK_CALLBACK', `the ${CALLBACK_NAMES[kind]} failed: ${textOf(error)}`, { cause: error });
 }
 
 /** The key under which an answer for an identity is kept (bytes as they are, one char each). */

@@ -87,7 +87,10 @@ export class SslSession extends Lifetime {
   /** @internal Throws unless this session lives in `rt`'s memory (each instance has its own). */
   checkInstance(rt: Runtime): void {
     if (rt !== this.#rt) {
-      throw new TlsError('ERR_INVALID_ARGUMENT', 'this SslSession belongs to another OpenSSL instance; make the session with the instance that makes the connection');
+      throw new TlsError(
+        'ERR_INVALID_ARGUMENT',
+        'this SslSession belongs to another OpenSSL instance; make the session with the instance that makes the connection',
+      );
     }
   }
 
@@ -130,10 +133,7 @@ export class SslSession extends Lifetime {
     const length = keyLength(key, 'the master key');
     if (length === 0) throw new TlsError('ERR_INVALID_ARGUMENT', 'the master key (PSK) is empty');
     if (length > MAX_MASTER_KEY_LENGTH) {
-      throw new TlsError(
-        'ERR_PSK_KEY_TOO_LONG',
-        `the master key (PSK) is ${length} bytes; OpenSSL 1.1.1 sessions hold at most ${MAX_MASTER_KEY_LENGTH}`,
-      );
+      throw new TlsError('ERR_PSK_KEY_TOO_LONG', `the master key (PSK) is ${length} bytes; OpenSSL 1.1.1 sessions hold at most ${MAX_MASTER_KEY_LENGTH}`);
     }
     const rt = this.#rt;
     const set = (ptr: BytePtr, len: number) => rt.shim.sessionSet1MasterKey(this.pointer, ptr, len);

@@ -35,9 +35,10 @@ export interface TlsWorkerOptions {
   tap?: (data: unknown) => void;
 }
 
-const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
-  && typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'undefined'
-  && typeof (globalThis as { window?: unknown }).window === 'undefined';
+const isNode =
+  typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string' &&
+  typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'undefined' &&
+  typeof (globalThis as { window?: unknown }).window === 'undefined';
 
 /** Starts a TLS worker and waits until it answers. */
 export async function createTlsWorker(options: TlsWorkerOptions = {}): Promise<TlsWorker> {
@@ -198,11 +199,22 @@ export class WorkerTlsSocket implements TlsSocketLike {
   #failure: TlsError | null = null;
 
   /** @internal Use TlsWorker.connect() or accept(). */
-  constructor(client: WorkerClient, id: number, role: 'client' | 'server', url: string, options: WorkerSocketOptions, streams: StreamMode, tap?: (data: unknown) => void) {
+  constructor(
+    client: WorkerClient,
+    id: number,
+    role: 'client' | 'server',
+    url: string,
+    options: WorkerSocketOptions,
+    streams: StreamMode,
+    tap?: (data: unknown) => void,
+  ) {
     for (const [name, option] of Object.entries(options ?? {})) {
       // Callbacks cannot cross to the worker, and onKeylog would carry secrets out of it.
       if (typeof option === 'function') {
-        throw new TlsError('ERR_INVALID_ARGUMENT', `${name}: callbacks do not cross to the worker (its keys stay there); use connectTls() on the page to observe a connection`);
+        throw new TlsError(
+          'ERR_INVALID_ARGUMENT',
+          `${name}: callbacks do not cross to the worker (its keys stay there); use connectTls() on the page to observe a connection`,
+        );
       }
     }
     this.#client = client;
@@ -216,7 +228,12 @@ export class WorkerTlsSocket implements TlsSocketLike {
     // Asked at once (the worker forgets a socket once it has closed); if the socket never
     // opened, its closed fails with the same error as opened.
     this.closed = client.call('closed', [id]).catch(async (error: unknown) => {
-      throw (await this.opened.then(() => null, (e: unknown) => e)) ?? error;
+      throw (
+        (await this.opened.then(
+          () => null,
+          (e: unknown) => e,
+        )) ?? error
+      );
     });
     this.closed.catch(() => {});
   }
@@ -242,7 +259,10 @@ export class WorkerTlsSocket implements TlsSocketLike {
   async #explain(error: unknown): Promise<TlsError> {
     if (this.#failure) return this.#failure;
     const reported = await Promise.race([
-      this.closed.then(() => null, (e: unknown) => (e instanceof TlsError ? e : null)),
+      this.closed.then(
+        () => null,
+        (e: unknown) => (e instanceof TlsError ? e : null),
+      ),
       new Promise<null>((resolve) => setTimeout(resolve, 1000, null)),
     ]);
     return reported ?? new TlsError('ERR_TRANSPORT', `the worker's stream failed: ${textOf(error)}`, { cause: error });

@@ -33,11 +33,7 @@ export interface PortStreamOptions {
 }
 
 type PortMessage =
-  | { t: 'chunk'; bytes: Uint8Array }
-  | { t: 'end' }
-  | { t: 'abort'; error: WireError }
-  | { t: 'credit'; n: number }
-  | { t: 'cancel'; error: WireError };
+  { t: 'chunk'; bytes: Uint8Array } | { t: 'end' } | { t: 'abort'; error: WireError } | { t: 'credit'; n: number } | { t: 'cancel'; error: WireError };
 
 export interface PortStreams {
   readable: ReadableStream<Uint8Array>;
@@ -180,7 +176,7 @@ export function streamsOverPort(port: MessagePort, { window, transferWrites, tap
       if (!(chunk instanceof Uint8Array)) {
         throw new TlsError('ERR_INVALID_ARGUMENT', 'a chunk written to the TLS socket must be a Uint8Array');
       }
-      for (let at = 0; at < chunk.length; ) {
+      for (let at = 0; at < chunk.length;) {
         while (credit <= 0 && !outFailure) await new Promise<void>((resolve) => (creditCame = resolve));
         if (outFailure) throw outFailure;
         const piece = chunk.subarray(at, at + window);
@@ -216,7 +212,14 @@ export function streamsOverPort(port: MessagePort, { window, transferWrites, tap
 /** A WireError from the other side, checked; anything else becomes a generic transport error. */
 function wireError(value: unknown): TlsError {
   const w = value as Partial<WireError> | null;
-  if (w && typeof w === 'object' && typeof w.code === 'string' && /^ERR_[A-Z0-9_]+$/.test(w.code) && typeof w.message === 'string' && Array.isArray(w.openssl)) {
+  if (
+    w &&
+    typeof w === 'object' &&
+    typeof w.code === 'string' &&
+    /^ERR_[A-Z0-9_]+$/.test(w.code) &&
+    typeof w.message === 'string' &&
+    Array.isArray(w.openssl)
+  ) {
     return fromWire({ ...w, openssl: w.openssl.filter((s): s is string => typeof s === 'string') } as WireError);
   }
   return new TlsError('ERR_TRANSPORT', "the TLS worker's socket channel failed");

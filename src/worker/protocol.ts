@@ -14,8 +14,10 @@ import type { TlsSocketInfo } from '../socket/socket-shape.js';
 import type { ContextOptions } from '../tls/context.js';
 
 /** Socket options that can cross to the worker: plain data only (no callbacks, no objects). */
-export interface WorkerSocketOptions
-  extends Omit<ContextOptions, 'role' | 'pskUseSession' | 'pskClient' | 'pskFindSession' | 'pskServer' | 'onKeylog' | 'onMessage' | 'onNewSession'> {
+export interface WorkerSocketOptions extends Omit<
+  ContextOptions,
+  'role' | 'pskUseSession' | 'pskClient' | 'pskFindSession' | 'pskServer' | 'onKeylog' | 'onMessage' | 'onNewSession'
+> {
   /** Client: the identity of an imported PSK to use (default: the only one imported). */
   identity?: string;
   /** Server: the identities it accepts (default: every imported PSK). */
@@ -44,9 +46,7 @@ export interface PassphraseOptions {
  * How a socket's plaintext crosses: a MessagePort of its own (the default, in every engine),
  * or, on request, a pair of transferred streams (Chromium, Firefox and Node can; WebKit cannot).
  */
-export type SocketChannel =
-  | { kind: 'streams'; toPage: WritableStream<Uint8Array>; fromPage: ReadableStream<Uint8Array> }
-  | { kind: 'port'; port: MessagePort };
+export type SocketChannel = { kind: 'streams'; toPage: WritableStream<Uint8Array>; fromPage: ReadableStream<Uint8Array> } | { kind: 'port'; port: MessagePort };
 
 /**
  * A socket's MessagePort channel: bytes one side may send before the other has read them (the

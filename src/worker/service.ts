@@ -76,7 +76,9 @@ export class TlsWorkerService {
     const { toPage, fromPage } =
       channel.kind === 'streams'
         ? channel
-        : (({ readable, writable }) => ({ toPage: writable, fromPage: readable }))(streamsOverPort(channel.port, { window: PORT_WINDOW, transferWrites: true }));
+        : (({ readable, writable }) => ({ toPage: writable, fromPage: readable }))(
+            streamsOverPort(channel.port, { window: PORT_WINDOW, transferWrites: true }),
+          );
     if (this.#sockets.has(id)) {
       const error = new TlsError('ERR_INVALID_ARGUMENT', `socket ${id} is already open`);
       toPage.abort(error).catch(() => {});
@@ -125,7 +127,9 @@ export class TlsWorkerService {
   async closed(id: number): Promise<void> {
     const socket = this.#sockets.get(id);
     if (!socket) throw new TlsError('ERR_INVALID_ARGUMENT', `no socket ${id} is open`);
-    await (await socket).closed;
+    await (
+      await socket
+    ).closed;
   }
 
   async close(id: number): Promise<void> {

@@ -262,7 +262,10 @@ export function browserTests(engine) {
           try {
             await worker.importPsk('x', new Uint8Array(32).buffer);
             const socket = worker.connect('ws://127.0.0.1:1/', { identity: 'x' });
-            const error = await socket.opened.then(() => null, (e) => e);
+            const error = await socket.opened.then(
+              () => null,
+              (e) => e,
+            );
             return { transferable, name: error?.name, code: error?.code, cause: error?.cause?.name ?? null };
           } finally {
             worker.terminate();
@@ -322,7 +325,11 @@ export function browserTests(engine) {
           const server = await nodeTlsEchoServer({ identity: 'bulk', key });
           const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`] });
           try {
-            const r = await inWorkerPage('workerBulkEcho', { url: `${bridge.url}/127.0.0.1:${server.port}`, identity: 'bulk', keyHex: hex(key), bytes: 2 << 20 }, { streams });
+            const r = await inWorkerPage(
+              'workerBulkEcho',
+              { url: `${bridge.url}/127.0.0.1:${server.port}`, identity: 'bulk', keyHex: hex(key), bytes: 2 << 20 },
+              { streams },
+            );
             checkBulkEcho(r, 2 << 20);
           } finally {
             await bridge.close();
@@ -337,7 +344,11 @@ export function browserTests(engine) {
       const key = await pbkdf2('a passphrase', salt, 10000);
       const peer = await serverBehindBridge(['-tls1_3', ...pskArgs('pass', key)]);
       try {
-        const r = await inWorkerPage('passphraseSession', { url: peer.url, identity: 'pass', passphrase: 'a passphrase', saltHex: hex(salt), iterations: 10000 }, { shipped: true });
+        const r = await inWorkerPage(
+          'passphraseSession',
+          { url: peer.url, identity: 'pass', passphrase: 'a passphrase', saltHex: hex(salt), iterations: 10000 },
+          { shipped: true },
+        );
         assert.equal(r.error, undefined, JSON.stringify(r.error));
         assert.equal(r.echoed, 'devired\n');
       } finally {
@@ -350,7 +361,9 @@ export function browserTests(engine) {
       const peer = await serverBehindBridge(['-tls1_3', ...pskArgs('raw', key)]);
       try {
         checkRawMessages(await inWorkerPage('rawMessages', { url: peer.url, identity: 'raw', keyHex: hex(key) }), { testWorker: true });
-        checkRawMessages(await inWorkerPage('rawMessages', { url: peer.url, identity: 'raw', keyHex: hex(key), testWorker: false }, { shipped: true }), { testWorker: false });
+        checkRawMessages(await inWorkerPage('rawMessages', { url: peer.url, identity: 'raw', keyHex: hex(key), testWorker: false }, { shipped: true }), {
+          testWorker: false,
+        });
       } finally {
         await peer.stop();
       }

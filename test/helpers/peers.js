@@ -150,9 +150,7 @@ export async function gnutlsServer({ users, priority, hint }) {
 
 /** `gnutls-cli` to 127.0.0.1:port with a PSK. */
 export function gnutlsClient(port, { identity, key, priority }) {
-  return startPeer('gnutls-cli', 'gnutls-cli', [
-    '-p', String(port), '127.0.0.1', '--pskusername', identity, '--pskkey', hexOf(key), '--priority', priority,
-  ]);
+  return startPeer('gnutls-cli', 'gnutls-cli', ['-p', String(port), '127.0.0.1', '--pskusername', identity, '--pskkey', hexOf(key), '--priority', priority]);
 }
 
 /**
@@ -337,10 +335,22 @@ export async function mosquittoBroker({ users, hint = 'mqtt-psk' }) {
   writeFileSync(pskFile, [...users].map(([id, key]) => `${id}:${hexOf(key)}\n`).join(''), { mode: 0o600 });
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [
-    `listener ${port} 127.0.0.1`, `psk_hint ${hint}`, `psk_file ${pskFile}`, 'use_identity_as_username true',
-    'allow_anonymous false', 'user root', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      `psk_hint ${hint}`,
+      `psk_file ${pskFile}`,
+      'use_identity_as_username true',
+      'allow_anonymous false',
+      'user root',
+      'persistence false',
+      'log_dest stderr',
+      'log_type error',
+      'log_type warning',
+      '',
+    ].join('\n'),
+  );
   const peer = startPeer('mosquitto', 'mosquitto', ['-c', conf]);
   try {
     await waitListening(port, 10000);

@@ -16,8 +16,8 @@
 
 /* What the facade needs to know after a failure, beyond the error queue. */
 typedef struct {
-    int alert_sent;        /* (level << 8) | description of the last alert sent, or -1 */
-    int alert_received;    /* the same for the last alert received */
+    int alert_sent;     /* (level << 8) | description of the last alert sent, or -1 */
+    int alert_received; /* the same for the last alert received */
 } CONN_STATE;
 
 static void record_alerts(const SSL *ssl, int where, int value)
@@ -118,8 +118,7 @@ int opw_conn_write_early_data(SSL *ssl, const uint8_t *data, size_t len, size_t 
 {
     ERR_clear_error();
     *written = 0;
-    return SSL_write_early_data(ssl, data, len, written) ? SSL_ERROR_NONE
-                                                         : SSL_get_error(ssl, 0);
+    return SSL_write_early_data(ssl, data, len, written) ? SSL_ERROR_NONE : SSL_get_error(ssl, 0);
 }
 
 /* *finished: 1 once there is no more early data to read (SSL_READ_EARLY_DATA_FINISH). */
@@ -202,7 +201,8 @@ const char *opw_conn_key_exchange_group(SSL *ssl)
         return NULL;
     switch (EVP_PKEY_id(key)) {
     case EVP_PKEY_EC:
-        name = EC_curve_nid2nist(EC_GROUP_get_curve_name(EC_KEY_get0_group(EVP_PKEY_get0_EC_KEY(key))));
+        name = EC_curve_nid2nist(
+            EC_GROUP_get_curve_name(EC_KEY_get0_group(EVP_PKEY_get0_EC_KEY(key))));
         break;
     case EVP_PKEY_DH:
         name = "DH";

@@ -9,7 +9,8 @@ int opw_init(void)
 {
     /* No configuration file, ever: this build has no filesystem. */
     if (!OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_LOAD_SSL_STRINGS
-                          | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL))
+                              | OPENSSL_INIT_LOAD_CRYPTO_STRINGS,
+                          NULL))
         return 0;
     /* Refuse to run without a working CSPRNG: nothing below may use a weak seed. */
     return opw_random_install();

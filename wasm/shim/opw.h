@@ -91,8 +91,10 @@ OPW_EXPORT void opw_conn_feed_eof(SSL *ssl);
 OPW_EXPORT int opw_conn_handshake(SSL *ssl);
 OPW_EXPORT int opw_conn_read(SSL *ssl, uint8_t *out, size_t cap, size_t *nread);
 OPW_EXPORT int opw_conn_write(SSL *ssl, const uint8_t *data, size_t len, size_t *written);
-OPW_EXPORT int opw_conn_write_early_data(SSL *ssl, const uint8_t *data, size_t len, size_t *written);
-OPW_EXPORT int opw_conn_read_early_data(SSL *ssl, uint8_t *out, size_t cap, size_t *nread, int *finished);
+OPW_EXPORT int opw_conn_write_early_data(SSL *ssl, const uint8_t *data, size_t len,
+                                         size_t *written);
+OPW_EXPORT int opw_conn_read_early_data(SSL *ssl, uint8_t *out, size_t cap, size_t *nread,
+                                        int *finished);
 OPW_EXPORT int opw_conn_shutdown(SSL *ssl, int *complete);
 OPW_EXPORT int opw_conn_is_server(SSL *ssl);
 OPW_EXPORT int opw_conn_is_init_finished(SSL *ssl);
@@ -116,7 +118,8 @@ OPW_EXPORT int opw_conn_tls13_enabled(SSL *ssl);
 OPW_EXPORT int opw_conn_has_pending(SSL *ssl);
 OPW_EXPORT int opw_conn_has_certificate(SSL *ssl);
 OPW_EXPORT int opw_conn_may_be_own_ticket(SSL *ssl, const uint8_t *identity, size_t len);
-OPW_EXPORT size_t opw_conn_client_hello_ext(SSL *ssl, unsigned int type, OPW_BORROWED const uint8_t **out);
+OPW_EXPORT size_t opw_conn_client_hello_ext(SSL *ssl, unsigned int type,
+                                            OPW_BORROWED const uint8_t **out);
 OPW_EXPORT size_t opw_conn_client_hello_ciphers(SSL *ssl, OPW_BORROWED const uint8_t **out);
 OPW_EXPORT void opw_conn_set_psk_use_session_callback(SSL *ssl, int on);
 OPW_EXPORT void opw_conn_set_psk_client_callback(SSL *ssl, int on);
