@@ -13,6 +13,7 @@ export default tseslint.config(
       'lib/',
       'dist/',
       'wasm/dist/',
+      'wasm/dist-debug/',
       'bench/dist/',
       'docs/api/',
       '.build/',

@@ -2,6 +2,9 @@
 // Fuzzing the TLS engine with hostile input: `npm run fuzz -- [--count N] [--seconds S]
 // [--seed X] [--save-corpus DIR]`; the same command then fuzzes the bridge's upgrade path
 // (fuzz/bridge-fuzz.mjs: `--bridge-count N --bridge-seconds S`; `--only tls|bridge`).
+// `npm run fuzz` builds and fuzzes the debug variant of the module (`--debug`: ./build.sh
+// --debug, wasm/dist-debug/, with emscripten's assertions and stack checks); `npm test` fuzzes
+// the release build.
 //
 // Inputs are built from handshakes recorded here between a wasm client and server (TLS 1.3
 // psk_dhe_ke and psk_ke, with shared sessions and with a new session per callback call as the
@@ -14,9 +17,11 @@
 // with --save-corpus, and the run fails.
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadOpenSSL, TlsError } from '../lib/index.js';
+import { loadWithGlue } from '../lib/tls/loader.js';
 import { concat, createPair, pump } from '../test/helpers/pair.js';
 import { prng } from './prng.mjs';
 
@@ -212,9 +217,9 @@ function outcomeOf(error) {
 }
 
 /** Runs the fuzzer; resolves with a summary. Throws nothing: crashers are in the summary. */
-export async function fuzz({ count = 20000, seconds = 60, seed = Date.now() & 0xffffffff, saveCorpus = null, log = () => {} } = {}) {
+export async function fuzz({ count = 20000, seconds = 60, seed = Date.now() & 0xffffffff, saveCorpus = null, debug = false, log = () => {} } = {}) {
   const r = prng(seed);
-  const ossl = await loadOpenSSL();
+  const ossl = debug ? await loadDebugBuild() : await loadOpenSSL();
   const { pairs, free } = scenarios(ossl);
   const recorded = Object.fromEntries(Object.entries(pairs).map(([name, pair]) => [name, record(pair)]));
 
@@ -296,6 +301,17 @@ export async function fuzz({ count = 20000, seconds = 60, seed = Date.now() & 0x
   };
 }
 
+/** An instance of the debug variant of the module (./build.sh --debug). */
+async function loadDebugBuild() {
+  const dir = new URL('../wasm/dist-debug/', import.meta.url);
+  // Its glue is built for Node too (the assertions check the environment), and there it reads
+  // CommonJS's require and __dirname, which an ES module does not have.
+  globalThis.require ??= createRequire(import.meta.url);
+  globalThis.__dirname ??= fileURLToPath(dir);
+  const { default: glue } = await import(new URL('openssl-psk.mjs', dir).href);
+  return loadWithGlue(glue, { wasmUrl: new URL('openssl-psk.wasm', dir) });
+}
+
 /** One exchange on the long-lived session; returns a problem, or null. */
 function liveCheck({ client, server }, first) {
   try {
@@ -361,6 +377,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       seconds: Number(arg('--seconds', 60)),
       seed,
       saveCorpus: arg('--save-corpus', null),
+      debug: process.argv.includes('--debug'),
       log,
     });
     console.log(JSON.stringify(summary, null, 2));

@@ -7,7 +7,8 @@
 #   scripts/setup.sh test   the same, plus the test peers: OpenSSL and GnuTLS command lines,
 #                           websockify, socat, iproute2, tshark, mosquitto; and the benchmark's
 #                           baselines (bench/build.sh: native OpenSSL, cached; gcc); the test-only
-#                           worker bundle (dist/test/); and clang-format, for `npm run lint`
+#                           worker bundle (dist/test/); the debug variant of the wasm module
+#                           (build.sh --debug, cached); and clang-format, for `npm run lint`
 # Everything already present is left alone; nothing is installed twice.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -43,6 +44,7 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
 fi
 
 ./build.sh
+if [[ $mode == test ]]; then ./build.sh --debug; fi # the debug variant, for a short fuzz run
 say "compiling TypeScript and bundling for browsers"
 npx tsc -p tsconfig.json
 npx tsc -p tsconfig.node.json

@@ -31,6 +31,13 @@ test('every input of the saved corpus ends in success or a typed error, and the 
   assert.equal(ossl.heapStats().inUseBytes, baseline);
 });
 
+test('a short fuzz run on the debug build (emscripten assertions, stack checks): no crasher, no lost memory', async () => {
+  const summary = await fuzz({ count: 1000, seconds: 20, seed: 0xdeb6, debug: true });
+  assert.deepEqual(summary.crashers, []);
+  assert.equal(summary.heapInUseEnd, summary.heapInUseBaseline);
+  assert.ok(summary.inputs >= 500, `${summary.inputs} inputs`);
+});
+
 test('a short fuzz run (3000 inputs): no crasher, no lost memory, the long-lived session intact', async () => {
   const summary = await fuzz({ count: 3000, seconds: 20, seed: 0x5eed });
   assert.deepEqual(summary.crashers, []);

@@ -51,13 +51,24 @@ export function compileOpenSSL(options: Omit<LoadOptions, 'module'> = {}): Promi
 }
 
 /** Loads a new, independent OpenSSL instance. */
-export async function loadOpenSSL(options: LoadOptions = {}): Promise<OpenSSL> {
+export function loadOpenSSL(options: LoadOptions = {}): Promise<OpenSSL> {
+  return loadWithGlue(createOpenSSLModule, options);
+}
+
+/** The factory an emscripten glue of this module exports (wasm/dist/openssl-psk.mjs). */
+export type GlueFactory = typeof createOpenSSLModule;
+
+/**
+ * @internal loadOpenSSL() with the glue of another build of the module: `npm run fuzz` loads
+ * the debug variant (./build.sh --debug, wasm/dist-debug/) so, its .wasm given as `wasmUrl`.
+ */
+export async function loadWithGlue(createModule: GlueFactory, options: LoadOptions = {}): Promise<OpenSSL> {
   const random = platformRandom();
   const wasmModule = options.module ?? (await compileOpenSSL(options));
 
   let instantiationFailed!: (error: unknown) => void;
   const failed = new Promise<never>((_, reject) => (instantiationFailed = reject));
-  const ready = createOpenSSLModule({
+  const ready = createModule({
     instantiateWasm(imports, receiveInstance) {
       WebAssembly.instantiate(wasmModule, imports)
         .then((instance) => receiveInstance(instance, wasmModule))
