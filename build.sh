@@ -5,12 +5,14 @@
 #   openssl-psk.wasm   the module
 #   build-info.json    every input's sha256, the flags, emcc version, the wasm's sha256 and size
 #
-# Usage: ./build.sh [--force | --verify]
+# Usage: ./build.sh [--force | --verify | --debug]
 #   Nothing is rebuilt when the inputs have not changed: the OpenSSL libraries and the linked
 #   module are cached by a hash of everything that goes into them, in
 #   $OPENSSL_PSK_WASM_CACHE (default ~/.cache/openssl-psk-wasm). --force ignores the cache.
 #   --verify builds everything again from the sources, in another directory with an empty
 #   cache, and fails unless the result is byte-identical to wasm/dist (once per set of inputs).
+#   --debug links the debug variant instead (DEBUG_LINK_FLAGS in wasm/flags.sh: emscripten's
+#   assertions and stack checks) into wasm/dist-debug/, from the same cached libraries.
 #   Missing Debian packages (emscripten, node-acorn, patch) are installed with apt-get as root.
 set -euo pipefail
 
@@ -23,7 +25,7 @@ source wasm/flags.sh
 
 CACHE=${OPENSSL_PSK_WASM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/openssl-psk-wasm}
 DIST=$ROOT/wasm/dist
-SHIM_FILES=(wasm/shim/opw.h wasm/shim/*.c wasm/shim/library.js wasm/glue.d.mts scripts/gen-ffi.mjs)
+SHIM_FILES=(wasm/shim/opw.h wasm/shim/*.c wasm/glue.d.mts scripts/gen-ffi.mjs)
 # Our own changes to OpenSSL for wasm, applied in name order after Debian's (wasm builds only).
 shopt -s nullglob
 WASM_PATCHES=(wasm/patches/*.patch)
@@ -33,8 +35,17 @@ VERIFY=0
 case ${1:-} in
   --force) FORCE=1 ;;
   --verify) VERIFY=1 ;;
+  --debug)
+    DIST=$ROOT/wasm/dist-debug
+    # LINK_FLAGS less DEBUG_UNLINK_FLAGS, plus DEBUG_LINK_FLAGS; in the link key too (its own cache entry).
+    debug_flags=()
+    for flag in "${LINK_FLAGS[@]}"; do
+      [[ " ${DEBUG_UNLINK_FLAGS[*]} " == *" $flag "* ]] || debug_flags+=("$flag")
+    done
+    LINK_FLAGS=("${debug_flags[@]}" "${DEBUG_LINK_FLAGS[@]}")
+    ;;
   '') ;;
-  *) echo "usage: ./build.sh [--force | --verify]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [--force | --verify | --debug]" >&2; exit 2 ;;
 esac
 
 step() { printf '[build] %s\n' "$*" >&2; }
@@ -194,12 +205,12 @@ link_module() {
   step "linking the module with emcc"
   emcc "${LINK_FLAGS[@]}" -I"$libs/include" wasm/shim/*.c \
     "$libs/lib/libssl.a" "$libs/lib/libcrypto.a" \
-    --js-library wasm/shim/library.js \
+    --js-library "$work/library.js" \
     -sEXPORTED_FUNCTIONS=@"$work/exported-functions.json" \
     -o "$work/openssl-psk.mjs"
   cp wasm/glue.d.mts "$work/openssl-psk.d.mts"
   write_build_info "$libs" "$work"
-  rm -f "$work/exported-functions.json"
+  rm -f "$work/exported-functions.json" "$work/library.js"
   rm -rf "$out"
   mv "$work" "$out"
 }
@@ -292,6 +303,7 @@ compute_keys() {
   LINK_KEY=$({
     echo "$OPENSSL_KEY"
     declare -p LINK_FLAGS
+    sha256 wasm/flags.sh # build-info.json records it: a new comment there is a new build-info
     declare -f link_module write_build_info json_array
     for file in "${SHIM_FILES[@]}"; do sha256 "$file"; done
   } | hash_stdin)
@@ -304,7 +316,7 @@ main() {
 
   if ((!FORCE)) && [[ -f $DIST/build-info.json ]] && grep -q "\"key\": \"$LINK_KEY\"" "$DIST/build-info.json" \
       && [[ -f $DIST/openssl-psk.wasm && -f $DIST/openssl-psk.mjs ]]; then
-    step "wasm/dist is up to date ($(stat -c %s "$DIST/openssl-psk.wasm") bytes)"
+    step "${DIST#"$ROOT"/} is up to date ($(stat -c %s "$DIST/openssl-psk.wasm") bytes)"
     if ((VERIFY)); then verify; fi
     return 0
   fi
@@ -326,7 +338,7 @@ main() {
   prune_cache
   mkdir -p "$DIST"
   cp "$linked"/{openssl-psk.mjs,openssl-psk.d.mts,openssl-psk.wasm,build-info.json} "$DIST/"
-  step "wasm/dist: openssl-psk.wasm $(stat -c %s "$DIST/openssl-psk.wasm") bytes, sha256 $(sha256 "$DIST/openssl-psk.wasm")"
+  step "${DIST#"$ROOT"/}: openssl-psk.wasm $(stat -c %s "$DIST/openssl-psk.wasm") bytes, sha256 $(sha256 "$DIST/openssl-psk.wasm")"
   if ((VERIFY)); then verify; fi
 }
 

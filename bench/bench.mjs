@@ -33,8 +33,21 @@ import { launchBrowser } from '../examples/browsers.mjs';
 import { serveStatic } from '../examples/static-server.mjs';
 import createBench from './dist/bench-wasm.mjs';
 import {
-  BULK_WRITE, HANDSHAKES, PRIMITIVES, SOCKET_CASES, SUITES, WORKER_CASES, heapPerConnection, loadRawBench, loadTimes, median3Async,
-  memoryFigures, sideContext, socketFigures, within, workerFigures,
+  BULK_WRITE,
+  HANDSHAKES,
+  PRIMITIVES,
+  SOCKET_CASES,
+  SUITES,
+  WORKER_CASES,
+  heapPerConnection,
+  loadRawBench,
+  loadTimes,
+  median3Async,
+  memoryFigures,
+  sideContext,
+  socketFigures,
+  within,
+  workerFigures,
 } from './scenarios.mjs';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -105,7 +118,10 @@ const tlsOptions = {
   'tls13-psk_dhe_ke': (suite) => ({ minVersion: 'TLSv1.3', ciphers: suite, ecdhCurve: 'X25519' }),
   // No group in common, and both allow psk_ke: the way to psk_ke between two OpenSSL 1.1.1+.
   'tls13-psk_ke': (suite, side) => ({
-    minVersion: 'TLSv1.3', ciphers: suite, secureOptions: SSL_OP_ALLOW_NO_DHE_KEX, ecdhCurve: side === 'server' ? 'P-256' : 'X25519',
+    minVersion: 'TLSv1.3',
+    ciphers: suite,
+    secureOptions: SSL_OP_ALLOW_NO_DHE_KEX,
+    ecdhCurve: side === 'server' ? 'P-256' : 'X25519',
   }),
   'tls12-psk': () => ({ maxVersion: 'TLSv1.2', ciphers: 'PSK-AES128-GCM-SHA256' }),
   'tls12-ecdhe-psk-chacha': () => ({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-PSK-CHACHA20-POLY1305', ecdhCurve: 'X25519' }),
@@ -180,8 +196,18 @@ async function opensslServer(test) {
   const port = await freePort();
   const child = spawn(
     'openssl',
-    ['s_server', '-accept', `127.0.0.1:${port}`, '-nocert', '-quiet', '-psk_identity', IDENTITY, '-psk', KEY.toString('hex'),
-      ...sServerArgs[test.scenario](test.suite)],
+    [
+      's_server',
+      '-accept',
+      `127.0.0.1:${port}`,
+      '-nocert',
+      '-quiet',
+      '-psk_identity',
+      IDENTITY,
+      '-psk',
+      KEY.toString('hex'),
+      ...sServerArgs[test.scenario](test.suite),
+    ],
     { stdio: ['pipe', 'ignore', 'ignore'] },
   );
   const exited = once(child, 'exit');
@@ -270,9 +296,17 @@ async function main() {
     for (const f of list) {
       figures.push({
         // X25519 alone has no facade figure: its value is the C in wasm.
-        name: f.name, env, unit: f.unit, value: f.facade ?? f.raw, native: native.asm[f.name], ratio: ratio(f.facade ?? f.raw, native.asm[f.name]),
-        raw: f.raw, rawRatio: ratio(f.raw, native.asm[f.name]), ...(f.facade ? { facadeOverRaw: ratio(f.facade, f.raw) } : {}),
-        nativeNoAsm: native.noAsm[f.name], ratioNoAsm: ratio(f.facade ?? f.raw, native.noAsm[f.name]),
+        name: f.name,
+        env,
+        unit: f.unit,
+        value: f.facade ?? f.raw,
+        native: native.asm[f.name],
+        ratio: ratio(f.facade ?? f.raw, native.asm[f.name]),
+        raw: f.raw,
+        rawRatio: ratio(f.raw, native.asm[f.name]),
+        ...(f.facade ? { facadeOverRaw: ratio(f.facade, f.raw) } : {}),
+        nativeNoAsm: native.noAsm[f.name],
+        ratioNoAsm: ratio(f.facade ?? f.raw, native.noAsm[f.name]),
         ...(f.facadeAllocating ? { valueAllocating: f.facadeAllocating } : {}),
       });
     }
@@ -305,8 +339,8 @@ async function main() {
       const openssl = started(await opensslServer(test));
       const node = started(await nodeTlsServer(test));
       targets.push(`127.0.0.1:${ours.port}`, `127.0.0.1:${openssl.port}`);
-      urls[test.name] = { acceptTls: ours.port, 's_server': openssl.port };
-      baseline[test.name] = { acceptTls: node.port, 's_server': openssl.port };
+      urls[test.name] = { acceptTls: ours.port, s_server: openssl.port };
+      baseline[test.name] = { acceptTls: node.port, s_server: openssl.port };
     }
     const bridge = await startBridge({ allow: targets, maxConnections: 1024 });
     running.push(() => bridge.close());
@@ -319,7 +353,11 @@ async function main() {
     for (const test of cases) {
       for (const [server, port] of Object.entries(baseline[test.name])) {
         const run = test.bulk ? nodeTlsBulk : nodeTlsHandshakes;
-        const value = await within(median3Async((t) => run(port, test, t), TIMING), figureBudget, `Node tls: ${test.name} to ${server}`);
+        const value = await within(
+          median3Async((t) => run(port, test, t), TIMING),
+          figureBudget,
+          `Node tls: ${test.name} to ${server}`,
+        );
         nativeSocket[`socket ${test.name} to ${server}`] = test.bulk ? value / 1e6 : value;
       }
     }
@@ -343,13 +381,33 @@ async function main() {
       const pageErrors = [];
       page.on('pageerror', (error) => pageErrors.push(error));
       await page.goto(`${web.url}/bench/page.html`);
-      await page.waitForFunction(() => document.title === 'ready', null, { timeout: 30_000 }).catch(() => {
-        throw new Error(`the benchmark page did not load: ${pageErrors.join('; ') || 'no error reported'}`);
-      });
+      await page
+        .waitForFunction(() => document.title === 'ready', null, { timeout: 30_000 })
+        .catch(() => {
+          throw new Error(`the benchmark page did not load: ${pageErrors.join('; ') || 'no error reported'}`);
+        });
       const memoryBudget = figureBudget * 3 * (PRIMITIVES.length + HANDSHAKES.length + SUITES.length);
-      addMemory('chromium', await within(page.evaluate((timing) => window.bench.memory(timing), TIMING), memoryBudget, 'the in-memory figures in Chromium'));
-      loadMs.chromium = await within(page.evaluate(() => window.bench.load()), 60, 'loadOpenSSL() timing in Chromium');
-      addSocket('chromium', await within(page.evaluate(([u, timing]) => window.bench.sockets(u, timing), [urls, TIMING]), socketBudget, 'the socket figures in Chromium'));
+      addMemory(
+        'chromium',
+        await within(
+          page.evaluate((timing) => window.bench.memory(timing), TIMING),
+          memoryBudget,
+          'the in-memory figures in Chromium',
+        ),
+      );
+      loadMs.chromium = await within(
+        page.evaluate(() => window.bench.load()),
+        60,
+        'loadOpenSSL() timing in Chromium',
+      );
+      addSocket(
+        'chromium',
+        await within(
+          page.evaluate(([u, timing]) => window.bench.sockets(u, timing), [urls, TIMING]),
+          socketBudget,
+          'the socket figures in Chromium',
+        ),
+      );
     }
 
     const workerBudget = figureBudget * 2 * WORKER_CASES.length + 60;
@@ -368,7 +426,10 @@ async function main() {
       if (!ready) throw new Error(`the benchmark page did not load in ${engine}`);
       // Chromium's page figures are measured above (unless --only worker); the others' here.
       const list = await within(
-        enginePage.evaluate(([u, timing, streams, page]) => window.bench.engine(u, timing, streams, page), [urls, TIMING, STREAM_PATHS[engine], engine !== 'chromium' || ONLY_WORKER]),
+        enginePage.evaluate(
+          ([u, timing, streams, page]) => window.bench.engine(u, timing, streams, page),
+          [urls, TIMING, STREAM_PATHS[engine], engine !== 'chromium' || ONLY_WORKER],
+        ),
         workerBudget * 2,
         `the worker figures in ${engine}`,
       );
@@ -411,7 +472,12 @@ function targets(report) {
     list.push({ name: `ChaCha20-Poly1305 bulk / native no-asm (${env})`, value: chacha?.ratioNoAsm, target: '>= 0.85', met: chacha?.ratioNoAsm >= 0.85 });
   }
   list.push({ name: '.wasm gzip -9 bytes', value: report.sizes.wasmGzip9, target: '<= 350000', met: report.sizes.wasmGzip9 <= 350_000 });
-  list.push({ name: 'loadOpenSSL() with a compiled module, ms (chromium)', value: report.loadMs.chromium?.cached, target: '<= 25', met: report.loadMs.chromium?.cached <= 25 });
+  list.push({
+    name: 'loadOpenSSL() with a compiled module, ms (chromium)',
+    value: report.loadMs.chromium?.cached,
+    target: '<= 25',
+    met: report.loadMs.chromium?.cached <= 25,
+  });
   for (const side of ['client', 'server']) {
     const value = report.heapPerConnection[side];
     list.push({ name: `heap per idle ${side} connection, bytes`, value, target: '<= 49152', met: value <= 49152 });
@@ -424,17 +490,38 @@ const fmt = (n) => (n === null || n === undefined ? '-' : n >= 100 ? Math.round(
 function print(report) {
   const rows = [['figure', 'env', 'unit', 'value', 'native', 'ratio', 'raw wasm', 'facade/raw', 'no-asm', 'ratio no-asm', 'read()', 'in page', 'worker/page']];
   for (const f of report.figures) {
-    rows.push([f.name, f.env, f.unit, fmt(f.value), fmt(f.native), fmt(f.ratio), fmt(f.raw), fmt(f.facadeOverRaw), fmt(f.nativeNoAsm), fmt(f.ratioNoAsm), fmt(f.valueAllocating), fmt(f.page), fmt(f.overPage)]);
+    rows.push([
+      f.name,
+      f.env,
+      f.unit,
+      fmt(f.value),
+      fmt(f.native),
+      fmt(f.ratio),
+      fmt(f.raw),
+      fmt(f.facadeOverRaw),
+      fmt(f.nativeNoAsm),
+      fmt(f.ratioNoAsm),
+      fmt(f.valueAllocating),
+      fmt(f.page),
+      fmt(f.overPage),
+    ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const r of rows) console.log(r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
   const { sizes, loadMs, heapPerConnection: heap } = report;
-  console.log(`\n.wasm ${sizes.wasm.toLocaleString('en')} B (gzip -9 ${sizes.wasmGzip9.toLocaleString('en')} B); glue ${sizes.glue.toLocaleString('en')} B (gzip -9 ${sizes.glueGzip9.toLocaleString('en')} B)`);
+  console.log(
+    `\n.wasm ${sizes.wasm.toLocaleString('en')} B (gzip -9 ${sizes.wasmGzip9.toLocaleString('en')} B); glue ${sizes.glue.toLocaleString('en')} B (gzip -9 ${sizes.glueGzip9.toLocaleString('en')} B)`,
+  );
   for (const [env, t] of Object.entries(loadMs)) console.log(`loadOpenSSL() ${env}: cold ${t.cold.toFixed(1)} ms, compiled module ${t.cached.toFixed(1)} ms`);
-  if (heap) console.log(`heap per idle connection (${heap.connections} open): client ${Math.round(heap.client).toLocaleString('en')} B, server ${Math.round(heap.server).toLocaleString('en')} B`);
+  if (heap)
+    console.log(
+      `heap per idle connection (${heap.connections} open): client ${Math.round(heap.client).toLocaleString('en')} B, server ${Math.round(heap.server).toLocaleString('en')} B`,
+    );
   console.log('\ntargets:');
   for (const t of report.targets) console.log(`  ${t.met ? 'met ' : 'MISS'}  ${t.name}: ${fmt(t.value)} (${t.target})`);
-  console.log(`\nmachine: ${report.machine.cpu}, ${report.machine.cores} cores, Node ${report.machine.node}${report.machine.short ? ' (--short: figures are not meaningful)' : ''}`);
+  console.log(
+    `\nmachine: ${report.machine.cpu}, ${report.machine.cores} cores, Node ${report.machine.node}${report.machine.short ? ' (--short: figures are not meaningful)' : ''}`,
+  );
 }
 
 await main();

@@ -1,8 +1,9 @@
 // The measurements of `npm run bench` that run inside one JavaScript environment. The same file
 // runs in Node (bench/bench.mjs) and in headless Chromium (bench/page.html), so both measure
 // exactly the same work. Nothing here imports the library: the caller passes it in.
+import { KINDS, createPair, pairOptions, pump } from '../test/helpers/pair.js';
 
-export const HANDSHAKES = ['tls13-psk_dhe_ke', 'tls13-psk_ke', 'tls12-psk', 'tls12-ecdhe-psk-chacha'];
+export const HANDSHAKES = KINDS;
 export const SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
 export const BULK_WRITE = 16384;
 /** Measured in C only (the facade has no X25519 of its own): the lever of psk_dhe_ke handshakes. */
@@ -28,80 +29,35 @@ export function median3(fn, { seconds, warmup }) {
   return results[1];
 }
 
-/**
- * Context options for a scenario, the same choices as bench/native/bench.c: TLS 1.3 external
- * PSK through the man page's callbacks, or TLS 1.2 through the PSK client/server callbacks.
- */
-function contextOptions(ossl, scenario, suite) {
-  if (scenario.startsWith('tls13')) {
-    const session = ossl.createPskSession({ masterKey: KEY, cipher: suite });
-    const psk_ke = scenario === 'tls13-psk_ke';
-    const common = { minVersion: 'TLSv1.3', ciphersuites: [suite], allowNoDheKex: psk_ke };
-    return {
-      session,
-      client: { role: 'client', ...common, groups: ['X25519'], pskUseSession: () => ({ identity: IDENTITY, session }) },
-      // A 1.1.1 server picks DHE whenever it shares a group with the client.
-      server: { role: 'server', ...common, groups: [psk_ke ? 'P-256' : 'X25519'], pskFindSession: () => session },
-    };
-  }
-  const cipherList = { 'tls12-psk': 'PSK-AES128-GCM-SHA256', 'tls12-ecdhe-psk-chacha': 'ECDHE-PSK-CHACHA20-POLY1305' }[scenario];
-  if (!cipherList) throw new Error(`unknown scenario ${scenario}`);
-  const common = { maxVersion: 'TLSv1.2', cipherList, groups: ['X25519'] };
-  return {
-    client: { role: 'client', ...common, pskClient: () => ({ identity: IDENTITY, psk: KEY }) },
-    server: { role: 'server', ...common, pskServer: (_conn, identity) => (identity === IDENTITY ? KEY : null) },
-  };
-}
+/** A scenario's PSK, with the same choices as bench/native/bench.c (see pairOptions). */
+const pskOf = (suite) => ({ key: KEY, identity: IDENTITY, suite, pinned: true });
 
 /** A context for one side of a scenario (for the socket figures): { context, free() }. */
 export function sideContext(ossl, side, scenario, suite = 'TLS_AES_128_GCM_SHA256') {
-  const options = contextOptions(ossl, scenario, suite);
+  const options = pairOptions(ossl, scenario, pskOf(suite));
   const context = ossl.createContext(options[side]);
-  return { context, free: () => (context.free(), options.session?.free()) };
-}
-
-function pairOf(ossl, scenario, suite) {
-  const options = contextOptions(ossl, scenario, suite);
-  const client = ossl.createContext(options.client);
-  const server = ossl.createContext(options.server);
-  return {
-    client,
-    server,
-    free() {
-      client.free();
-      server.free();
-      options.session?.free();
-    },
-  };
+  return { context, free: () => (context.free(), options.sessions.forEach((s) => s.free())) };
 }
 
 const wire = new Uint8Array(2 * BULK_WRITE);
 
 /** Moves what `from` has for the peer into `to`, through a reused buffer (as bench.c's shared BIOs do without). */
 function move(from, to) {
-  for (let n; (n = from.drainInto(wire)) > 0; ) to.feed(wire.subarray(0, n));
+  for (let n; (n = from.drainInto(wire)) > 0;) to.feed(wire.subarray(0, n));
 }
 
 /** A client and a server connection with the handshake completed over memory. */
 function connectPair(pair) {
   const c = pair.client.createConnection();
   const s = pair.server.createConnection();
-  let clientDone = false;
-  let serverDone = false;
-  for (let round = 0; round < 10 && !(clientDone && serverDone); round++) {
-    if (!clientDone) clientDone = c.handshake() === 'done';
-    move(c, s);
-    if (!serverDone) serverDone = s.handshake() === 'done';
-    move(s, c);
-  }
-  if (!clientDone || !serverDone) throw new Error('the handshake did not finish');
+  pump(c, s, { move });
   if (c.protocol === 'TLSv1.3' && !c.sessionReused) throw new Error('the PSK was not used');
   return [c, s];
 }
 
 /** Facade: complete handshakes per second. */
 export function facadeHandshakes(ossl, scenario, seconds) {
-  const pair = pairOf(ossl, scenario, 'TLS_AES_128_GCM_SHA256');
+  const pair = createPair(ossl, scenario, pskOf('TLS_AES_128_GCM_SHA256'));
   const start = now();
   const end = start + seconds;
   let count = 0;
@@ -124,14 +80,12 @@ export function facadeHandshakes(ossl, scenario, seconds) {
  * `allocating`, through drain() and read(), which return a new buffer each time.
  */
 export function facadeBulk(ossl, suite, seconds, { allocating = false } = {}) {
-  const pair = pairOf(ossl, 'tls13-psk_dhe_ke', suite);
+  const pair = createPair(ossl, 'tls13-psk_dhe_ke', pskOf(suite));
   const [c, s] = connectPair(pair);
   const plain = new Uint8Array(BULK_WRITE).fill(0x42);
   const got = new Uint8Array(BULK_WRITE);
   const send = allocating ? () => s.feed(c.drain()) : () => move(c, s);
-  const receive = allocating
-    ? () => s.read()?.length ?? null
-    : () => s.readInto(got);
+  const receive = allocating ? () => s.read()?.length ?? null : () => s.readInto(got);
   const start = now();
   const end = start + seconds;
   let bytes = 0;
@@ -140,7 +94,7 @@ export function facadeBulk(ossl, suite, seconds, { allocating = false } = {}) {
       c.write(plain);
       send();
       let total = 0;
-      for (let n; total < BULK_WRITE && (n = receive()) !== null; ) total += n;
+      for (let n; total < BULK_WRITE && (n = receive()) !== null;) total += n;
       if (total !== BULK_WRITE) throw new Error(`wrote ${BULK_WRITE} bytes, read ${total}`);
       bytes += total;
     } while (now() < end);
@@ -170,7 +124,7 @@ export async function loadRawBench(createBench, module) {
     try {
       return instance.ccall(name, 'number', types, args);
     } catch (error) {
-      throw new Error(`${name}: ${error.message}; ${errors.join(' ')}`);
+      throw new Error(`${name}: ${error.message}; ${errors.join(' ')}`, { cause: error });
     }
   };
   if (!call('bench_init', [], [])) throw new Error(`bench_init failed: ${errors.join(' ')}`);

@@ -9,43 +9,28 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { acceptTls, connectTls, loadOpenSSL } from '../lib/index.js';
+import { createPair, pump, transfer } from '../test/helpers/pair.js';
 
 const KEY = new Uint8Array(32).fill(0x5c);
 const PAYLOAD = new Uint8Array(1000).fill(1);
 
-function pump(client, server) {
-  for (let i = 0; i < 10 && !(client.handshakeDone && server.handshakeDone); i++) {
-    if (!client.handshakeDone) client.handshake();
-    server.feed(client.drain());
-    if (!server.handshakeDone) server.handshake();
-    client.feed(server.drain());
-  }
-  if (!client.handshakeDone || !server.handshakeDone) throw new Error('handshake did not finish');
-}
-
 function echo(from, to) {
-  from.write(PAYLOAD);
-  to.feed(from.drain());
-  let got = 0;
-  for (let chunk; (chunk = to.read()); ) got += chunk.length;
+  const got = transfer(from, to, PAYLOAD).length;
   if (got !== PAYLOAD.length) throw new Error(`sent ${PAYLOAD.length}, received ${got}`);
-  from.feed(to.drain());
 }
 
 /** The kinds of cycle: one cycle (calling `sample()` while its objects are alive), and a cleanup. */
 function kinds(ossl) {
-  const session = ossl.createPskSession({ masterKey: KEY, cipher: 'TLS_AES_128_GCM_SHA256' });
+  const psk = { key: KEY, identity: 'soak' };
   // The man page's pattern: "Ownership of the SSL_SESSION object is passed to the OpenSSL
   // library and so it should not be freed by the application."
-  const fresh = () => ossl.createPskSession({ masterKey: KEY, cipher: 'TLS_AES_128_GCM_SHA256' });
-  const manPage = handshakes({ pskUseSession: () => ({ identity: 'soak', session: fresh() }) }, { pskFindSession: () => fresh() });
-  function handshakes(client, server) {
-    const cctx = ossl.createContext({ role: 'client', ...client });
-    const sctx = ossl.createContext({ role: 'server', ...server });
+  const manPage = handshakes('tls13-psk_dhe_ke', { ...psk, fresh: true });
+  function handshakes(kind, options) {
+    const pair = createPair(ossl, kind, options);
     return {
       cycle(sample) {
-        const c = cctx.createConnection();
-        const s = sctx.createConnection();
+        const c = pair.client.createConnection();
+        const s = pair.server.createConnection();
         pump(c, s);
         echo(c, s);
         echo(s, c);
@@ -53,18 +38,12 @@ function kinds(ossl) {
         c.free();
         s.free();
       },
-      done: () => (cctx.free(), sctx.free()),
+      done: () => pair.free(),
     };
   }
   return {
-    'TLS 1.3 handshake + data + free': handshakes(
-      { pskUseSession: () => ({ identity: 'soak', session }) },
-      { pskFindSession: () => session },
-    ),
-    'TLS 1.2 handshake + data + free': handshakes(
-      { maxVersion: 'TLSv1.2', cipherList: 'PSK-AES128-GCM-SHA256', pskClient: () => ({ identity: 'soak', psk: KEY }) },
-      { pskServer: () => KEY },
-    ),
+    'TLS 1.3 handshake + data + free': handshakes('tls13-psk_dhe_ke', psk),
+    'TLS 1.2 handshake + data + free': handshakes('tls12-psk', psk),
     // Ten times the cycles, each followed by a turn of the event loop, as a real client and
     // server take one between handshakes (when finalizers may run; nothing here relies on them).
     'TLS 1.3 handshake, sessions made in the callbacks and never freed': {
@@ -102,7 +81,7 @@ function kinds(ossl) {
         sample();
         await Promise.all([client.close(), server.close()]);
       },
-      done: () => session.free(),
+      done() {},
     },
   };
 }
@@ -128,8 +107,15 @@ export async function runSoak({ cycles = 10000, warmup = 100, only } = {}) {
     const seconds = (performance.now() - started) / 1000;
     const end = ossl.heapStats().inUseBytes;
     rows.push({
-      kind: name, cycles: count, warmInUse: warm, endInUse: end, growth: end - warm, highestBetweenCycles: highest - warm,
-      peakInUse: peak, memoryBytes: ossl.heapStats().memoryBytes, perSecond: Math.round(count / seconds),
+      kind: name,
+      cycles: count,
+      warmInUse: warm,
+      endInUse: end,
+      growth: end - warm,
+      highestBetweenCycles: highest - warm,
+      peakInUse: peak,
+      memoryBytes: ossl.heapStats().memoryBytes,
+      perSecond: Math.round(count / seconds),
     });
     kind.done();
   }

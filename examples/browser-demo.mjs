@@ -44,7 +44,14 @@ const brokerTarget = `127.0.0.1:${broker.port}`;
 // 2. The web server, then the bridge, which only lets that page's origin reach the TLS server.
 let bridgeUrl = '';
 const web = await serveStatic({
-  mounts: { '/': here('./browser/'), '/worker/': here('./worker/'), '/redfish/': here('./redfish/'), '/mqtt/': here('./mqtt/'), '/vendor/mqtt.esm.js': here('../node_modules/mqtt/dist/mqtt.esm.js'), '/lib/': here('../dist/browser/') },
+  mounts: {
+    '/': here('./browser/'),
+    '/worker/': here('./worker/'),
+    '/redfish/': here('./redfish/'),
+    '/mqtt/': here('./mqtt/'),
+    '/vendor/mqtt.esm.js': here('../node_modules/mqtt/dist/mqtt.esm.js'),
+    '/lib/': here('../dist/browser/'),
+  },
   routes: {
     '/config.json': (req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ url: bridgeUrl, identity, keyHex })),
     '/redfish/config.json': (req, res) =>
@@ -64,7 +71,9 @@ console.log(`TLS-PSK echo server (Node tls)  ${target}   identity "${identity}"`
 console.log(`WebSocket bridge                ${bridge.url}   allows ${target} from ${web.url}`);
 console.log(`device (Node https, PSK)        ${deviceTarget}   identity "bmc-admin", a Redfish-like JSON API`);
 console.log(`MQTT broker (mosquitto, PSK)     ${brokerTarget}   identity "page-1"`);
-console.log(`web pages                       ${web.url}/ (engine in the page), ${web.url}/worker/ (in a worker), ${web.url}/redfish/ (pskFetch), ${web.url}/mqtt/ (MQTT.js)`);
+console.log(
+  `web pages                       ${web.url}/ (engine in the page), ${web.url}/worker/ (in a worker), ${web.url}/redfish/ (pskFetch), ${web.url}/mqtt/ (MQTT.js)`,
+);
 
 // 3. One scripted session of each page in each browser engine on this machine.
 const NAMES = { chromium: 'Chromium', firefox: 'Firefox', webkit: 'WebKit' };
@@ -79,7 +88,12 @@ for (const engine of engines) {
   let browser;
   try {
     browser = await launchBrowser(engine);
-    for (const [name, path] of [['page', '/'], ['worker', '/worker/'], ['redfish', '/redfish/'], ['mqtt', '/mqtt/']]) {
+    for (const [name, path] of [
+      ['page', '/'],
+      ['worker', '/worker/'],
+      ['redfish', '/redfish/'],
+      ['mqtt', '/mqtt/'],
+    ]) {
       const page = await browser.newPage();
       try {
         await page.goto(`${web.url}${path}?auto=1`);
@@ -91,12 +105,20 @@ for (const engine of engines) {
         failed ||= !result.ok;
         if (name === 'redfish') {
           const s = result.systems?.[0];
-          console.log(result.ok ? `  pskFetch, Redfish    GET /redfish/v1/Systems: "${s.name}" (${s.model}), PowerState ${s.powerState}` : `  pskFetch, Redfish    FAILED: ${result.error}`);
+          console.log(
+            result.ok
+              ? `  pskFetch, Redfish    GET /redfish/v1/Systems: "${s.name}" (${s.model}), PowerState ${s.powerState}`
+              : `  pskFetch, Redfish    FAILED: ${result.error}`,
+          );
           continue;
         }
         if (name === 'mqtt') {
           const m = result.message;
-          console.log(result.ok ? `  MQTT.js, worker      subscribed to demo/#, received ${m.topic} (QoS ${m.qos}): "${m.text}"` : `  MQTT.js, worker      FAILED: ${result.error}`);
+          console.log(
+            result.ok
+              ? `  MQTT.js, worker      subscribed to demo/#, received ${m.topic} (QoS ${m.qos}): "${m.text}"`
+              : `  MQTT.js, worker      FAILED: ${result.error}`,
+          );
           continue;
         }
         console.log(
@@ -128,7 +150,9 @@ if (process.argv.includes('--once')) {
   await stop();
   process.exitCode = failed ? 1 : 0;
 } else {
-  console.log(`\nOpen ${web.url}/, ${web.url}/worker/, ${web.url}/redfish/ or ${web.url}/mqtt/ in a browser on this machine to try them (the fields are filled in). Ctrl-C stops everything.`);
+  console.log(
+    `\nOpen ${web.url}/, ${web.url}/worker/, ${web.url}/redfish/ or ${web.url}/mqtt/ in a browser on this machine to try them (the fields are filled in). Ctrl-C stops everything.`,
+  );
   await new Promise((resolve) => process.once('SIGINT', resolve));
   await stop();
 }

@@ -132,7 +132,11 @@ function child(command, args, options = {}) {
   let output = '';
   proc.stdout?.on('data', (d) => (output = (output + d).slice(-4000)));
   proc.stderr?.on('data', (d) => (output = (output + d).slice(-4000)));
-  return { proc, output: () => output, stop: () => new Promise((resolve) => (proc.exitCode !== null ? resolve() : (proc.once('exit', resolve), proc.kill('SIGTERM')))) };
+  return {
+    proc,
+    output: () => output,
+    stop: () => new Promise((resolve) => (proc.exitCode !== null ? resolve() : (proc.once('exit', resolve), proc.kill('SIGTERM')))),
+  };
 }
 
 /** An X display of our own for WebKitGTK: Xvfb picks a free number and tells it on fd 3. */
@@ -179,7 +183,7 @@ async function startWebKitDriver(display) {
     } catch (error) {
       if (i === 50) {
         await driver.stop();
-        throw new Error(`WebKitWebDriver did not answer: ${error.message}; ${driver.output()}`);
+        throw new Error(`WebKitWebDriver did not answer: ${error.message}; ${driver.output()}`, { cause: error });
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -225,7 +229,15 @@ async function launchWebKit() {
       const page = {
         goto: (url) => command('POST', `/session/${id}/url`, { url }).then(() => {}),
         evaluate: async (fn, arg) =>
-          unwrap('webkit', await command('POST', `/session/${id}/execute/async`, { script: `const done = arguments[0]; ${wrapped(fn, arg)}.then(done);`, args: [] }, EVALUATE_TIMEOUT_MS + 5000)),
+          unwrap(
+            'webkit',
+            await command(
+              'POST',
+              `/session/${id}/execute/async`,
+              { script: `const done = arguments[0]; ${wrapped(fn, arg)}.then(done);`, args: [] },
+              EVALUATE_TIMEOUT_MS + 5000,
+            ),
+          ),
         close: () =>
           (closing ??= (async () => {
             pages.delete(page);

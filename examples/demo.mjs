@@ -39,7 +39,10 @@ function pump(client, server) {
 }
 
 // 1. TLS 1.3 external PSKs, wasm client <-> wasm server, in memory.
-for (const [cipher, keyLength, earlyData] of [['TLS_AES_128_GCM_SHA256', 32, false], ['TLS_AES_256_GCM_SHA384', 48, true]]) {
+for (const [cipher, keyLength, earlyData] of [
+  ['TLS_AES_128_GCM_SHA256', 32, false],
+  ['TLS_AES_256_GCM_SHA384', 48, true],
+]) {
   const session = ossl.createPskSession({ masterKey: randomKey(keyLength), cipher, maxEarlyData: earlyData ? 1024 : 0 });
   const client = ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'device-1', session }) });
   const server = ossl.createContext({ role: 'server', maxEarlyData: 1024, pskFindSession: (conn, id) => (decode(id) === 'device-1' ? session : null) });
@@ -62,7 +65,12 @@ for (const [cipher, keyLength, earlyData] of [['TLS_AES_128_GCM_SHA256', 32, fal
 {
   const key = randomKey(32);
   let hintSeen = null;
-  const client = ossl.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'ECDHE-PSK-CHACHA20-POLY1305', pskClient: (conn, hint) => ((hintSeen = hint), { identity: 'device-1', psk: key }) });
+  const client = ossl.createContext({
+    role: 'client',
+    maxVersion: 'TLSv1.2',
+    cipherList: 'ECDHE-PSK-CHACHA20-POLY1305',
+    pskClient: (conn, hint) => ((hintSeen = hint), { identity: 'device-1', psk: key }),
+  });
   const server = ossl.createContext({ role: 'server', pskIdentityHint: 'gateway-7', pskServer: (conn, id) => (id === 'device-1' ? key : null) });
   const c = client.createConnection();
   const s = server.createConnection();

@@ -24,9 +24,38 @@ const GOOD_ORIGIN = 'http://good.example';
 /** A path: pieces that trouble URL decoding and target parsing, joined at random. */
 function randomPath(r, ports) {
   const pieces = [
-    '%', '%E0%A4%A', '%zz', '%0', '%00', '%ff%fe', '%C3%28', '%F0%9F%98', '%2F', '%25', '%0d%0a', '/', '..', ':', '[', ']', '::1',
-    '127.0.0.1', 'localhost', String(ports[0]), String(ports[1]), '?target=', '&target=', '#', '@', 'é', '\u2028', '☃',
-    `127.0.0.1:${ports[0]}`, `[::ffff:127.0.0.1]:${ports[1]}`, 'h'.repeat(1 + r.int(300)), '9'.repeat(1 + r.int(30)),
+    '%',
+    '%E0%A4%A',
+    '%zz',
+    '%0',
+    '%00',
+    '%ff%fe',
+    '%C3%28',
+    '%F0%9F%98',
+    '%2F',
+    '%25',
+    '%0d%0a',
+    '/',
+    '..',
+    ':',
+    '[',
+    ']',
+    '::1',
+    '127.0.0.1',
+    'localhost',
+    String(ports[0]),
+    String(ports[1]),
+    '?target=',
+    '&target=',
+    '#',
+    '@',
+    'é',
+    '\u2028',
+    '☃',
+    `127.0.0.1:${ports[0]}`,
+    `[::ffff:127.0.0.1]:${ports[1]}`,
+    'h'.repeat(1 + r.int(300)),
+    '9'.repeat(1 + r.int(30)),
   ];
   // A fifth of the paths name an allowed target exactly, so that tunnels open and get frames.
   if (r.chance(0.2)) return r.pick([`/127.0.0.1:${ports[0]}`, `/?target=127.0.0.1:${ports[1]}`, `/%31%32%37.0.0.1:${ports[0]}`]);
@@ -42,7 +71,12 @@ function randomPath(r, ports) {
 function randomOrigin(r) {
   if (r.chance(0.5)) return GOOD_ORIGIN;
   return r.pick([
-    GOOD_ORIGIN, '', 'null', `http://${'x'.repeat(90 + r.int(5000))}`, '€'.repeat(1 + r.int(200)), `${GOOD_ORIGIN}, ${GOOD_ORIGIN}`,
+    GOOD_ORIGIN,
+    '',
+    'null',
+    `http://${'x'.repeat(90 + r.int(5000))}`,
+    '€'.repeat(1 + r.int(200)),
+    `${GOOD_ORIGIN}, ${GOOD_ORIGIN}`,
     Buffer.from(r.bytes(1 + r.int(200)).filter((b) => b >= 0x20 && b !== 0x7f)).toString('latin1'),
   ]);
 }
@@ -63,7 +97,10 @@ function randomRequest(r, ports) {
     ['Host', r.chance(0.9) ? 'bridge' : 'x'.repeat(r.int(3000))],
     ['Upgrade', broken && r.chance(0.3) ? r.pick(['h2c', '', 'WebSocket, x']) : 'websocket'],
     ['Connection', broken && r.chance(0.3) ? r.pick(['close', 'keep-alive', '']) : 'Upgrade'],
-    ['Sec-WebSocket-Key', broken && r.chance(0.3) ? r.pick(['', 'short', Buffer.from(r.bytes(16)).toString('hex')]) : Buffer.from(r.bytes(16)).toString('base64')],
+    [
+      'Sec-WebSocket-Key',
+      broken && r.chance(0.3) ? r.pick(['', 'short', Buffer.from(r.bytes(16)).toString('hex')]) : Buffer.from(r.bytes(16)).toString('base64'),
+    ],
     ['Sec-WebSocket-Version', broken && r.chance(0.3) ? r.pick(['8', '', '13, 13', '999999999999']) : '13'],
   ];
   if (r.chance(0.8)) headers.push(['Origin', randomOrigin(r)]);
@@ -107,12 +144,12 @@ function outcomeOf(received) {
   if (status !== '101') return `HTTP ${status}`;
   const end = received.indexOf('\r\n\r\n');
   const frames = received.subarray(end + 4);
-  for (let at = 0; at + 2 <= frames.length; ) {
+  for (let at = 0; at + 2 <= frames.length;) {
     const opcode = frames[at] & 0x0f;
     let len = frames[at + 1] & 0x7f;
     let head = 2;
-    if (len === 126) (len = frames.readUInt16BE(at + 2)), (head = 4);
-    else if (len === 127) (len = Number(frames.readBigUInt64BE(at + 2))), (head = 10);
+    if (len === 126) ((len = frames.readUInt16BE(at + 2)), (head = 4));
+    else if (len === 127) ((len = Number(frames.readBigUInt64BE(at + 2))), (head = 10));
     if (opcode === 8) return `101 then close ${frames.length >= at + head + 2 ? frames.readUInt16BE(at + head) : 'without code'}`;
     at += head + len;
   }
@@ -156,7 +193,14 @@ async function servesTunnel(url) {
   const ws = new WebSocket(url, { origin: GOOD_ORIGIN });
   ws.on('error', () => {});
   try {
-    const opened = await Promise.race([once(ws, 'open').then(() => true, () => false), once(ws, 'close').then(() => false), sleep(5000).then(() => false)]);
+    const opened = await Promise.race([
+      once(ws, 'open').then(
+        () => true,
+        () => false,
+      ),
+      once(ws, 'close').then(() => false),
+      sleep(5000).then(() => false),
+    ]);
     if (!opened) return false;
     ws.send(Buffer.from('a legitimate tunnel'));
     const reply = await Promise.race([once(ws, 'message').then(([data]) => Buffer.from(data).toString()), sleep(5000).then(() => null)]);

@@ -3,6 +3,9 @@
 // [--seed X] [--save-corpus DIR]`; the same command then fuzzes the bridge's upgrade path
 // (fuzz/bridge-fuzz.mjs: `--bridge-count N --bridge-seconds S`) and pskFetch's response
 // handling (fuzz/http-fuzz.mjs: `--http-count N --http-seconds S`); `--only tls|bridge|http`.
+// `npm run fuzz` builds and fuzzes the debug variant of the module (`--debug`: ./build.sh
+// --debug, wasm/dist-debug/, with emscripten's assertions and stack checks); `npm test` fuzzes
+// the release build.
 //
 // Inputs are built from handshakes recorded here between a wasm client and server (TLS 1.3
 // psk_dhe_ke and psk_ke, with shared sessions and with a new session per callback call as the
@@ -15,45 +18,40 @@
 // with --save-corpus, and the run fails.
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadOpenSSL, TlsError } from '../lib/index.js';
+import { loadWithGlue } from '../lib/tls/loader.js';
+import { concat, createPair, pump } from '../test/helpers/pair.js';
 import { prng } from './prng.mjs';
 
 const KEY = new Uint8Array(32).fill(0x11);
 
-/** The scenarios whose handshakes are recorded and mutated. */
+/**
+ * The scenarios whose handshakes are recorded and mutated: each handshake kind of the pair
+ * harness, the library's defaults otherwise, and TLS 1.3 once more with a new session per
+ * callback call, never freed here (the man page's ownership).
+ */
+const SCENARIOS = {
+  'tls13-psk_dhe_ke': ['tls13-psk_dhe_ke', {}],
+  'tls13-psk_ke': ['tls13-psk_ke', {}],
+  'tls13-psk_dhe_ke-fresh-sessions': ['tls13-psk_dhe_ke', { fresh: true }],
+  'tls12-psk': ['tls12-psk', { hint: 'hint' }],
+  'tls12-ecdhe-psk-chacha': ['tls12-ecdhe-psk-chacha', {}],
+};
+
 function scenarios(ossl) {
-  const session = ossl.createPskSession({ masterKey: KEY, cipher: 'TLS_AES_128_GCM_SHA256' });
-  // The man page's ownership: a new session per callback call, never freed here.
-  const fresh = () => ossl.createPskSession({ masterKey: KEY, cipher: 'TLS_AES_128_GCM_SHA256' });
-  const make = (client, server) => ({
-    client: ossl.createContext({ role: 'client', ...client }),
-    server: ossl.createContext({ role: 'server', ...server }),
-  });
-  const pairs = {
-    'tls13-psk-dhe': make({ pskUseSession: () => ({ identity: 'fuzz', session }) }, { pskFindSession: () => session }),
-    'tls13-psk-ke': make(
-      { allowNoDheKex: true, groups: 'X25519', pskUseSession: () => ({ identity: 'fuzz', session }) },
-      { allowNoDheKex: true, groups: 'P-256', pskFindSession: () => session },
-    ),
-    'tls13-fresh-sessions': make({ pskUseSession: () => ({ identity: 'fuzz', session: fresh() }) }, { pskFindSession: () => fresh() }),
-    'tls12-psk': make(
-      { maxVersion: 'TLSv1.2', cipherList: 'PSK-AES128-GCM-SHA256', pskClient: () => ({ identity: 'fuzz', psk: KEY }) },
-      { pskServer: () => KEY, pskIdentityHint: 'hint' },
-    ),
-    'tls12-ecdhe-psk': make(
-      { maxVersion: 'TLSv1.2', cipherList: 'ECDHE-PSK-CHACHA20-POLY1305', pskClient: () => ({ identity: 'fuzz', psk: KEY }) },
-      { pskServer: () => KEY },
-    ),
-  };
+  const pairs = {};
   const free = () => {
-    for (const pair of Object.values(pairs)) {
-      pair.client.free();
-      pair.server.free();
-    }
-    session.free();
+    for (const pair of Object.values(pairs)) pair.free();
   };
+  try {
+    for (const [name, [kind, options]] of Object.entries(SCENARIOS)) pairs[name] = createPair(ossl, kind, { key: KEY, identity: 'fuzz', ...options });
+  } catch (error) {
+    free();
+    throw error;
+  }
   return { pairs, free };
 }
 
@@ -69,12 +67,7 @@ function record(pair) {
       to.feed(bytes);
     }
   };
-  for (let i = 0; i < 10 && !(c.handshakeDone && s.handshakeDone); i++) {
-    if (!c.handshakeDone) c.handshake();
-    move(c, s, 'client');
-    if (!s.handshakeDone) s.handshake();
-    move(s, c, 'server');
-  }
+  pump(c, s, { move });
   s.read();
   c.write(new TextEncoder().encode('client application data'));
   move(c, s, 'client');
@@ -155,16 +148,6 @@ const MUTATIONS = {
   },
 };
 
-function concat(chunks) {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
 const STEP_BUDGET = 64;
 
 /** Drives one connection with the given chunks; returns 'success' or a TlsError code, or throws a crasher. */
@@ -209,7 +192,7 @@ function liveOne(pair, mutate, r) {
   };
   try {
     for (let i = 0; i < 12; i++) {
-      guard('client', () => c.handshakeDone ? c.read() : c.handshake());
+      guard('client', () => (c.handshakeDone ? c.read() : c.handshake()));
       let bytes = c.drain();
       if (bytes.length && flight++ === target) bytes = concat(mutate(records(bytes), r));
       guard('server', () => (s.feed(bytes), s.handshakeDone ? s.read() : s.handshake()));
@@ -235,14 +218,14 @@ function outcomeOf(error) {
 }
 
 /** Runs the fuzzer; resolves with a summary. Throws nothing: crashers are in the summary. */
-export async function fuzz({ count = 20000, seconds = 60, seed = Date.now() & 0xffffffff, saveCorpus = null, log = () => {} } = {}) {
+export async function fuzz({ count = 20000, seconds = 60, seed = Date.now() & 0xffffffff, saveCorpus = null, debug = false, log = () => {} } = {}) {
   const r = prng(seed);
-  const ossl = await loadOpenSSL();
+  const ossl = debug ? await loadDebugBuild() : await loadOpenSSL();
   const { pairs, free } = scenarios(ossl);
   const recorded = Object.fromEntries(Object.entries(pairs).map(([name, pair]) => [name, record(pair)]));
 
   // A long-lived session that must keep working throughout.
-  const canary = { client: pairs['tls13-psk-dhe'].client.createConnection(), server: pairs['tls13-psk-dhe'].server.createConnection() };
+  const canary = { client: pairs['tls13-psk_dhe_ke'].client.createConnection(), server: pairs['tls13-psk_dhe_ke'].server.createConnection() };
   liveCheck(canary, true);
   const baseline = ossl.heapStats().inUseBytes;
   const outcomes = {};
@@ -264,10 +247,12 @@ export async function fuzz({ count = 20000, seconds = 60, seed = Date.now() & 0x
         const result = liveOne(pairs[scenario], MUTATIONS[mutation], r);
         count1(outcomes, `client ${result.client}`);
         count1(outcomes, `server ${result.server}`);
-
       } else {
         const from = mode === 'server' ? 'client' : 'server';
-        const chunks = MUTATIONS[mutation](recorded[scenario].filter((f) => f.from === from).flatMap((f) => records(f.bytes)), r);
+        const chunks = MUTATIONS[mutation](
+          recorded[scenario].filter((f) => f.from === from).flatMap((f) => records(f.bytes)),
+          r,
+        );
         const conn = pairs[scenario][mode].createConnection();
         let result;
         try {
@@ -277,7 +262,8 @@ export async function fuzz({ count = 20000, seconds = 60, seed = Date.now() & 0x
         }
         count1(outcomes, `${mode} ${result}`);
         // One input per kind of input and outcome other than success, for the regression corpus.
-        if (result !== 'success') keep(corpus, `${mode}/${mutation}`, { ...input, outcome: result, chunks: chunks.map((c) => Buffer.from(c).toString('base64')) });
+        if (result !== 'success')
+          keep(corpus, `${mode}/${mutation}`, { ...input, outcome: result, chunks: chunks.map((c) => Buffer.from(c).toString('base64')) });
       }
     } catch (error) {
       crashers.push({ ...input, problem: error.message });
@@ -286,7 +272,8 @@ export async function fuzz({ count = 20000, seconds = 60, seed = Date.now() & 0x
     }
     if (inputs % 200 === 199) {
       peakHeap = Math.max(peakHeap, ossl.heapStats().inUseBytes);
-      const problem = liveCheck(canary, false) ?? (ossl.heapStats().inUseBytes !== baseline ? `memory grew to ${ossl.heapStats().inUseBytes} from ${baseline}` : null);
+      const problem =
+        liveCheck(canary, false) ?? (ossl.heapStats().inUseBytes !== baseline ? `memory grew to ${ossl.heapStats().inUseBytes} from ${baseline}` : null);
       if (problem) {
         crashers.push({ ...input, problem });
         log(`PROBLEM after input ${inputs}: ${problem}`);
@@ -315,17 +302,21 @@ export async function fuzz({ count = 20000, seconds = 60, seed = Date.now() & 0x
   };
 }
 
+/** An instance of the debug variant of the module (./build.sh --debug). */
+async function loadDebugBuild() {
+  const dir = new URL('../wasm/dist-debug/', import.meta.url);
+  // Its glue is built for Node too (the assertions check the environment), and there it reads
+  // CommonJS's require and __dirname, which an ES module does not have.
+  globalThis.require ??= createRequire(import.meta.url);
+  globalThis.__dirname ??= fileURLToPath(dir);
+  const { default: glue } = await import(new URL('openssl-psk.mjs', dir).href);
+  return loadWithGlue(glue, { wasmUrl: new URL('openssl-psk.wasm', dir) });
+}
+
 /** One exchange on the long-lived session; returns a problem, or null. */
 function liveCheck({ client, server }, first) {
   try {
-    if (first) {
-      for (let i = 0; i < 10 && !(client.handshakeDone && server.handshakeDone); i++) {
-        client.handshake();
-        server.feed(client.drain());
-        server.handshake();
-        client.feed(server.drain());
-      }
-    }
+    if (first) pump(client, server);
     const message = new TextEncoder().encode(`canary ${Math.random()}`);
     client.write(message);
     server.feed(client.drain());
@@ -360,7 +351,10 @@ export function replay(ossl, input) {
   const { pairs, free } = scenarios(ossl);
   const conn = pairs[input.scenario][input.mode].createConnection();
   try {
-    return feedOne(conn, input.chunks.map((c) => new Uint8Array(Buffer.from(c, 'base64'))));
+    return feedOne(
+      conn,
+      input.chunks.map((c) => new Uint8Array(Buffer.from(c, 'base64'))),
+    );
   } finally {
     conn.free();
     free();
@@ -385,6 +379,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       seconds: Number(arg('--seconds', 60)),
       seed,
       saveCorpus: arg('--save-corpus', null),
+      debug: process.argv.includes('--debug'),
       log,
     });
     console.log(JSON.stringify(summary, null, 2));

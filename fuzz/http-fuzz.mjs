@@ -43,7 +43,11 @@ function mutate(random, seed) {
     case 3:
       return random.bytes(random.int(200)); // random
     case 4:
-      return enc(seed.toString('latin1').replace(/Content-Length: \d+/i, `Content-Length: ${['-1', '99999999999999999999', '1e3', ' 5', '0x10', String(random.int(100))][random.int(6)]}`));
+      return enc(
+        seed
+          .toString('latin1')
+          .replace(/Content-Length: \d+/i, `Content-Length: ${['-1', '99999999999999999999', '1e3', ' 5', '0x10', String(random.int(100))][random.int(6)]}`),
+      );
     case 5:
       return enc(seed.toString('latin1').replace(/\r\n([0-9a-f]+)\r\n/, `\r\n${['zz', '-1', 'ffffffffffffffff', '', '5;ext=1'][random.int(5)]}\r\n`));
     case 6: {
@@ -52,7 +56,12 @@ function mutate(random, seed) {
       return end < 0 ? bytes : enc(`${text.slice(0, end)}\r\nX-Big: ${'a'.repeat(random.int(40_000))}${text.slice(end)}`);
     }
     case 7:
-      return enc(seed.toString('latin1').replace('HTTP/1.', ['HTTP/2.', 'HTTP/1.1.', 'HTTQ/1.', 'HTTP/1.'][random.int(4)]).replace(/ (\d{3}) /, ` ${['999', '099', '20', '2000', '600'][random.int(5)]} `));
+      return enc(
+        seed
+          .toString('latin1')
+          .replace('HTTP/1.', ['HTTP/2.', 'HTTP/1.1.', 'HTTQ/1.', 'HTTP/1.'][random.int(4)])
+          .replace(/ (\d{3}) /, ` ${['999', '099', '20', '2000', '600'][random.int(5)]} `),
+      );
     default:
       return Buffer.concat([bytes, bytes]); // a second response nobody asked for
   }
@@ -66,19 +75,16 @@ export async function fuzzHttp({ count = 2000, seconds = 60, seed = 1, log = () 
   const random = prng(seed);
   let next = null;
   const open = new Set();
-  const server = createServer(
-    { ciphers: 'TLS_AES_128_GCM_SHA256', pskCallback: () => KEY },
-    (socket) => {
-      open.add(socket);
-      socket.on('close', () => open.delete(socket));
-      socket.on('error', () => {});
-      // Answer the first request on this connection with the prepared bytes, then close.
-      socket.once('data', () => {
-        const bytes = next ?? Buffer.alloc(0);
-        socket.end(bytes);
-      });
-    },
-  );
+  const server = createServer({ ciphers: 'TLS_AES_128_GCM_SHA256', pskCallback: () => KEY }, (socket) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+    socket.on('error', () => {});
+    // Answer the first request on this connection with the prepared bytes, then close.
+    socket.once('data', () => {
+      const bytes = next ?? Buffer.alloc(0);
+      socket.end(bytes);
+    });
+  });
   server.on('tlsClientError', () => {});
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

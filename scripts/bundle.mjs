@@ -18,12 +18,16 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = `${root}/dist/browser`;
 
-/** The .wasm sits next to the bundle, not at ../wasm/dist/. */
-const wasmBesideBundle = {
-  name: 'wasm-beside-bundle',
+/** The .wasm and the worker script sit next to the bundle, not where lib/ has them. */
+const filesBesideBundle = {
+  name: 'files-beside-bundle',
   setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]wasm-url\.ts$/ }, () => ({
+    b.onLoad({ filter: /[\\/]src[\\/]core[\\/]wasm-url\.ts$/ }, () => ({
       contents: "export const defaultWasmUrl = () => new URL('./openssl-psk.wasm', import.meta.url);",
+      loader: 'ts',
+    }));
+    b.onLoad({ filter: /[\\/]src[\\/]worker[\\/]worker-url\.ts$/ }, () => ({
+      contents: "export const defaultWorkerUrl = () => new URL('./tls-worker.js', import.meta.url);",
       loader: 'ts',
     }));
   },
@@ -36,7 +40,7 @@ const common = {
   target: 'es2022',
   sourcemap: true,
   external: ['node:*', 'ws'],
-  plugins: [wasmBesideBundle],
+  plugins: [filesBesideBundle],
   logLevel: 'warning',
 };
 
@@ -53,7 +57,7 @@ await build({
   chunkNames: 'chunk-[hash]',
   outdir: out,
 });
-await build({ ...common, entryPoints: { 'tls-worker': `${root}/src/worker/tls-worker.ts` }, outdir: out });
+await build({ ...common, entryPoints: { 'tls-worker': `${root}/src/worker/browser-tls-worker.ts` }, outdir: out });
 copyFileSync(`${root}/wasm/dist/openssl-psk.wasm`, `${out}/openssl-psk.wasm`);
 console.log('[bundle] dist/browser/: openssl-psk-wasm.js, worker.js, fetch.js, mqtt.js, tls-worker.js, openssl-psk.wasm');
 

@@ -1,30 +1,36 @@
 #!/usr/bin/env node
-// Reads the OPW_EXPORT declarations in wasm/shim/opw.h and writes, from that one source:
-//   src/ffi.ts                 typed declarations of every export (committed)
-//   <dir>/exported-functions.json emcc's EXPORTED_FUNCTIONS list  (with --exports <dir>)
-// With --check it writes nothing and fails if src/ffi.ts is out of date.
+// Reads the declarations of wasm/shim/opw.h (OPW_EXPORT and OPW_IMPORT) and writes, from that
+// one source:
+//   src/core/ffi.ts          the exports, typed, each called through the trap guard (committed)
+//   src/core/ffi-imports.ts  the imports: what the facade implements, and how it is installed
+//                            so that nothing it throws reaches wasm (committed)
+//   <dir>/exported-functions.json  emcc's EXPORTED_FUNCTIONS            (with --exports <dir>)
+//   <dir>/library.js               emcc's --js-library for the imports  (with --exports <dir>)
+// With --check it writes nothing and fails if a committed file is out of date.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const header = join(root, 'wasm/shim/opw.h');
-const ffiFile = join(root, 'src/ffi.ts');
+const outputs = { ffi: join(root, 'src/core/ffi.ts'), imports: join(root, 'src/core/ffi-imports.ts') };
 
 // C type -> TypeScript type. Anything else is an error: add it here on purpose.
 const TYPES = {
-  'void': 'void',
-  'int': 'number',
-  'long': 'number',
+  void: 'void',
+  int: 'number',
+  long: 'number',
   'unsigned int': 'number',
-  'uint32_t': 'number',
-  'size_t': 'number',
+  uint32_t: 'number',
+  size_t: 'number',
   'void *': 'Ptr',
+  'const void *': 'Ptr',
   'size_t *': 'SizeTPtr',
-  'const uint8_t **': 'Ptr',
-  'char **': 'Ptr',
+  'int *': 'IntPtr',
   'uint8_t *': 'BytePtr',
   'const uint8_t *': 'BytePtr',
+  'unsigned char *': 'BytePtr',
+  'const unsigned char *': 'BytePtr',
   'char *': 'CStringPtr',
   'const char *': 'CStringPtr',
   'SSL_CTX *': 'SslCtxPtr',
@@ -35,89 +41,206 @@ const TYPES = {
 };
 // Unsigned 32-bit results arrive in JavaScript as signed numbers; the binding fixes them.
 const UNSIGNED = new Set(['unsigned int', 'uint32_t', 'size_t']);
+const POINTER_TYPES = ['BytePtr', 'CStringPtr', 'CipherPtr', 'DigestPtr', 'IntPtr', 'Ptr', 'SessionPtr', 'SizeTPtr', 'SslCtxPtr', 'SslPtr'];
 
 // "const uint8_t *data" -> type "const uint8_t *", "SSL_CTX*" -> "SSL_CTX *".
 function normaliseType(text) {
-  return text.replace(/\s*(\*+)\s*/g, ' $1').replace(/\s+/g, ' ').trim();
+  return text
+    .replace(/\s*(\*+)\s*/g, ' $1')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
-function parse(text) {
-  const decl = /^OPW_EXPORT\s+(.+?)\b(opw_\w+)\((.*)\);$/;
-  const functions = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('OPW_EXPORT ')) continue;
-    const m = decl.exec(line.trim());
-    if (!m) throw new Error(`opw.h: cannot parse export: ${line}`);
-    const [, ret, name, paramText] = m;
-    const params = paramText === 'void' ? [] : paramText.split(',').map((p) => {
-      const pm = /^(.*?)(\w+)$/.exec(p.trim());
-      if (!pm) throw new Error(`opw.h: cannot parse parameter "${p}" of ${name}`);
-      return { type: normaliseType(pm[1]), name: pm[2] };
-    });
-    functions.push({ name, ret: normaliseType(ret), params });
-  }
-  return functions;
-}
-
+/** A C type, with its ownership mark, as a TypeScript type. */
 function tsType(cType, where) {
-  const t = TYPES[cType];
-  if (!t) throw new Error(`opw.h: no TypeScript type for C type "${cType}" (${where}); add it to scripts/gen-ffi.mjs`);
-  return t;
+  const mark = /^OPW_(OWNED|BORROWED) /.exec(cType)?.[1];
+  const bare = mark ? cType.slice(`OPW_${mark} `.length) : cType;
+  const outPointer = bare.endsWith('**');
+  const pointee = outPointer ? bare.slice(0, -1).trim() : bare;
+  const t = TYPES[pointee];
+  if (!t) throw new Error(`opw.h: no TypeScript type for C type "${pointee}" (${where}); add it to scripts/gen-ffi.mjs`);
+  const marked = mark === 'OWNED' ? `Owned<${t}>` : mark === 'BORROWED' ? `Borrowed<${t}>` : t;
+  return outPointer ? `OutPtr<${marked}>` : marked;
+}
+
+/** The declarations, one per statement (a declaration may span lines), comments left out. */
+function parse(text) {
+  const code = text
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/\/\/.*$/gm, '')
+    .replace(/^\s*#.*$/gm, '');
+  const exports = [];
+  const imports = [];
+  for (const statement of code.split(';').map((s) => s.replace(/\s+/g, ' ').trim())) {
+    const m = /^(OPW_EXPORT|OPW_IMPORT\(([^)]*)\)) (.+?)\b(opw_\w+)\((.*)\)$/.exec(statement);
+    if (!m) {
+      if (/^OPW_(EXPORT|IMPORT)\b/.test(statement)) throw new Error(`opw.h: cannot parse: ${statement}`);
+      continue;
+    }
+    const [, kind, failure, ret, name, paramText] = m;
+    const params =
+      paramText === 'void'
+        ? []
+        : paramText.split(',').map((p) => {
+            const pm = /^(.*?)(\w+)$/.exec(p.trim());
+            if (!pm) throw new Error(`opw.h: cannot parse parameter "${p}" of ${name}`);
+            return { type: normaliseType(pm[1]), name: pm[2] };
+          });
+    const fn = { name, ret: normaliseType(ret), params };
+    if (kind === 'OPW_EXPORT') {
+      exports.push(fn);
+    } else {
+      if (!name.startsWith('opw_js_')) throw new Error(`opw.h: an import's name starts with opw_js_: ${name}`);
+      if ((fn.ret === 'void') !== (failure.trim() === '')) throw new Error(`opw.h: ${name}: a failure value for each result, none for void`);
+      imports.push({ ...fn, failure: failure.trim() });
+    }
+  }
+  return { exports, imports };
 }
 
 function camel(name) {
   return name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
 }
 
-function render(functions) {
-  const lines = [
-    '// Generated by scripts/gen-ffi.mjs from wasm/shim/opw.h: do not edit by hand.',
-    '// `npm run gen:ffi` rewrites it; the test suite fails if it is out of date.',
-    "import type { BytePtr, CStringPtr, CipherPtr, DigestPtr, Ptr, SessionPtr, SizeTPtr, SslCtxPtr, SslPtr } from './pointers.js';",
-    '',
+const typed = (f, params = f.params) => params.map((p) => `${camel(p.name)}: ${tsType(p.type, f.name)}`).join(', ');
+const names = (params) => params.map((p) => camel(p.name)).join(', ');
+const GENERATED = [
+  '// Generated by scripts/gen-ffi.mjs from wasm/shim/opw.h: do not edit by hand.',
+  '// `npm run gen:ffi` rewrites it; the test suite fails if it is out of date.',
+];
+
+/** The pointer types a file uses, for its import line. */
+function pointerImport(text, extra = []) {
+  const used = POINTER_TYPES.filter((t) => new RegExp(`\\b${t}\\b`).test(text));
+  const marks = ['Borrowed', 'OutPtr', 'Owned'].filter((t) => new RegExp(`\\b${t}<`).test(text));
+  return `import type { ${[...marks, ...used, ...extra].sort().join(', ')} } from './pointers.js';`;
+}
+
+function renderExports(functions) {
+  const body = [
     '/** The raw exports of the module, as emscripten names them (`_` + C name). */',
     'export interface RawExports {',
+    ...functions.map((f) => `  _${f.name}(${typed(f)}): ${tsType(f.ret, f.name)};`),
+    "  /** Emscripten's: the stack pointer, to put back after a call that threw through wasm frames. */",
+    '  stackSave(): number;',
+    '  stackRestore(sp: number): void;',
+    '}',
+    '',
+    '/** The C shim, one typed function per export, unsigned results made unsigned. */',
+    'export interface Shim {',
+    ...functions.map((f) => `  ${camel(f.name.slice(4))}(${typed(f)}): ${tsType(f.ret, f.name)};`),
+    '}',
+    '',
+    '/**',
+    ' * The shim with every call guarded: none once the instance has trapped (ERR_WASM_TRAP), and',
+    ' * after a call that threw, the stack pointer put back and a trap recorded (see guard.ts).',
+    ' */',
+    'export function bindShim(raw: RawExports, guard: TrapGuard): Shim {',
+    '  return {',
   ];
   for (const f of functions) {
-    const params = f.params.map((p) => `${camel(p.name)}: ${tsType(p.type, f.name)}`).join(', ');
-    lines.push(`  _${f.name}(${params}): ${tsType(f.ret, f.name)};`);
+    const call = `raw._${f.name}(${names(f.params)})${UNSIGNED.has(f.ret) ? ' >>> 0' : ''}`;
+    body.push(
+      `    ${camel(f.name.slice(4))}(${typed(f)}) {`,
+      '      guard.check();',
+      '      const sp = raw.stackSave();',
+      '      try {',
+      `        ${f.ret === 'void' ? `${call};` : `return ${call};`}`,
+      '      } catch (error) {',
+      '        raw.stackRestore(sp);',
+      '        throw guard.failure(error);',
+      '      }',
+      '    },',
+    );
   }
-  lines.push('}', '');
-  lines.push('/** The C shim, one typed function per export, unsigned results made unsigned. */');
-  lines.push('export interface Shim {');
-  for (const f of functions) {
-    const params = f.params.map((p) => `${camel(p.name)}: ${tsType(p.type, f.name)}`).join(', ');
-    lines.push(`  ${camel(f.name.slice(4))}(${params}): ${tsType(f.ret, f.name)};`);
+  body.push('  };', '}', '');
+  body.push('/** Every function the .wasm exports, for emcc EXPORTED_FUNCTIONS. */');
+  body.push('export const EXPORTED_FUNCTIONS = [');
+  for (const f of functions) body.push(`  '_${f.name}',`);
+  body.push('] as const;', '');
+  const text = body.join('\n');
+  return [...GENERATED, "import type { TrapGuard } from './guard.js';", pointerImport(text), '', text].join('\n');
+}
+
+/** Imports whose first parameter is the SSL: answered by that connection's hooks. */
+const perConnection = (f) => f.params[0]?.type === 'SSL *';
+const hookName = (f) => camel(f.name.slice('opw_js_'.length));
+
+function renderImports(imports) {
+  const connection = imports.filter(perConnection);
+  const instance = imports.filter((f) => !perConnection(f));
+  const member = (f, params) => `  ${hookName(f)}(${typed(f, params)}): ${tsType(f.ret, f.name)};`;
+  const body = [
+    '/** What one connection answers when OpenSSL calls JavaScript about it (its SSL* left out). */',
+    'export interface ConnectionImports {',
+    ...connection.map((f) => member(f, f.params.slice(1))),
+    '}',
+    '',
+    '/** What the instance answers itself. */',
+    'export interface InstanceImports {',
+    ...instance.map((f) => member(f, f.params)),
+    '}',
+    '',
+    '/**',
+    ' * Installs the JavaScript side of the imports on the module (the --js-library that',
+    ' * build.sh links, written from opw.h too, forwards to it). A connection is found by its SSL*;',
+    " * whatever a hook throws becomes the import's failure value: nothing is thrown through wasm.",
+    ' */',
+    'export function installImports(',
+    '  module: { opwImports?: object },',
+    '  instance: InstanceImports,',
+    '  connections: ReadonlyMap<SslPtr, ConnectionImports>,',
+    '): void {',
+    '  module.opwImports = {',
+  ];
+  for (const f of imports) {
+    const fail = f.ret === 'void' ? 'return;' : `return ${f.failure};`;
+    const result = f.ret === 'void' ? '' : 'return ';
+    const call = perConnection(f)
+      ? [
+          `        const hooks = connections.get(${camel(f.params[0].name)});`,
+          `        if (!hooks) ${fail}`,
+          `        ${result}hooks.${hookName(f)}(${names(f.params.slice(1))});`,
+        ]
+      : [`        ${result}instance.${hookName(f)}(${names(f.params)});`];
+    body.push(`    ${hookName(f)}(${typed(f)}): ${tsType(f.ret, f.name)} {`, '      try {', ...call, '      } catch {', `        ${fail}`, '      }', '    },');
   }
-  lines.push('}', '');
-  lines.push('export function bindShim(raw: RawExports): Shim {');
-  lines.push('  return {');
-  for (const f of functions) {
-    const key = camel(f.name.slice(4));
-    if (UNSIGNED.has(f.ret)) {
-      const args = f.params.map((p) => camel(p.name)).join(', ');
-      const typed = f.params.map((p) => `${camel(p.name)}: ${tsType(p.type, f.name)}`).join(', ');
-      lines.push(`    ${key}: (${typed}) => raw._${f.name}(${args}) >>> 0,`);
-    } else {
-      lines.push(`    ${key}: raw._${f.name},`);
-    }
+  body.push('  };', '}', '');
+  const text = body.join('\n');
+  return [...GENERATED, pointerImport(text, text.includes('SslPtr') ? [] : ['SslPtr']), '', text].join('\n');
+}
+
+function renderLibrary(imports) {
+  const lines = [
+    '// Generated by scripts/gen-ffi.mjs from wasm/shim/opw.h (emcc --js-library): each import of',
+    "// the shim forwards to the hook the facade installs as Module['opwImports'] (src/core/ffi-imports.ts),",
+    '// and fails closed, with the failure value opw.h gives, until then.',
+    'mergeInto(LibraryManager.library, {',
+  ];
+  for (const f of imports) {
+    const args = f.params.map((p) => camel(p.name)).join(', ');
+    const forward = `i['${hookName(f)}'](${args})`;
+    const body = f.ret === 'void' ? `if (i) ${forward};` : `return i ? ${forward} : ${f.failure};`;
+    lines.push(`  ${f.name}: function (${args}) {`, "    var i = Module['opwImports'];", `    ${body}`, '  },');
   }
-  lines.push('  };', '}', '');
-  lines.push('/** Every function the .wasm exports, for emcc EXPORTED_FUNCTIONS. */');
-  lines.push('export const EXPORTED_FUNCTIONS = [');
-  for (const f of functions) lines.push(`  '_${f.name}',`);
-  lines.push('] as const;', '');
+  lines.push('});', '');
   return lines.join('\n');
 }
 
 const args = process.argv.slice(2);
-const functions = parse(readFileSync(header, 'utf8'));
-const ts = render(functions);
+const { exports, imports } = parse(readFileSync(header, 'utf8'));
+const files = { [outputs.ffi]: renderExports(exports), [outputs.imports]: renderImports(imports) };
 
 if (args.includes('--check')) {
-  const current = readFileSync(ffiFile, 'utf8');
-  if (current !== ts) {
-    console.error('src/ffi.ts is out of date with wasm/shim/opw.h: run `npm run gen:ffi`.');
+  const stale = Object.entries(files).filter(([file, text]) => {
+    try {
+      return readFileSync(file, 'utf8') !== text;
+    } catch {
+      return true;
+    }
+  });
+  if (stale.length) {
+    console.error(`${stale.map(([file]) => file.slice(root.length)).join(', ')} out of date with wasm/shim/opw.h: run \`npm run gen:ffi\`.`);
     process.exit(1);
   }
   process.exit(0);
@@ -126,8 +249,9 @@ const exportsAt = args.indexOf('--exports');
 if (exportsAt >= 0) {
   const dir = args[exportsAt + 1];
   if (!dir) throw new Error('--exports needs a directory');
-  writeFileSync(join(dir, 'exported-functions.json'), JSON.stringify(functions.map((f) => `_${f.name}`)) + '\n');
+  writeFileSync(join(dir, 'exported-functions.json'), JSON.stringify(exports.map((f) => `_${f.name}`)) + '\n');
+  writeFileSync(join(dir, 'library.js'), renderLibrary(imports));
 } else {
-  writeFileSync(ffiFile, ts);
-  console.log(`src/ffi.ts: ${functions.length} functions`);
+  for (const [file, text] of Object.entries(files)) writeFileSync(file, text);
+  console.log(`src/core/ffi.ts: ${exports.length} exports; src/core/ffi-imports.ts: ${imports.length} imports`);
 }

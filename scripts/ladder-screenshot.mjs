@@ -18,7 +18,11 @@ const probe = createServer().listen(0, '127.0.0.1');
 await once(probe, 'listening');
 const port = probe.address().port;
 await new Promise((resolve) => probe.close(resolve));
-const server = spawn('openssl', ['s_server', '-nocert', '-tls1_3', '-groups', 'P-256', '-psk_identity', 'device-1', '-psk', key, '-accept', `127.0.0.1:${port}`, '-naccept', '1', '-rev'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const server = spawn(
+  'openssl',
+  ['s_server', '-nocert', '-tls1_3', '-groups', 'P-256', '-psk_identity', 'device-1', '-psk', key, '-accept', `127.0.0.1:${port}`, '-naccept', '1', '-rev'],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
 for (let out = ''; !out.includes('ACCEPT'); out += (await once(server.stdout, 'data'))[0]);
 const bridge = await startBridge({ allow: [`127.0.0.1:${port}`] });
 const web = await serveStatic({ mounts: { '/': here('../examples/browser/'), '/lib/': here('../dist/browser/') } });
@@ -31,7 +35,11 @@ try {
     async ({ url, key }) => {
       const { connectTls } = await import('/lib/openssl-psk-wasm.js');
       const { drawLadder } = await import('/ladder.js');
-      const socket = connectTls(url, { psk: { identity: 'device-1', key: Uint8Array.from(key.match(/../g), (b) => parseInt(b, 16)) }, groups: 'X25519:P-256', traceHandshake: true });
+      const socket = connectTls(url, {
+        psk: { identity: 'device-1', key: Uint8Array.from(key.match(/../g), (b) => parseInt(b, 16)) },
+        groups: 'X25519:P-256',
+        traceHandshake: true,
+      });
       const info = await socket.opened;
       await socket.close();
       drawLadder(document.getElementById('ladder'), { steps: info.handshake, info, identity: 'device-1', title: 'openssl s_server -groups P-256' });

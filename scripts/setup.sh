@@ -6,8 +6,9 @@
 #                           cached), the TypeScript (tsc) and the browser bundle (esbuild)
 #   scripts/setup.sh test   the same, plus the test peers: OpenSSL and GnuTLS command lines,
 #                           websockify, socat, iproute2, tshark, mosquitto_sub; and the benchmark's
-#                           baselines (bench/build.sh: native OpenSSL, cached; gcc); and the
-#                           test-only worker bundle (dist/test/)
+#                           baselines (bench/build.sh: native OpenSSL, cached; gcc); the test-only
+#                           worker bundle (dist/test/); the debug variant of the wasm module
+#                           (build.sh --debug, cached); and clang-format, for `npm run lint`
 # Everything already present is left alone; nothing is installed twice.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,7 +17,7 @@ mode=${1:-demo}
 packages=(emscripten node-acorn patch xz-utils make perl openssl chromium firefox-esr webkit2gtk-driver xvfb mosquitto)
 case $mode in
   demo) ;;
-  test) packages+=(gnutls-bin websockify socat iproute2 util-linux tshark mosquitto-clients gcc libc6-dev) ;;
+  test) packages+=(gnutls-bin websockify socat iproute2 util-linux tshark mosquitto-clients gcc libc6-dev clang-format) ;;
   *) echo "usage: scripts/setup.sh demo|test" >&2; exit 2 ;;
 esac
 
@@ -43,6 +44,7 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
 fi
 
 ./build.sh
+if [[ $mode == test ]]; then ./build.sh --debug; fi # the debug variant, for a short fuzz run
 say "compiling TypeScript and bundling for browsers"
 npx tsc -p tsconfig.json
 npx tsc -p tsconfig.node.json

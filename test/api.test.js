@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { compileOpenSSL, loadOpenSSL, TlsError } from '../lib/index.js';
-import { handshake, str, text, transfer, tryHandshake } from './helpers/memory.js';
+import { handshake, str, text, transfer, tryHandshake, owner } from './helpers/pair.js';
 import { testPki } from './helpers/pki.js';
 import { freeAll, key32 } from './helpers/psk.js';
 
@@ -23,7 +23,11 @@ function pskPair(options = {}) {
 
 /** Runs `code` (an ES module body) in a fresh Node process; returns its stdout. */
 function runNode(code, args = []) {
-  const result = spawnSync(process.execPath, [...args, '--input-type=module', '-e', code], { cwd: new URL('..', import.meta.url), encoding: 'utf8', timeout: 30000 });
+  const result = spawnSync(process.execPath, [...args, '--input-type=module', '-e', code], {
+    cwd: new URL('..', import.meta.url),
+    encoding: 'utf8',
+    timeout: 30000,
+  });
   if (result.status !== 0) throw new Error(`child failed (${result.status}): ${result.stderr}`);
   return result.stdout.trim();
 }
@@ -95,20 +99,29 @@ describe('loading', () => {
 });
 
 describe('lifetimes', () => {
-  test('free() is idempotent; any other use after it is ERR_USE_AFTER_FREE', () => {
-    const p = pskPair();
+  test('free() is idempotent; any other use after it is ERR_USE_AFTER_FREE', (t) => {
+    const own = owner(t);
+    const p = own(pskPair());
     p.free();
     p.free();
-    for (const use of [() => p.cc.handshake(), () => p.cc.feed(new Uint8Array(1)), () => p.cc.protocol, () => p.cctx.createConnection(), () => p.session.cipher, () => p.session.setMaxEarlyData(1)]) {
+    for (const use of [
+      () => p.cc.handshake(),
+      () => p.cc.feed(new Uint8Array(1)),
+      () => p.cc.protocol,
+      () => p.cctx.createConnection(),
+      () => p.session.cipher,
+      () => p.session.setMaxEarlyData(1),
+    ]) {
       assert.throws(use, { code: 'ERR_USE_AFTER_FREE' });
     }
     assert.equal(p.cc.freed, true);
   });
 
-  test('[Symbol.dispose] frees (what `using` calls at the end of a block)', () => {
-    const session = ossl.createPskSession({ masterKey: key32(), cipher: 'TLS_AES_128_GCM_SHA256' });
-    const ctx = ossl.createContext({ role: 'client' });
-    const conn = ctx.createConnection();
+  test('[Symbol.dispose] frees (what `using` calls at the end of a block)', (t) => {
+    const own = owner(t);
+    const session = own(ossl.createPskSession({ masterKey: key32(), cipher: 'TLS_AES_128_GCM_SHA256' }));
+    const ctx = own(ossl.createContext({ role: 'client' }));
+    const conn = own(ctx.createConnection());
     for (const o of [conn, ctx, session]) {
       assert.equal(o.freed, false);
       o[Symbol.dispose]();
@@ -116,27 +129,27 @@ describe('lifetimes', () => {
     }
   });
 
-  test('freeing a context leaves its connections working (they hold their own reference)', () => {
-    const p = pskPair();
+  test('freeing a context leaves its connections working (they hold their own reference)', (t) => {
+    const own = owner(t);
+    const p = own(pskPair());
     p.cctx.free();
     p.sctx.free();
     handshake(p.cc, p.sc);
     assert.equal(str(transfer(p.cc, p.sc, text('still here'))), 'still here');
-    p.free();
   });
 
-  test('a connection copies its context\'s callbacks when created, as SSL_new does', () => {
-    const p = pskPair();
+  test("a connection copies its context's callbacks when created, as SSL_new does", (t) => {
+    const own = owner(t);
+    const p = own(pskPair());
     p.cctx.setPskUseSessionCallback(() => false); // too late for p.cc
     handshake(p.cc, p.sc);
-    const later = p.cctx.createConnection();
+    const later = own(p.cctx.createConnection());
     assert.equal(tryHandshake(later, p.sctx.createConnection()).client?.code, 'ERR_PSK_CALLBACK');
-    freeAll(later);
-    p.free();
   });
 
-  test('an object dropped without free() is reported, never freed behind OpenSSL\'s back', () => {
-    const out = runNode(`
+  test("an object dropped without free() is reported, never freed behind OpenSSL's back", () => {
+    const out = runNode(
+      `
       const { loadOpenSSL, onLeak } = await import('./lib/index.js');
       const ossl = await loadOpenSSL();
       const leaks = [];
@@ -144,15 +157,38 @@ describe('lifetimes', () => {
       (() => { ossl.createContext({ role: 'client' }); })();
       for (let i = 0; i < 10 && leaks.length === 0; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)); }
       console.log(leaks.join(','));
-    `, ['--expose-gc']);
+    `,
+      ['--expose-gc'],
+    );
     assert.equal(out, 'SslContext');
   });
 });
 
+describe('the trap guard (every call into the module, generated from opw.h)', () => {
+  test('a trap puts the stack pointer back, is ERR_WASM_TRAP, and the instance refuses all work after it', async () => {
+    // Nothing to free at the end: the instance is gone, and what it held with it.
+    const instance = await loadOpenSSL();
+    const { shim, module } = instance.runtime;
+    const session = instance.createPskSession({ masterKey: key32(), cipher: 'TLS_AES_128_GCM_SHA256' });
+    const sp = module.stackSave();
+    // A session pointer past the end of memory: PEM_write_bio_SSL_SESSION traps a few frames down.
+    assert.throws(
+      () => shim.sessionToPem(0xfffffff0, 0),
+      (error) => error.code === 'ERR_WASM_TRAP' && error.cause instanceof WebAssembly.RuntimeError,
+    );
+    assert.equal(module.stackSave(), sp, 'the frames the trap left are gone from the stack');
+    assert.throws(() => instance.createContext({ role: 'client' }), { code: 'ERR_WASM_TRAP', message: /trapped earlier/ });
+    assert.throws(() => session.toPem(), { code: 'ERR_WASM_TRAP' });
+    assert.throws(() => instance.heapStats(), { code: 'ERR_WASM_TRAP' });
+    assert.equal(ossl.createContext({ role: 'client' }).free(), undefined, 'other instances go on');
+  });
+});
+
 describe('callbacks calling back', () => {
-  test('a callback that frees or drives its own connection gets ERR_REENTRANT as the failure cause', () => {
+  test('a callback that frees or drives its own connection gets ERR_REENTRANT as the failure cause', (t) => {
+    const own = owner(t);
     for (const action of [(conn) => conn.free(), (conn) => conn.handshake(), (conn) => conn.setPskUseSessionCallback(null)]) {
-      const p = pskPair({ client: { pskUseSession: (conn) => (action(conn), null) } });
+      const p = own(pskPair({ client: { pskUseSession: (conn) => (action(conn), null) } }));
       const r = tryHandshake(p.cc, p.sc);
       assert.equal(r.client?.code, 'ERR_PSK_CALLBACK');
       assert.equal(r.client.cause?.code, 'ERR_REENTRANT');
@@ -161,8 +197,9 @@ describe('callbacks calling back', () => {
     }
   });
 
-  test('a callback may use other connections of the same instance meanwhile', () => {
-    const inner = pskPair();
+  test('a callback may use other connections of the same instance meanwhile', (t) => {
+    const own = owner(t);
+    const inner = own(pskPair());
     const outer = pskPair({
       client: {
         pskUseSession: () => {
@@ -196,42 +233,53 @@ describe('arguments and settings', () => {
       [{ role: 'server', pskIdentityHint: 'h'.repeat(129) }, 'ERR_PSK_IDENTITY_TOO_LONG', /128 bytes/],
     ];
     for (const [options, code, message] of cases) {
-      assert.throws(() => ossl.createContext(options), (e) => e instanceof TlsError && e.code === code && message.test(e.message), JSON.stringify(options));
+      assert.throws(
+        () => ossl.createContext(options),
+        (e) => e instanceof TlsError && e.code === code && message.test(e.message),
+        JSON.stringify(options),
+      );
     }
   });
 
   test('a private key that does not match the certificate is refused', () => {
     const pki = testPki();
     const otherKey = execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'], { encoding: 'utf8' });
-    assert.throws(() => ossl.createContext({ role: 'server', certificate: pki.certificate, privateKey: otherKey }), (e) => {
-      assert.equal(e.code, 'ERR_CERTIFICATE');
-      assert.ok(e.openssl.some((line) => /key values mismatch/.test(line)), e.openssl.join('\n'));
-      return true;
-    });
+    assert.throws(
+      () => ossl.createContext({ role: 'server', certificate: pki.certificate, privateKey: otherKey }),
+      (e) => {
+        assert.equal(e.code, 'ERR_CERTIFICATE');
+        assert.ok(
+          e.openssl.some((line) => /key values mismatch/.test(line)),
+          e.openssl.join('\n'),
+        );
+        return true;
+      },
+    );
   });
 
-  test('PSK sessions: keys above 48 bytes and non-TLS 1.3 suites are refused, never truncated', () => {
+  test('PSK sessions: keys above 48 bytes and non-TLS 1.3 suites are refused, never truncated', (t) => {
+    const own = owner(t);
     assert.throws(() => ossl.createPskSession({ masterKey: new Uint8Array(49), cipher: 'TLS_AES_256_GCM_SHA384' }), { code: 'ERR_PSK_KEY_TOO_LONG' });
     assert.throws(() => ossl.createPskSession({ masterKey: new Uint8Array(0), cipher: 'TLS_AES_256_GCM_SHA384' }), { code: 'ERR_INVALID_ARGUMENT' });
     assert.throws(() => ossl.createPskSession({ masterKey: key32(), cipher: 'PSK-AES128-GCM-SHA256' }), /not a TLS 1.3 suite/);
     assert.throws(() => ossl.createPskSession({ masterKey: 'secret', cipher: 'TLS_AES_128_GCM_SHA256' }), { code: 'ERR_INVALID_ARGUMENT' });
-    const max = ossl.createPskSession({ masterKey: new Uint8Array(48).fill(1), cipher: 'TLS_AES_128_GCM_SHA256' });
+    const max = own(ossl.createPskSession({ masterKey: new Uint8Array(48).fill(1), cipher: 'TLS_AES_128_GCM_SHA256' }));
     assert.equal(max.masterKeyLength, 48);
-    max.free();
   });
 
-  test('a TLS 1.3 identity longer than 65535 bytes is refused, never truncated', () => {
-    const p = pskPair({ client: { pskUseSession: () => ({ identity: new Uint8Array(65536), session: p.session }) } });
+  test('a TLS 1.3 identity longer than 65535 bytes is refused, never truncated', (t) => {
+    const own = owner(t);
+    const p = own(pskPair({ client: { pskUseSession: () => ({ identity: new Uint8Array(65536), session: p.session }) } }));
     const r = tryHandshake(p.cc, p.sc);
     assert.equal(r.client?.code, 'ERR_PSK_IDENTITY_TOO_LONG');
-    p.free();
   });
 
-  test('a TLS 1.3 identity that does not fit its ClientHello is ERR_PSK_IDENTITY_TOO_LONG; 64,000 bytes always fit', () => {
+  test('a TLS 1.3 identity that does not fit its ClientHello is ERR_PSK_IDENTITY_TOO_LONG; 64,000 bytes always fit', (t) => {
+    const own = owner(t);
     // The identity shares the ClientHello's 65,535 bytes of extensions with the others: with
     // the defaults, 65,353 bytes fit and 65,354 do not. That is the documented error, not ERR_HANDSHAKE.
     for (const length of [65354, 65400, 65535]) {
-      const p = pskPair({ client: { pskUseSession: () => ({ identity: new Uint8Array(length).fill(0x69), session: p.session }) } });
+      const p = own(pskPair({ client: { pskUseSession: () => ({ identity: new Uint8Array(length).fill(0x69), session: p.session }) } }));
       const r = tryHandshake(p.cc, p.sc);
       assert.equal(r.client?.code, 'ERR_PSK_IDENTITY_TOO_LONG', `${length}: ${r.client?.message}`);
       assert.match(r.client.message, new RegExp(`${length} bytes.*64,000`));
@@ -239,19 +287,25 @@ describe('arguments and settings', () => {
     }
     // The documented bound, with the largest ClientHello this client sends: a SHA-384 PSK that
     // allows early data, a P-521 key share, every group, a 253-character server name.
-    const session = ossl.createPskSession({ masterKey: new Uint8Array(48).fill(2), cipher: 'TLS_AES_256_GCM_SHA384', maxEarlyData: 1024 });
-    const cctx = ossl.createContext({ role: 'client', groups: 'P-521:X448:P-384:P-256:X25519', pskUseSession: () => ({ identity: new Uint8Array(64000).fill(0x6a), session }) });
-    const sctx = ossl.createContext({ role: 'server', maxEarlyData: 1024, groups: 'P-521', pskFindSession: () => session });
-    const cc = cctx.createConnection({ serverName: `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}` });
-    const sc = sctx.createConnection();
+    const session = own(ossl.createPskSession({ masterKey: new Uint8Array(48).fill(2), cipher: 'TLS_AES_256_GCM_SHA384', maxEarlyData: 1024 }));
+    const cctx = own(
+      ossl.createContext({
+        role: 'client',
+        groups: 'P-521:X448:P-384:P-256:X25519',
+        pskUseSession: () => ({ identity: new Uint8Array(64000).fill(0x6a), session }),
+      }),
+    );
+    const sctx = own(ossl.createContext({ role: 'server', maxEarlyData: 1024, groups: 'P-521', pskFindSession: () => session }));
+    const cc = own(cctx.createConnection({ serverName: `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}` }));
+    const sc = own(sctx.createConnection());
     cc.writeEarlyData(text('early'));
     handshake(cc, sc);
     assert.equal(cc.sessionReused, true);
-    freeAll(cc, sc, cctx, sctx, session);
   });
 
-  test('feed() and write() take Uint8Array views and honour their offset and length', () => {
-    const p = pskPair();
+  test('feed() and write() take Uint8Array views and honour their offset and length', (t) => {
+    const own = owner(t);
+    const p = own(pskPair());
     handshake(p.cc, p.sc);
     const big = text('xxxxhello, viewyyyy');
     p.cc.write(big.subarray(4, 15));
@@ -262,29 +316,29 @@ describe('arguments and settings', () => {
     assert.equal(str(p.sc.read()), 'hello, view');
     assert.throws(() => p.cc.write('text'), { code: 'ERR_INVALID_ARGUMENT' });
     assert.throws(() => p.cc.feed([1, 2]), { code: 'ERR_INVALID_ARGUMENT' });
-    p.free();
   });
 });
 
 describe('the engine', () => {
-  test('1 MiB each way arrives byte for byte, in records of at most 16 KiB', () => {
-    const p = pskPair();
+  test('1 MiB each way arrives byte for byte, in records of at most 16 KiB', (t) => {
+    const own = owner(t);
+    const p = own(pskPair());
     handshake(p.cc, p.sc);
     const data = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 7919) >>> 3);
     p.cc.write(data);
     p.sc.feed(p.cc.drain());
     const chunks = [];
-    for (let chunk; (chunk = p.sc.read()); ) {
+    for (let chunk; (chunk = p.sc.read());) {
       assert.ok(chunk.length <= 16384);
       chunks.push(chunk);
     }
     assert.deepEqual(Buffer.concat(chunks), Buffer.from(data));
     assert.deepEqual(transfer(p.sc, p.cc, data), data);
-    p.free();
   });
 
-  test('drainInto() and readInto() move the same bytes into buffers the caller reuses, in pieces of any size', () => {
-    const p = pskPair();
+  test('drainInto() and readInto() move the same bytes into buffers the caller reuses, in pieces of any size', (t) => {
+    const own = owner(t);
+    const p = own(pskPair());
     handshake(p.cc, p.sc);
     const data = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 7919) >>> 5);
     p.cc.write(data);
@@ -306,7 +360,7 @@ describe('the engine', () => {
     assert.equal(drained.length, moved, 'drainInto() gave as much as drain() gives for the same write');
     p.sc.feed(drained);
     const again = [];
-    for (let chunk; (chunk = p.sc.read()); ) again.push(chunk);
+    for (let chunk; (chunk = p.sc.read());) again.push(chunk);
     assert.deepEqual(Buffer.concat(again), Buffer.from(data));
     assert.equal(str(transfer(p.sc, p.cc, text('and back'))), 'and back');
     assert.throws(() => p.sc.readInto(new Uint8Array(0)), { code: 'ERR_INVALID_ARGUMENT' });
@@ -314,20 +368,20 @@ describe('the engine', () => {
     assert.throws(() => p.sc.readInto('buffer'), { code: 'ERR_INVALID_ARGUMENT' });
     p.sc.feedEnd();
     assert.throws(() => p.sc.readInto(target), { code: 'ERR_TRUNCATED' }, 'errors as read() gives them');
-    p.free();
   });
 
-  test('write() before the handshake is done is ERR_HANDSHAKE_INCOMPLETE; nothing is dropped silently', () => {
-    const p = pskPair();
+  test('write() before the handshake is done is ERR_HANDSHAKE_INCOMPLETE; nothing is dropped silently', (t) => {
+    const own = owner(t);
+    const p = own(pskPair());
     assert.throws(() => p.cc.write(text('too early')), { code: 'ERR_HANDSHAKE_INCOMPLETE' });
     assert.throws(() => p.cc.shutdown(), { code: 'ERR_HANDSHAKE_INCOMPLETE' });
     handshake(p.cc, p.sc);
     assert.equal(str(transfer(p.cc, p.sc, text('now'))), 'now');
-    p.free();
   });
 
-  test('close_notify: shutdown() sends it, the peer sees peerClosed, answers, and both are complete', () => {
-    const p = pskPair();
+  test('close_notify: shutdown() sends it, the peer sees peerClosed, answers, and both are complete', (t) => {
+    const own = owner(t);
+    const p = own(pskPair());
     handshake(p.cc, p.sc);
     assert.equal(p.cc.shutdown(), 'sent');
     assert.equal(p.cc.closeSent, true);
@@ -340,11 +394,11 @@ describe('the engine', () => {
     assert.equal(p.cc.peerClosed, true);
     assert.equal(p.cc.shutdown(), 'complete');
     assert.throws(() => p.cc.write(text('after close')), { code: 'ERR_PROTOCOL' });
-    p.free();
   });
 
-  test('the stream ending without close_notify is ERR_TRUNCATED, not an end of file; it sticks', () => {
-    const p = pskPair();
+  test('the stream ending without close_notify is ERR_TRUNCATED, not an end of file; it sticks', (t) => {
+    const own = owner(t);
+    const p = own(pskPair());
     handshake(p.cc, p.sc);
     p.cc.write(text('cut'));
     p.sc.feed(p.cc.drain());
@@ -352,52 +406,61 @@ describe('the engine', () => {
     p.sc.feedEnd();
     assert.throws(() => p.sc.read(), { code: 'ERR_TRUNCATED' });
     assert.throws(() => p.sc.read(), { code: 'ERR_TRUNCATED' });
-    p.free();
   });
 
-  test('garbage from the peer fails the handshake with a typed error, and an alert where TLS has one', () => {
-    const p = pskPair();
+  test('garbage from the peer fails the handshake with a typed error, and an alert where TLS has one', (t) => {
+    const own = owner(t);
+    const p = own(pskPair());
     p.sc.feed(text('GET / HTTP/1.1\r\nHost: example\r\n\r\n'));
-    assert.throws(() => p.sc.handshake(), (e) => {
-      assert.equal(e.code, 'ERR_HANDSHAKE');
-      assert.match(e.message, /http request/);
-      assert.equal(e.alert, undefined, 'OpenSSL sends no alert to something that is not TLS');
-      return true;
-    });
+    assert.throws(
+      () => p.sc.handshake(),
+      (e) => {
+        assert.equal(e.code, 'ERR_HANDSHAKE');
+        assert.match(e.message, /http request/);
+        assert.equal(e.alert, undefined, 'OpenSSL sends no alert to something that is not TLS');
+        return true;
+      },
+    );
     // A TLS record holding a truncated ClientHello: decode_error.
-    const q = pskPair();
+    const q = own(pskPair());
     q.sc.feed(new Uint8Array([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x03]));
-    assert.throws(() => q.sc.handshake(), (e) => {
-      assert.equal(e.code, 'ERR_HANDSHAKE');
-      assert.deepEqual([e.alert?.direction, e.alert?.level], ['sent', 'fatal']);
-      return true;
-    });
+    assert.throws(
+      () => q.sc.handshake(),
+      (e) => {
+        assert.equal(e.code, 'ERR_HANDSHAKE');
+        assert.deepEqual([e.alert?.direction, e.alert?.level], ['sent', 'fatal']);
+        return true;
+      },
+    );
     assert.ok(q.sc.drain().length > 0, 'the alert is there to send');
     // The other connections of the instance are unaffected.
-    const r = pskPair();
+    const r = own(pskPair());
     handshake(r.cc, r.sc);
     assert.equal(r.cc.sessionReused, true);
-    freeAll(p, q, r);
   });
 });
 
 describe('secret keys', () => {
-  test('importSecret() keeps a key in wasm memory only; wipe clears the source; free() cleanses it', async () => {
+  test('importSecret() keeps a key in wasm memory only; wipe clears the source; free() cleanses it', async (t) => {
+    const own = owner(t);
     const instance = await loadOpenSSL();
     const memory = () => Buffer.from(instance.runtime.heap.u8.buffer, 0, instance.runtime.heap.u8.length);
     const bytes = key32();
     const original = Uint8Array.from(bytes);
     const secret = instance.importSecret(bytes, { wipe: true });
-    assert.ok(bytes.every((b) => b === 0), 'the source is wiped');
+    assert.ok(
+      bytes.every((b) => b === 0),
+      'the source is wiped',
+    );
     assert.equal(secret.length, 32);
     assert.ok(memory().indexOf(Buffer.from(original)) >= 0);
     // Usable wherever a key is: a TLS 1.3 session, and the TLS 1.2 callbacks on both sides.
-    const session = instance.createPskSession({ masterKey: secret, cipher: 'TLS_AES_128_GCM_SHA256' });
-    const peerSession = instance.createPskSession({ masterKey: original, cipher: 'TLS_AES_128_GCM_SHA256' });
-    const c13 = instance.createContext({ role: 'client', pskUseSession: () => ({ identity: 'k', session }) });
-    const s13 = instance.createContext({ role: 'server', pskFindSession: () => peerSession });
-    const c12 = instance.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskClient: () => ({ identity: 'k', psk: secret }) });
-    const s12 = instance.createContext({ role: 'server', pskServer: () => original });
+    const session = own(instance.createPskSession({ masterKey: secret, cipher: 'TLS_AES_128_GCM_SHA256' }));
+    const peerSession = own(instance.createPskSession({ masterKey: original, cipher: 'TLS_AES_128_GCM_SHA256' }));
+    const c13 = own(instance.createContext({ role: 'client', pskUseSession: () => ({ identity: 'k', session }) }));
+    const s13 = own(instance.createContext({ role: 'server', pskFindSession: () => peerSession }));
+    const c12 = own(instance.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskClient: () => ({ identity: 'k', psk: secret }) }));
+    const s12 = own(instance.createContext({ role: 'server', pskServer: () => original }));
     const conns = [c13.createConnection(), s13.createConnection(), c12.createConnection(), s12.createConnection()];
     handshake(conns[0], conns[1]);
     handshake(conns[2], conns[3]);
@@ -416,8 +479,9 @@ describe('secret keys', () => {
 });
 
 describe('memory', () => {
-  test('heapStats() counts live allocations: connections raise it, free() brings it back', () => {
-    const p = pskPair();
+  test('heapStats() counts live allocations: connections raise it, free() brings it back', (t) => {
+    const own = owner(t);
+    const p = own(pskPair());
     const before = ossl.heapStats();
     assert.ok(before.memoryBytes >= before.inUseBytes && before.inUseBytes > 0);
     const conns = Array.from({ length: 20 }, () => p.cctx.createConnection());
@@ -425,21 +489,21 @@ describe('memory', () => {
     assert.ok(during > before.inUseBytes + 20 * 1000, `${during} vs ${before.inUseBytes}`);
     freeAll(...conns);
     assert.equal(ossl.heapStats().inUseBytes, before.inUseBytes);
-    p.free();
   });
 
-  test('no copy of a PSK is left in wasm memory once its sessions and connections are freed', async () => {
+  test('no copy of a PSK is left in wasm memory once its sessions and connections are freed', async (t) => {
+    const own = owner(t);
     const instance = await loadOpenSSL();
     const memory = () => instance.runtime.heap.u8;
     const find = (key) => Buffer.from(memory().buffer, 0, memory().length).indexOf(Buffer.from(key));
     const key = key32();
     const tls12Key = key32();
-    const session = instance.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256' });
+    const session = own(instance.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256' }));
     assert.ok(find(key) >= 0, 'the session holds the key while it lives');
-    const cctx = instance.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev-1', session }) });
-    const sctx = instance.createContext({ role: 'server', pskFindSession: () => session });
-    const c12 = instance.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskClient: () => ({ identity: 'x', psk: tls12Key }) });
-    const s12 = instance.createContext({ role: 'server', pskServer: () => tls12Key });
+    const cctx = own(instance.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev-1', session }) }));
+    const sctx = own(instance.createContext({ role: 'server', pskFindSession: () => session }));
+    const c12 = own(instance.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskClient: () => ({ identity: 'x', psk: tls12Key }) }));
+    const s12 = own(instance.createContext({ role: 'server', pskServer: () => tls12Key }));
     const conns = [cctx.createConnection(), sctx.createConnection(), c12.createConnection(), s12.createConnection()];
     handshake(conns[0], conns[1]);
     handshake(conns[2], conns[3]);

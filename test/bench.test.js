@@ -67,7 +67,8 @@ test('npm run bench --short produces every figure, size, load time and heap figu
         for (const streams of list) {
           const figure = report.figures.find((f) => f.name === `worker (${streams}) socket ${name} to acceptTls` && f.env === env);
           assert.ok(figure, `worker (${streams}) ${name} (${env}) is reported`);
-          for (const key of ['value', 'native', 'ratio', 'page', 'overPage']) assert.ok(Number.isFinite(figure[key]) && figure[key] > 0, `worker (${streams}) ${name} (${env}): ${key}`);
+          for (const key of ['value', 'native', 'ratio', 'page', 'overPage'])
+            assert.ok(Number.isFinite(figure[key]) && figure[key] > 0, `worker (${streams}) ${name} (${env}): ${key}`);
           assert.ok(Math.abs(figure.overPage - figure.value / figure.page) < 1e-9, 'worker/page = value / page');
           assert.match(stdout, new RegExp(`^worker \\(${streams}\\) socket ${name} to acceptTls +${env} `, 'm'), 'the table shows it');
         }

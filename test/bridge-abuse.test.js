@@ -99,10 +99,22 @@ describe('the allow-list cannot be talked around', () => {
     closers.push(() => bridge.close());
     const attempts = [
       `localhost:${p}`, // a name that resolves to the allowed address
-      `[::1]:${p}`, `[0:0:0:0:0:0:0:1]:${p}`, `[::ffff:127.0.0.1]:${p}`, `[::ffff:7f00:1]:${p}`, // IPv6 forms
-      `2130706433:${p}`, `0x7f000001:${p}`, `0177.0.0.1:${p}`, `127.1:${p}`, `127.0.0.1.:${p}`, // other IPv4 spellings
-      `127.0.0.1:${p}/../127.0.0.1:22`, `127.0.0.1:${p + 1}`, `127.0.0.1:0${p}`,
-      `http:%2F%2F127.0.0.1:${p}`, `127.0.0.1:${p}%0d%0aX:1`, `user@127.0.0.1:${p}`, `127.0.0.1:${p}?target=127.0.0.1:22`,
+      `[::1]:${p}`,
+      `[0:0:0:0:0:0:0:1]:${p}`,
+      `[::ffff:127.0.0.1]:${p}`,
+      `[::ffff:7f00:1]:${p}`, // IPv6 forms
+      `2130706433:${p}`,
+      `0x7f000001:${p}`,
+      `0177.0.0.1:${p}`,
+      `127.1:${p}`,
+      `127.0.0.1.:${p}`, // other IPv4 spellings
+      `127.0.0.1:${p}/../127.0.0.1:22`,
+      `127.0.0.1:${p + 1}`,
+      `127.0.0.1:0${p}`,
+      `http:%2F%2F127.0.0.1:${p}`,
+      `127.0.0.1:${p}%0d%0aX:1`,
+      `user@127.0.0.1:${p}`,
+      `127.0.0.1:${p}?target=127.0.0.1:22`,
     ];
     for (const target of attempts) {
       assert.equal(await closeCode(`${bridge.url}/${target}`), 1008, target);
@@ -167,21 +179,32 @@ describe('slow, silent and greedy clients are bounded', () => {
     assert.ok(heldAtWorst >= 56, `the attacker held ${heldAtWorst} pending places at the least`);
     assert.ok(bridge.stats().evicted >= clients, JSON.stringify(bridge.stats()));
     assert.ok(events.some((e) => e.type === 'evicted' && attackers.includes(e.address) && e.why === 'oldest pending (maxPendingUpgrades)'));
-    console.log(`# lockout: ${served} of ${clients} fresh clients served while ${heldAtWorst}+ silent sockets held the ${64} pending places (${attacker.opened()} opened by the attacker)`);
+    console.log(
+      `# lockout: ${served} of ${clients} fresh clients served while ${heldAtWorst}+ silent sockets held the ${64} pending places (${attacker.opened()} opened by the attacker)`,
+    );
   });
 
   test('one address gets at most maxPendingPerAddress pending places: its own oldest go first, and others are not touched', async () => {
     const server = await tcpServer();
     const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`], maxPendingPerAddress: 4, firstByteTimeoutMs: 60000, upgradeTimeoutMs: 60000 });
     closers.push(() => bridge.close());
-    const neighbour = [rawSocket(bridge.port, { localAddress: '127.0.0.9', request: 'GET / HTTP/1.1\r\n' }), rawSocket(bridge.port, { localAddress: '127.0.0.9' })];
+    const neighbour = [
+      rawSocket(bridge.port, { localAddress: '127.0.0.9', request: 'GET / HTTP/1.1\r\n' }),
+      rawSocket(bridge.port, { localAddress: '127.0.0.9' }),
+    ];
     await waitUntil(() => bridge.stats().pendingUpgrades === 2, 2000);
     const greedy = Array.from({ length: 12 }, () => rawSocket(bridge.port, { localAddress: '127.0.0.8' }));
     await waitUntil(() => greedy.slice(0, 8).every((s) => s.destroyed), 3000);
     assert.equal(bridge.stats().pendingUpgrades, 6);
     assert.equal(bridge.stats().evicted, 8);
-    assert.ok(greedy.slice(8).every((s) => !s.destroyed), 'the newest four of the greedy address stay');
-    assert.ok(neighbour.every((s) => !s.destroyed), 'the other address keeps its places');
+    assert.ok(
+      greedy.slice(8).every((s) => !s.destroyed),
+      'the newest four of the greedy address stay',
+    );
+    assert.ok(
+      neighbour.every((s) => !s.destroyed),
+      'the other address keeps its places',
+    );
     assert.equal(await echoes(bridge.url, { localAddress: '127.0.0.8' }), true, 'even the greedy address is served: its oldest silent socket makes way');
     for (const s of [...greedy, ...neighbour]) s.destroy();
   });
@@ -242,7 +265,9 @@ describe('slow, silent and greedy clients are bounded', () => {
         onEvent: (e) => events.push(e),
       });
       // Through the "proxy" (127.0.0.1): three refused clients from 10.0.0.1 and one good one from 10.0.0.2.
-      const refused = [1, 2, 3].map(() => rawSocket(bridge.port, { request: upgradeRequest('/', 'Origin: http://evil.example\r\nX-Forwarded-For: 10.0.0.1\r\n') }));
+      const refused = [1, 2, 3].map(() =>
+        rawSocket(bridge.port, { request: upgradeRequest('/', 'Origin: http://evil.example\r\nX-Forwarded-For: 10.0.0.1\r\n') }),
+      );
       await waitUntil(() => events.filter((e) => e.type === 'refused').length === 3, 3000);
       assert.equal(await echoes(bridge.url, { origin: 'http://good.example', headers: { 'X-Forwarded-For': '192.0.2.7, 10.0.0.2' } }), true);
       const refusedFrom = events.filter((e) => e.type === 'refused').map((e) => e.address);
@@ -250,7 +275,10 @@ describe('slow, silent and greedy clients are bounded', () => {
       if (trusted) {
         assert.deepEqual(refusedFrom, ['10.0.0.1', '10.0.0.1', '10.0.0.1']);
         assert.equal(openedFrom, '10.0.0.2', 'the rightmost address the trusted proxy did not add itself');
-        assert.ok(events.some((e) => e.type === 'evicted' && e.address === '10.0.0.1'), 'the third refusal from 10.0.0.1 evicted its first');
+        assert.ok(
+          events.some((e) => e.type === 'evicted' && e.address === '10.0.0.1'),
+          'the third refusal from 10.0.0.1 evicted its first',
+        );
       } else {
         assert.deepEqual(refusedFrom, ['127.0.0.1', '127.0.0.1', '127.0.0.1']);
         assert.equal(openedFrom, '127.0.0.1', 'X-Forwarded-For is ignored from an untrusted peer');
@@ -268,7 +296,9 @@ describe('slow, silent and greedy clients are bounded', () => {
     // A WebSocket client by hand, which completes the upgrade and then never reads its socket.
     const greedy = connect(bridge.port, '127.0.0.1');
     greedy.on('error', () => {});
-    greedy.write(`GET /127.0.0.1:${flood.port} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    greedy.write(
+      `GET /127.0.0.1:${flood.port} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
     await once(greedy, 'data');
     greedy.pause();
     await waitUntil(() => flood.state.written > 0, 2000);

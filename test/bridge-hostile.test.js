@@ -92,8 +92,14 @@ describe('one request cannot kill the bridge', () => {
     assert.equal(await echoes(`${bridge.url}/${a.target}`), true);
     const refusals = events.filter((e) => e.type === 'refused');
     assert.equal(refusals.length, 6);
-    assert.ok(refusals.every((e) => e.reason === 'target must be HOST:PORT'), JSON.stringify(refusals.map((e) => e.reason)));
-    assert.ok(refusals.some((e) => e.detail.includes('%E0%A4%A')), 'the path itself is in the event log');
+    assert.ok(
+      refusals.every((e) => e.reason === 'target must be HOST:PORT'),
+      JSON.stringify(refusals.map((e) => e.reason)),
+    );
+    assert.ok(
+      refusals.some((e) => e.detail.includes('%E0%A4%A')),
+      'the path itself is in the event log',
+    );
   });
 
   test('with a single target an undecodable path means that target, as any other path does', async () => {
@@ -121,7 +127,10 @@ describe('one request cannot kill the bridge', () => {
     const logged = events.filter((e) => e.type === 'refused');
     assert.equal(logged.length, origins.length);
     assert.ok(logged[0].detail.includes('x'.repeat(100)), 'the Origin is in the event log');
-    assert.ok(logged.every((e) => e.detail.length <= 300), 'cut to a bounded length there');
+    assert.ok(
+      logged.every((e) => e.detail.length <= 300),
+      'cut to a bounded length there',
+    );
     assert.equal(await echoes(bridge.url, { origin: 'http://good.example' }), true);
   });
 
@@ -147,7 +156,11 @@ describe('one request cannot kill the bridge', () => {
     const b = await echoServer();
     const bridge = await startBridge({ allow: [a.target, b.target] });
     closers.push(() => bridge.close());
-    for (const frame of [Buffer.from([0x82, 0xfe, 0x00, 0x01]), Buffer.from([0x82, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), Buffer.from([0x8f, 0x80, 0, 0, 0, 0])]) {
+    for (const frame of [
+      Buffer.from([0x82, 0xfe, 0x00, 0x01]),
+      Buffer.from([0x82, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+      Buffer.from([0x8f, 0x80, 0, 0, 0, 0]),
+    ]) {
       const raw = rawUpgrade(bridge.port, '/not-allowed:1');
       raw.socket.write(frame); // right behind the request: it reaches the WebSocket as it is refused
       await waitUntil(() => closeCodeIn(raw.received()) !== null || raw.socket.destroyed, 3000);
@@ -162,7 +175,11 @@ describe('one request cannot kill the bridge', () => {
     const a = await echoServer();
     const b = await echoServer();
     const cli = new URL('../bin/openssl-psk-wasm.js', import.meta.url).pathname;
-    const child = spawn(process.execPath, [cli, 'bridge', '--listen', '127.0.0.1:0', '--allow', a.target, '--allow', b.target, '--origin', 'http://good.example'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [cli, 'bridge', '--listen', '127.0.0.1:0', '--allow', a.target, '--allow', b.target, '--origin', 'http://good.example'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     closers.push(async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
     });
@@ -189,7 +206,10 @@ describe('one request cannot kill the bridge', () => {
     const logLines = output.split('\n').filter((line) => line.startsWith('bridge: #'));
     assert.ok(logLines.length >= 5, output);
     for (const line of logLines) assert.match(line, /^[\x20-\x7e]*$/, 'log lines are printable ASCII: request bytes cannot drive a terminal or forge a line');
-    assert.ok(logLines.some((line) => line.includes('"http://evil\\u009b2J\\u0085#1 open')), logLines.join('\n'));
+    assert.ok(
+      logLines.some((line) => line.includes('"http://evil\\u009b2J\\u0085#1 open')),
+      logLines.join('\n'),
+    );
     child.kill('SIGTERM');
     assert.equal((await once(child, 'exit'))[0], 0);
   });
@@ -202,7 +222,11 @@ describe('fuzzing the upgrade path', () => {
     assert.deepEqual(summary.servedAfter, { embedded: true, 'command line': true });
     assert.equal(summary.requests, 600);
     const kinds = Object.keys(summary.outcomes);
-    for (const expected of [/HTTP 400/, /101 then close 1008/, /101$/]) assert.ok(kinds.some((k) => expected.test(k)), `${expected} among ${kinds.join(', ')}`);
+    for (const expected of [/HTTP 400/, /101 then close 1008/, /101$/])
+      assert.ok(
+        kinds.some((k) => expected.test(k)),
+        `${expected} among ${kinds.join(', ')}`,
+      );
     console.log(`# bridge fuzz: ${summary.requests} requests in ${summary.seconds} s, ${summary.crashes.length} crashes; ${JSON.stringify(summary.outcomes)}`);
   });
 });

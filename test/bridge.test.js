@@ -44,7 +44,10 @@ describe('targets and refusals', () => {
     const a = await tcpServer();
     const b = await tcpServer();
     const bridge = await startBridge({ allow: [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`] });
-    for (const [path, server] of [[`/127.0.0.1:${a.port}`, a], [`/?target=127.0.0.1:${b.port}`, b]]) {
+    for (const [path, server] of [
+      [`/127.0.0.1:${a.port}`, a],
+      [`/?target=127.0.0.1:${b.port}`, b],
+    ]) {
       const c = client(`${bridge.url}${path}`);
       await c.opened;
       c.ws.send(Buffer.from(`to ${path}`));
@@ -120,7 +123,10 @@ describe('frames and closes', () => {
   });
 
   test('a text frame closes with 1003, an oversized frame with 1009; the TCP side is closed too', async () => {
-    for (const [send, code] of [[(ws) => ws.send('text'), 1003], [(ws) => ws.send(Buffer.alloc(2048)), 1009]]) {
+    for (const [send, code] of [
+      [(ws) => ws.send('text'), 1003],
+      [(ws) => ws.send(Buffer.alloc(2048)), 1009],
+    ]) {
       let tcpClosed;
       const a = await tcpServer((socket) => (tcpClosed = once(socket, 'close')));
       const bridge = await startBridge({ allow: [`127.0.0.1:${a.port}`], maxMessageBytes: 1024 });
@@ -208,8 +214,21 @@ describe('command line', () => {
 
   test('--trust-proxy, --first-byte-timeout and --max-pending-per-address reach the bridge', async () => {
     const a = await tcpServer();
-    const p = run(['bridge', '--listen', '127.0.0.1:0', '--allow', `127.0.0.1:${a.port}`, '--allow', '127.0.0.1:9',
-      '--trust-proxy', '127.0.0.1', '--first-byte-timeout', '1', '--max-pending-per-address', '1']);
+    const p = run([
+      'bridge',
+      '--listen',
+      '127.0.0.1:0',
+      '--allow',
+      `127.0.0.1:${a.port}`,
+      '--allow',
+      '127.0.0.1:9',
+      '--trust-proxy',
+      '127.0.0.1',
+      '--first-byte-timeout',
+      '1',
+      '--max-pending-per-address',
+      '1',
+    ]);
     await waitUntil(() => /listening on ws:/.test(p.output()), 5000);
     const url = /listening on (ws:\/\/\S+),/.exec(p.output())[1];
     const port = Number(/:(\d+),/.exec(p.output())[1]);

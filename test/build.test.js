@@ -1,5 +1,6 @@
 // The build's promises: pinned inputs recorded in build-info.json, the recorded hash is the
-// .wasm's, only the shim's functions exported, src/ffi.ts in step with the C header.
+// .wasm's, only the shim's functions exported, src/core/ffi.ts and ffi-imports.ts in step with
+// the C header.
 // (That the same inputs give the same bytes is checked by `./build.sh --verify`, run by npm test.)
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -8,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EXPORTED_FUNCTIONS } from '../lib/ffi.js';
+import { EXPORTED_FUNCTIONS } from '../lib/core/ffi.js';
 
 const root = new URL('..', import.meta.url);
 const read = (path) => readFileSync(new URL(path, root));
@@ -17,8 +18,20 @@ const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 /** The values pinned in wasm/inputs.sh, read by bash itself. */
 function pinned() {
-  const out = execFileSync('bash', ['-c', 'source wasm/inputs.sh; for f in "${!INPUT_SHA256[@]}"; do echo "$f ${INPUT_SHA256[$f]}"; done; echo "debian $DEBIAN_VERSION"; echo "packaging ${#DEBIAN_PACKAGING_PATCHES[@]}"'], { cwd: root, encoding: 'utf8' });
-  return Object.fromEntries(out.trim().split('\n').map((line) => line.split(' ')));
+  const out = execFileSync(
+    'bash',
+    [
+      '-c',
+      'source wasm/inputs.sh; for f in "${!INPUT_SHA256[@]}"; do echo "$f ${INPUT_SHA256[$f]}"; done; echo "debian $DEBIAN_VERSION"; echo "packaging ${#DEBIAN_PACKAGING_PATCHES[@]}"',
+    ],
+    { cwd: root, encoding: 'utf8' },
+  );
+  return Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' ')),
+  );
 }
 
 test('build-info.json records every pinned input with the pinned sha256', () => {
@@ -32,14 +45,28 @@ test('build-info.json records every pinned input with the pinned sha256', () => 
   assert.equal(patches.length, 40, 'the 40 security patches of the series, not the 6 packaging ones');
   assert.ok(patches.includes('debian/patches/CVE-2024-5535-1.patch'));
   assert.ok(!patches.includes('debian/patches/debian-targets.patch'));
-  for (const file of ['wasm/shim/psk.c', 'wasm/shim/opw.h', 'wasm/shim/library.js', 'wasm/flags.sh']) {
+  for (const file of ['wasm/shim/psk.c', 'wasm/shim/opw.h', 'scripts/gen-ffi.mjs', 'wasm/flags.sh']) {
     assert.equal(info.inputs[file], sha256(read(file)), `${file} as built is the file in the tree`);
   }
 });
 
 test('build-info.json records the toolchain, the flags, and the .wasm it describes', () => {
   assert.match(info.emcc, /3\.1\.6/);
-  for (const flag of ['no-asm', 'no-threads', 'no-shared', 'no-dso', 'no-engine', 'no-async', 'no-ssl3', 'no-comp', 'no-srp', 'no-ct', 'no-ocsp', 'no-cms', '--with-rand-seed=none']) {
+  for (const flag of [
+    'no-asm',
+    'no-threads',
+    'no-shared',
+    'no-dso',
+    'no-engine',
+    'no-async',
+    'no-ssl3',
+    'no-comp',
+    'no-srp',
+    'no-ct',
+    'no-ocsp',
+    'no-cms',
+    '--with-rand-seed=none',
+  ]) {
     assert.ok(info.configureFlags.includes(flag), flag);
   }
   assert.ok(!info.configureFlags.includes('no-psk'));
@@ -50,15 +77,22 @@ test('build-info.json records the toolchain, the flags, and the .wasm it describ
   assert.equal(info.glue.sha256, sha256(read('wasm/dist/openssl-psk.mjs')));
 });
 
-test('the .wasm exports only the shim (and the runtime\'s own three functions)', () => {
+test('the .wasm exports only the shim (and five functions of the runtime)', () => {
   const exports = WebAssembly.Module.exports(new WebAssembly.Module(read('wasm/dist/openssl-psk.wasm')));
   const functions = exports.filter((e) => e.kind === 'function');
-  // __wasm_call_ctors, __errno_location and malloc come with the emscripten runtime.
-  assert.equal(functions.length, EXPORTED_FUNCTIONS.length + 3);
-  assert.deepEqual(exports.filter((e) => e.kind !== 'function').map((e) => e.kind).sort(), ['memory', 'table']);
+  // __wasm_call_ctors, __errno_location and malloc come with the emscripten runtime;
+  // stackSave and stackRestore are there for the trap guard.
+  assert.equal(functions.length, EXPORTED_FUNCTIONS.length + 5);
+  assert.deepEqual(
+    exports
+      .filter((e) => e.kind !== 'function')
+      .map((e) => e.kind)
+      .sort(),
+    ['memory', 'table'],
+  );
 });
 
-test('src/ffi.ts is generated from wasm/shim/opw.h and up to date', () => {
+test('src/core/ffi.ts and ffi-imports.ts are generated from wasm/shim/opw.h and up to date', () => {
   execFileSync(process.execPath, ['scripts/gen-ffi.mjs', '--check'], { cwd: root, stdio: 'pipe' });
   const header = read('wasm/shim/opw.h').toString();
   const declared = header.match(/^OPW_EXPORT .*?\b(opw_\w+)\(/gm).map((line) => `_${/\b(opw_\w+)\(/.exec(line)[1]}`);

@@ -4,9 +4,10 @@
 // or a typed TlsError, the module never traps, no memory is lost, and afterwards the instance
 // still does correct handshakes (nothing was corrupted).
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { loadOpenSSL, TlsError } from '../lib/index.js';
-import { handshake, str, text, transfer, tryHandshake } from './helpers/memory.js';
+import { handshake, owner, str, text, transfer, tryHandshake } from './helpers/pair.js';
+import { freeAll } from './helpers/psk.js';
 
 const ossl = await loadOpenSSL();
 const foreign = await loadOpenSSL();
@@ -28,6 +29,7 @@ const sha384 = ossl.createPskSession({ masterKey: new Uint8Array(16).fill(1), ci
 const foreignSession = foreign.createPskSession({ masterKey: KEY, cipher: 'TLS_AES_128_GCM_SHA256' });
 const freed = ossl.createPskSession({ masterKey: KEY, cipher: 'TLS_AES_128_GCM_SHA256' });
 freed.free();
+after(() => freeAll(good, sha384, foreignSession));
 
 /** What a misbehaving callback may do, given the connection it was called for. */
 function behaviours(kind) {
@@ -56,12 +58,18 @@ function behaviours(kind) {
     () => ({ identity: 'dev', session: foreignSession, psk: KEY }),
     () => ({ identity: 'dev', session: freed, psk: KEY }),
     () => (kind === 'findSession' ? foreignSession : kind === 'server' ? new Uint8Array(300) : { identity: 'x'.repeat(70000), session: good, psk: KEY }),
-    () => (kind === 'findSession' ? freed : kind === 'server' ? foreign.importSecret(KEY) : { identity: 'y'.repeat(200), session: sha384, psk: new Uint8Array(257) }),
-    () => (kind === 'findSession' || kind === 'useSession' ? (kind === 'findSession' ? sha384 : { identity: 'dev', session: sha384 }) : { identity: 'dev', psk: new Uint8Array(7).fill(3) }),
+    () =>
+      kind === 'findSession' ? freed : kind === 'server' ? foreign.importSecret(KEY) : { identity: 'y'.repeat(200), session: sha384, psk: new Uint8Array(257) },
+    () =>
+      kind === 'findSession' || kind === 'useSession'
+        ? kind === 'findSession'
+          ? sha384
+          : { identity: 'dev', session: sha384 }
+        : { identity: 'dev', psk: new Uint8Array(7).fill(3) },
     (conn) => (conn.handshake(), valid()),
     (conn) => (conn.free(), valid()),
     (conn) => (conn.write(text('x')), valid()),
-    (conn) => (ossl.createPskSession({ masterKey: KEY, cipher: 'TLS_AES_128_GCM_SHA256' }).free(), valid()),
+    () => (ossl.createPskSession({ masterKey: KEY, cipher: 'TLS_AES_128_GCM_SHA256' }).free(), valid()),
     () => {
       const ctx = ossl.createContext({ role: 'client' });
       const other = ctx.createConnection();
@@ -111,7 +119,22 @@ test('400 handshakes with randomly misbehaving callbacks: only successes and typ
   assert.ok((outcomes.get('success') ?? 0) > 0, 'some rounds succeed');
   assert.ok(outcomes.size >= 6, `a variety of outcomes: ${[...outcomes.keys()]}`);
   for (const code of outcomes.keys()) {
-    assert.ok(['success', 'ERR_PSK_CALLBACK', 'ERR_INVALID_ARGUMENT', 'ERR_USE_AFTER_FREE', 'ERR_PSK_IDENTITY_TOO_LONG', 'ERR_PSK_KEY_TOO_LONG', 'ERR_PSK_WRONG_KEY', 'ERR_PSK_UNKNOWN_IDENTITY', 'ERR_PSK_DIGEST_MISMATCH', 'ERR_NO_SHARED_CIPHER', 'ERR_HANDSHAKE'].includes(code), `unexpected ${code}`);
+    assert.ok(
+      [
+        'success',
+        'ERR_PSK_CALLBACK',
+        'ERR_INVALID_ARGUMENT',
+        'ERR_USE_AFTER_FREE',
+        'ERR_PSK_IDENTITY_TOO_LONG',
+        'ERR_PSK_KEY_TOO_LONG',
+        'ERR_PSK_WRONG_KEY',
+        'ERR_PSK_UNKNOWN_IDENTITY',
+        'ERR_PSK_DIGEST_MISMATCH',
+        'ERR_NO_SHARED_CIPHER',
+        'ERR_HANDSHAKE',
+      ].includes(code),
+      `unexpected ${code}`,
+    );
   }
   // Connections the callbacks created on their own were freed; SecretKeys of the other instance belong to it.
   assert.equal(ossl.heapStats().inUseBytes, baseline, 'no memory lost');
@@ -129,35 +152,43 @@ test('400 handshakes with randomly misbehaving callbacks: only successes and typ
   }
 });
 
-test('keys of any length for the digest work when both sides agree (RFC 8446 does not tie a PSK\'s length to its hash)', () => {
-  for (const [length, cipher] of [[16, 'TLS_AES_256_GCM_SHA384'], [48, 'TLS_AES_128_GCM_SHA256'], [1, 'TLS_CHACHA20_POLY1305_SHA256']]) {
+test("keys of any length for the digest work when both sides agree (RFC 8446 does not tie a PSK's length to its hash)", (t) => {
+  const own = owner(t);
+  for (const [length, cipher] of [
+    [16, 'TLS_AES_256_GCM_SHA384'],
+    [48, 'TLS_AES_128_GCM_SHA256'],
+    [1, 'TLS_CHACHA20_POLY1305_SHA256'],
+  ]) {
     const key = new Uint8Array(length).fill(9);
-    const a = ossl.createPskSession({ masterKey: key, cipher });
-    const b = ossl.createPskSession({ masterKey: key, cipher });
-    const cctx = ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev', session: a }) });
-    const sctx = ossl.createContext({ role: 'server', pskFindSession: () => b });
-    const cc = cctx.createConnection();
-    const sc = sctx.createConnection();
+    const a = own(ossl.createPskSession({ masterKey: key, cipher }));
+    const b = own(ossl.createPskSession({ masterKey: key, cipher }));
+    const cctx = own(ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev', session: a }) }));
+    const sctx = own(ossl.createContext({ role: 'server', pskFindSession: () => b }));
+    const cc = own(cctx.createConnection());
+    const sc = own(sctx.createConnection());
     handshake(cc, sc);
     assert.equal(cc.cipher.handshakeDigest.name, cipher.endsWith('SHA384') ? 'SHA384' : 'SHA256');
-    for (const o of [cc, sc, cctx, sctx, a, b]) o.free();
   }
   // Different lengths are different keys: a clean ERR_PSK_WRONG_KEY, never an overread.
-  const short = ossl.createPskSession({ masterKey: new Uint8Array(16).fill(9), cipher: 'TLS_AES_128_GCM_SHA256' });
-  const long = ossl.createPskSession({ masterKey: new Uint8Array(32).fill(9), cipher: 'TLS_AES_128_GCM_SHA256' });
+  const short = own(ossl.createPskSession({ masterKey: new Uint8Array(16).fill(9), cipher: 'TLS_AES_128_GCM_SHA256' }));
+  const long = own(ossl.createPskSession({ masterKey: new Uint8Array(32).fill(9), cipher: 'TLS_AES_128_GCM_SHA256' }));
   const r = tryHandshake(
-    ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev', session: short }) }).createConnection(),
-    ossl.createContext({ role: 'server', pskFindSession: () => long }).createConnection(),
+    own(own(ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev', session: short }) })).createConnection()),
+    own(own(ossl.createContext({ role: 'server', pskFindSession: () => long })).createConnection()),
   );
   assert.deepEqual([r.client?.code, r.server?.code], ['ERR_PSK_WRONG_KEY', 'ERR_PSK_WRONG_KEY']);
 });
 
-test('objects of another instance are refused, never read from the wrong memory', () => {
-  const cctx = ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev', session: foreignSession }) });
-  const r = tryHandshake(cctx.createConnection(), ossl.createContext({ role: 'server', pskFindSession: () => good }).createConnection());
+test('objects of another instance are refused, never read from the wrong memory', (t) => {
+  const own = owner(t);
+  const cctx = own(ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev', session: foreignSession }) }));
+  const sctx = own(ossl.createContext({ role: 'server', pskFindSession: () => good }));
+  const r = tryHandshake(own(cctx.createConnection()), own(sctx.createConnection()));
   assert.equal(r.client?.code, 'ERR_INVALID_ARGUMENT');
   assert.match(r.client.message, /another OpenSSL instance/);
-  assert.throws(() => ossl.createContext({ role: 'client' }).createConnection().setSession(foreignSession), /another OpenSSL instance/);
+  const bare = own(ossl.createContext({ role: 'client' }));
+  const conn = own(bare.createConnection());
+  assert.throws(() => conn.setSession(foreignSession), /another OpenSSL instance/);
   assert.throws(() => ossl.createPskSession({ masterKey: KEY, cipher: foreign.findCipher('TLS_AES_128_GCM_SHA256') }), { code: 'ERR_INVALID_ARGUMENT' });
 });
 
@@ -187,10 +218,11 @@ function indescribable(which) {
   }
 }
 
-test('1,000 callbacks throwing values whose description throws: each a TlsError with the value as cause; the instance keeps working', () => {
+test('1,000 callbacks throwing values whose description throws: each a TlsError with the value as cause; the instance keeps working', (t) => {
+  const own = owner(t);
   const instance = foreign; // its own instance: a trap here must not take the other tests with it
   const key = new Uint8Array(32).fill(0x33);
-  const session = instance.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256' });
+  const session = own(instance.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256' }));
   const kinds = ['pskUseSession', 'pskClient', 'pskFindSession', 'pskServer', 'onKeylog'];
   const warm = () => {
     const cctx = instance.createContext({ role: 'client', pskUseSession: () => ({ identity: 'x', session }) });
@@ -213,7 +245,9 @@ test('1,000 callbacks throwing values whose description throws: each a TlsError 
     const tls12 = kind === 'pskClient' || kind === 'pskServer';
     const client = {
       role: 'client',
-      ...(tls12 ? { maxVersion: 'TLSv1.2', cipherList: 'PSK-AES128-GCM-SHA256', pskClient: () => ({ identity: 'x', psk: key }) } : { pskUseSession: () => ({ identity: 'x', session }) }),
+      ...(tls12
+        ? { maxVersion: 'TLSv1.2', cipherList: 'PSK-AES128-GCM-SHA256', pskClient: () => ({ identity: 'x', psk: key }) }
+        : { pskUseSession: () => ({ identity: 'x', session }) }),
     };
     const server = { role: 'server', pskFindSession: () => session, pskServer: () => key };
     (kind.startsWith('psk') && (kind === 'pskUseSession' || kind === 'pskClient') ? client : server)[kind] = thrower;
@@ -233,5 +267,4 @@ test('1,000 callbacks throwing values whose description throws: each a TlsError 
   assert.deepEqual([...seen.values()], [200, 200, 200, 200, 200]);
   warm();
   assert.equal(instance.heapStats().inUseBytes, baseline, 'no memory lost');
-  session.free();
 });

@@ -62,7 +62,14 @@ describe('our s_client -> openssl s_server -rev', { timeout: 60000 }, () => {
     const key = key32();
     const server = await opensslServer(['-nocert', '-rev', '-allow_no_dhe_kex', '-groups', 'P-384', ...pskArgs('dev-1', key)]);
     const client = ourClient([
-      '-connect', `127.0.0.1:${server.port}`, '-tls1_3', '-ciphersuites', 'TLS_CHACHA20_POLY1305_SHA256', '-groups', 'X25519', '-allow_no_dhe_kex',
+      '-connect',
+      `127.0.0.1:${server.port}`,
+      '-tls1_3',
+      '-ciphersuites',
+      'TLS_CHACHA20_POLY1305_SHA256',
+      '-groups',
+      'X25519',
+      '-allow_no_dhe_kex',
       ...pskArgs('dev-1', key),
     ]);
     await converse(client, 'no dhe', 'ehd on');
@@ -129,9 +136,17 @@ describe('our s_client -> openssl s_server -rev', { timeout: 60000 }, () => {
     for (const message of ['>>> TLS 1.3, Handshake [length 0', 'ClientHello', '<<< TLS 1.3, Handshake', 'ServerHello', 'Finished']) {
       assert.ok(client.output.includes(message), `-msg output lacks ${message}:\n${client.output}`);
     }
-    const labels = readFileSync(keylog, 'utf8').trim().split('\n').map((line) => line.split(' ')[0]).sort();
+    const labels = readFileSync(keylog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' ')[0])
+      .sort();
     assert.deepEqual(labels, [
-      'CLIENT_HANDSHAKE_TRAFFIC_SECRET', 'CLIENT_TRAFFIC_SECRET_0', 'EXPORTER_SECRET', 'SERVER_HANDSHAKE_TRAFFIC_SECRET', 'SERVER_TRAFFIC_SECRET_0',
+      'CLIENT_HANDSHAKE_TRAFFIC_SECRET',
+      'CLIENT_TRAFFIC_SECRET_0',
+      'EXPORTER_SECRET',
+      'SERVER_HANDSHAKE_TRAFFIC_SECRET',
+      'SERVER_TRAFFIC_SECRET_0',
     ]);
     await server.stop();
   });
@@ -266,13 +281,33 @@ describe('usage', { timeout: 60000 }, () => {
   test('-help lists every flag with its meaning', async () => {
     const p = startPeer('s_client', process.execPath, [CLI, 's_client', '-help']);
     assert.equal((await p.exited).code, 0);
-    for (const flag of ['-connect', '-psk', '-psk_identity', '-psk_session', '-sess_out', '-sess_in', '-tls1_2', '-tls1_3', '-ciphersuites', '-cipher', '-groups', '-allow_no_dhe_kex', '-early_data', '-msg', '-quiet', '-keylogfile']) {
+    for (const flag of [
+      '-connect',
+      '-psk',
+      '-psk_identity',
+      '-psk_session',
+      '-sess_out',
+      '-sess_in',
+      '-tls1_2',
+      '-tls1_3',
+      '-ciphersuites',
+      '-cipher',
+      '-groups',
+      '-allow_no_dhe_kex',
+      '-early_data',
+      '-msg',
+      '-quiet',
+      '-keylogfile',
+    ]) {
       assert.match(p.output, new RegExp(`\\n  ${flag} `), flag);
     }
   });
 
   test('a malformed -psk and a missing PSK are usage errors', async () => {
-    for (const args of [['-psk', 'xyz'], ['-connect', '127.0.0.1:1']]) {
+    for (const args of [
+      ['-psk', 'xyz'],
+      ['-connect', '127.0.0.1:1'],
+    ]) {
       const p = startPeer('s_client', process.execPath, [CLI, 's_client', ...args]);
       assert.equal((await p.exited).code, 2, p.output);
     }

@@ -53,7 +53,10 @@ describe('examples/node', { timeout: 60000 }, () => {
   });
 
   test('bad arguments print the usage and exit 2', async () => {
-    for (const [path, args] of [['node/client.mjs', ['127.0.0.1:1', 'id', 'not-hex']], ['node/server.mjs', ['0']]]) {
+    for (const [path, args] of [
+      ['node/client.mjs', ['127.0.0.1:1', 'id', 'not-hex']],
+      ['node/server.mjs', ['0']],
+    ]) {
       const p = node(path, args);
       assert.equal((await p.exited).code, 2);
       assert.match(p.output, /^usage: node examples\//);
@@ -65,12 +68,32 @@ describe('examples/mqtt', { timeout: 60000 }, () => {
   test('publish.mjs publishes through the bridge to a TLS-PSK mosquitto; mosquitto_sub receives it', async (t) => {
     const pubKey = key32();
     const subKey = key32();
-    const broker = await mosquittoBroker({ users: new Map([['browser-1', pubKey], ['native-sub', subKey]]) });
+    const broker = await mosquittoBroker({
+      users: new Map([
+        ['browser-1', pubKey],
+        ['native-sub', subKey],
+      ]),
+    });
     const bridge = await startBridge({ allow: [`127.0.0.1:${broker.port}`] });
     t.after(() => bridge.close());
     // stdbuf: mosquitto_sub's stdout is a pipe here, which stdio would buffer.
-    const sub = startPeer('mosquitto_sub', 'stdbuf', ['-oL', 'mosquitto_sub',
-      '-h', '127.0.0.1', '-p', String(broker.port), '--psk', hex(subKey), '--psk-identity', 'native-sub', '-t', 'sensors/+/temp', '-C', '1', '-v', '-d',
+    const sub = startPeer('mosquitto_sub', 'stdbuf', [
+      '-oL',
+      'mosquitto_sub',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(broker.port),
+      '--psk',
+      hex(subKey),
+      '--psk-identity',
+      'native-sub',
+      '-t',
+      'sensors/+/temp',
+      '-C',
+      '1',
+      '-v',
+      '-d',
     ]);
     await sub.waitFor('received SUBACK');
     const pub = node('mqtt/publish.mjs', [`${bridge.url}/127.0.0.1:${broker.port}`, 'browser-1', hex(pubKey), 'sensors/kitchen/temp', '21.5 °C']);

@@ -7,7 +7,7 @@ import { connect, createServer } from 'node:net';
 import { Duplex } from 'node:stream';
 import { describe, test } from 'node:test';
 import { acceptTls, connectTls, loadOpenSSL } from '../lib/index.js';
-import { handshake, text, tryHandshake } from './helpers/memory.js';
+import { handshake, owner, text, tryHandshake } from './helpers/pair.js';
 import { testPki } from './helpers/pki.js';
 import { freeAll } from './helpers/psk.js';
 
@@ -21,9 +21,12 @@ function outcome(client, server) {
   const sctx = ossl.createContext({ role: 'server', ...server });
   const cc = cctx.createConnection();
   const sc = sctx.createConnection();
-  const r = tryHandshake(cc, sc);
-  freeAll(cc, sc, cctx, sctx);
-  return { client: r.client?.code ?? null, server: r.server?.code ?? null, messages: [r.client?.message, r.server?.message] };
+  try {
+    const r = tryHandshake(cc, sc);
+    return { client: r.client?.code ?? null, server: r.server?.code ?? null, messages: [r.client?.message, r.server?.message] };
+  } finally {
+    freeAll(cc, sc, cctx, sctx);
+  }
 }
 
 const tls13Client = (k, extra = {}) => ({ pskUseSession: () => ({ identity: 'dev', session: session(k) }), ...extra });
@@ -36,10 +39,30 @@ describe('distinct codes, both sides', () => {
     ['unknown identity, TLS 1.3 (find-session callback)', tls13Client(key(1)), { pskFindSession: () => null }, 'ERR_PSK_UNKNOWN_IDENTITY'],
     ['unknown identity, TLS 1.3 (old-style server callback)', tls13Client(key(1)), { pskServer: () => null }, 'ERR_PSK_UNKNOWN_IDENTITY'],
     ['unknown identity, TLS 1.2', tls12Client(key(1)), { pskServer: () => null }, 'ERR_PSK_UNKNOWN_IDENTITY'],
-    ['no shared cipher, TLS 1.3', tls13Client(key(1), { ciphersuites: 'TLS_AES_128_GCM_SHA256' }), { ciphersuites: 'TLS_CHACHA20_POLY1305_SHA256', pskFindSession: () => session(key(1)) }, 'ERR_NO_SHARED_CIPHER'],
-    ['no shared cipher, TLS 1.2', tls12Client(key(1), { cipherList: 'PSK-AES128-GCM-SHA256' }), { cipherList: 'PSK-CHACHA20-POLY1305', pskServer: () => key(1) }, 'ERR_NO_SHARED_CIPHER'],
-    ['protocol version mismatch (1.3 only vs 1.2 only)', tls13Client(key(1), { minVersion: 'TLSv1.3' }), { maxVersion: 'TLSv1.2', pskServer: () => key(1) }, 'ERR_PROTOCOL_VERSION'],
-    ['protocol version mismatch (1.2 only vs 1.3 only)', tls12Client(key(1)), { minVersion: 'TLSv1.3', pskFindSession: () => session(key(1)) }, 'ERR_PROTOCOL_VERSION'],
+    [
+      'no shared cipher, TLS 1.3',
+      tls13Client(key(1), { ciphersuites: 'TLS_AES_128_GCM_SHA256' }),
+      { ciphersuites: 'TLS_CHACHA20_POLY1305_SHA256', pskFindSession: () => session(key(1)) },
+      'ERR_NO_SHARED_CIPHER',
+    ],
+    [
+      'no shared cipher, TLS 1.2',
+      tls12Client(key(1), { cipherList: 'PSK-AES128-GCM-SHA256' }),
+      { cipherList: 'PSK-CHACHA20-POLY1305', pskServer: () => key(1) },
+      'ERR_NO_SHARED_CIPHER',
+    ],
+    [
+      'protocol version mismatch (1.3 only vs 1.2 only)',
+      tls13Client(key(1), { minVersion: 'TLSv1.3' }),
+      { maxVersion: 'TLSv1.2', pskServer: () => key(1) },
+      'ERR_PROTOCOL_VERSION',
+    ],
+    [
+      'protocol version mismatch (1.2 only vs 1.3 only)',
+      tls12Client(key(1)),
+      { minVersion: 'TLSv1.3', pskFindSession: () => session(key(1)) },
+      'ERR_PROTOCOL_VERSION',
+    ],
   ];
   for (const [name, client, server, code] of cases) {
     test(`${name}: ${code} on both sides`, () => {
@@ -48,7 +71,7 @@ describe('distinct codes, both sides', () => {
     });
   }
 
-  test('an unknown identity with a certificate to fall back on goes on to the certificate (the man page\'s fallback)', () => {
+  test("an unknown identity with a certificate to fall back on goes on to the certificate (the man page's fallback)", () => {
     const pki = testPki();
     const r = outcome(tls13Client(key(1), { ca: pki.otherCa }), { certificate: pki.certificate, privateKey: pki.privateKey, pskFindSession: () => null });
     assert.deepEqual([r.client, r.server], ['ERR_CERT_VERIFY', 'ERR_HANDSHAKE']);
@@ -62,16 +85,23 @@ describe('the stream ending early', () => {
     const sctx = ossl.createContext({ role: 'server', pskFindSession: () => session(key(3)) });
     const cc = cctx.createConnection();
     const sc = sctx.createConnection();
-    handshake(cc, sc);
-    return { cc, sc, free: () => freeAll(cc, sc, cctx, sctx) };
+    const free = () => freeAll(cc, sc, cctx, sctx);
+    try {
+      handshake(cc, sc);
+    } catch (error) {
+      free();
+      throw error;
+    }
+    return { cc, sc, free };
   }
 
-  test('mid-handshake: ERR_RESET_IN_HANDSHAKE, for the side still waiting (client or server)', () => {
+  test('mid-handshake: ERR_RESET_IN_HANDSHAKE, for the side still waiting (client or server)', (t) => {
+    const own = owner(t);
     for (const side of ['client', 'server']) {
-      const cctx = ossl.createContext({ role: 'client', ...tls13Client(key(4)) });
-      const sctx = ossl.createContext({ role: 'server', pskFindSession: () => session(key(4)) });
-      const cc = cctx.createConnection();
-      const sc = sctx.createConnection();
+      const cctx = own(ossl.createContext({ role: 'client', ...tls13Client(key(4)) }));
+      const sctx = own(ossl.createContext({ role: 'server', pskFindSession: () => session(key(4)) }));
+      const cc = own(cctx.createConnection());
+      const sc = own(sctx.createConnection());
       cc.handshake();
       const hello = cc.drain();
       if (side === 'server') {
@@ -84,31 +114,36 @@ describe('the stream ending early', () => {
         cc.feedEnd(); // the server vanished before answering
         assert.throws(() => cc.handshake(), { code: 'ERR_RESET_IN_HANDSHAKE' });
       }
-      freeAll(cc, sc, cctx, sctx);
     }
   });
 
-  test('mid-record: ERR_RESET_IN_RECORD on whichever side receives the cut record', () => {
-    for (const [from, to] of [['cc', 'sc'], ['sc', 'cc']]) {
-      const p = established();
+  test('mid-record: ERR_RESET_IN_RECORD on whichever side receives the cut record', (t) => {
+    const own = owner(t);
+    for (const [from, to] of [
+      ['cc', 'sc'],
+      ['sc', 'cc'],
+    ]) {
+      const p = own(established());
       p[from].write(text('a record that will be cut short'));
       const record = p[from].drain();
       p[to].feed(record.subarray(0, record.length - 7));
       p[to].feedEnd();
       assert.throws(() => p[to].read(), { code: 'ERR_RESET_IN_RECORD' });
-      p.free();
     }
   });
 
-  test('between records without close_notify: ERR_TRUNCATED on either side, after the data that did arrive', () => {
-    for (const [from, to] of [['cc', 'sc'], ['sc', 'cc']]) {
-      const p = established();
+  test('between records without close_notify: ERR_TRUNCATED on either side, after the data that did arrive', (t) => {
+    const own = owner(t);
+    for (const [from, to] of [
+      ['cc', 'sc'],
+      ['sc', 'cc'],
+    ]) {
+      const p = own(established());
       p[from].write(text('whole'));
       p[to].feed(p[from].drain());
       assert.equal(new TextDecoder().decode(p[to].read()), 'whole');
       p[to].feedEnd();
       assert.throws(() => p[to].read(), { code: 'ERR_TRUNCATED' });
-      p.free();
     }
   });
 

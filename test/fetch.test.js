@@ -152,23 +152,26 @@ describe('pskFetch against Node https with a PSK', () => {
   test('a body nobody reads: the read-ahead stays bounded (64 KiB here), the server is held back, cancel() frees the connection', async () => {
     let written = 0;
     let serverRes = null;
-    const d = await device({}, {
-      handler: async (req, res) => {
-        serverRes = res;
-        res.writeHead(200, { 'content-type': 'application/octet-stream' }); // chunked, endless
-        const piece = Buffer.alloc(16384, 0x61);
-        while (!res.destroyed) {
-          if (res.write(piece)) written += piece.length;
-          else {
-            await new Promise((resolve) => {
-              const go = () => (res.off('drain', go), res.off('close', go), resolve());
-              res.on('drain', go).on('close', go);
-            });
-            written += piece.length;
+    const d = await device(
+      {},
+      {
+        handler: async (req, res) => {
+          serverRes = res;
+          res.writeHead(200, { 'content-type': 'application/octet-stream' }); // chunked, endless
+          const piece = Buffer.alloc(16384, 0x61);
+          while (!res.destroyed) {
+            if (res.write(piece)) written += piece.length;
+            else {
+              await new Promise((resolve) => {
+                const go = () => (res.off('drain', go), res.off('close', go), resolve());
+                res.on('drain', go).on('close', go);
+              });
+              written += piece.length;
+            }
           }
-        }
+        },
       },
-    });
+    );
     try {
       const res = await d.pskFetch(`${d.base}/endless`);
       // Wait for the server to be held back: its count stops growing once the read-ahead, the
@@ -217,14 +220,19 @@ describe('pskFetch against Node https with a PSK', () => {
       const kept = await res.json();
       assert.deepEqual([kept.method, Buffer.from(kept.body, 'base64').toString()], ['POST', 'kept']);
 
-      await assert.rejects(d.pskFetch(`${d.base}/redirect?to=https://127.0.0.2:1/x`), (e) => e instanceof TlsError && e.code === 'ERR_HTTP_REDIRECT' && /another origin/.test(e.message));
+      await assert.rejects(
+        d.pskFetch(`${d.base}/redirect?to=https://127.0.0.2:1/x`),
+        (e) => e instanceof TlsError && e.code === 'ERR_HTTP_REDIRECT' && /another origin/.test(e.message),
+      );
       res = await d.pskFetch(`${d.base}/redirect?to=https://127.0.0.2:1/x`, { redirect: 'manual' });
       assert.equal(res.status, 302);
       assert.equal(res.headers.get('location'), 'https://127.0.0.2:1/x');
       await assert.rejects(d.pskFetch(`${d.base}/redirect`, { redirect: 'error' }), { code: 'ERR_HTTP_REDIRECT' });
       await assert.rejects(d.pskFetch(`${d.base}/loop`), (e) => e.code === 'ERR_HTTP_REDIRECT' && /more than 20/.test(e.message));
       const stream = new ReadableStream({ start: (c) => (c.enqueue(new Uint8Array([1])), c.close()) });
-      await assert.rejects(d.pskFetch(`${d.base}/redirect?status=307&to=/echo`, { method: 'POST', body: stream, duplex: 'half' }), { code: 'ERR_HTTP_REDIRECT' });
+      await assert.rejects(d.pskFetch(`${d.base}/redirect?status=307&to=/echo`, { method: 'POST', body: stream, duplex: 'half' }), {
+        code: 'ERR_HTTP_REDIRECT',
+      });
     } finally {
       await d.stop();
     }
@@ -267,7 +275,7 @@ describe('pskFetch against Node https with a PSK', () => {
     }
   });
 
-  test("where the socket comes from: target (websockify), connect(origin, hostPort) with port 443 by default; a connect that throws, and options that conflict, are typed errors", async () => {
+  test('where the socket comes from: target (websockify), connect(origin, hostPort) with port 443 by default; a connect that throws, and options that conflict, are typed errors', async () => {
     const d = await device();
     const ws = await websockify(Number(new URL(d.base).port));
     try {
@@ -282,9 +290,15 @@ describe('pskFetch against Node https with a PSK', () => {
           throw new TypeError('no route today');
         },
       });
-      await assert.rejects(throwing('https://device.example/redfish/v1'), (e) => e instanceof TlsError && e.code === 'ERR_TRANSPORT' && e.cause instanceof TypeError);
+      await assert.rejects(
+        throwing('https://device.example/redfish/v1'),
+        (e) => e instanceof TlsError && e.code === 'ERR_TRANSPORT' && e.cause instanceof TypeError,
+      );
       await assert.rejects(throwing('https://[::1]:8443/x'), { code: 'ERR_TRANSPORT' });
-      assert.deepEqual(seen, [['https://device.example/', 'device.example:443'], ['https://[::1]:8443/', '[::1]:8443']]);
+      assert.deepEqual(seen, [
+        ['https://device.example/', 'device.example:443'],
+        ['https://[::1]:8443/', '[::1]:8443'],
+      ]);
 
       for (const bad of [{}, { bridge: d.bridgeUrl, target: ws.url }, { bridge: 'http://x' }, { connect: 'ws://x' }, { target: 42 }]) {
         assert.throws(() => createPskFetch(bad), { code: 'ERR_INVALID_ARGUMENT' }, JSON.stringify(bad));
@@ -303,7 +317,9 @@ describe('pskFetch against Node https with a PSK', () => {
       await assert.rejects(d.pskFetch(`${d.base}/echo`, { body: 'x' }), { code: 'ERR_INVALID_ARGUMENT' });
       await assert.rejects(d.pskFetch(`${d.base}/echo`, { method: 'CONNECT' }), { code: 'ERR_INVALID_ARGUMENT' });
       assert.throws(() => createPskFetch({}), { code: 'ERR_INVALID_ARGUMENT' });
-      const wrong = createPskFetch({ connect: (origin, hostPort) => connectTls(`${d.bridgeUrl}/${hostPort}`, { psk: { identity: IDENTITY, key: new Uint8Array(32) } }) });
+      const wrong = createPskFetch({
+        connect: (origin, hostPort) => connectTls(`${d.bridgeUrl}/${hostPort}`, { psk: { identity: IDENTITY, key: new Uint8Array(32) } }),
+      });
       await assert.rejects(wrong(`${d.base}/redfish/v1/Systems`), (e) => e instanceof TlsError && e.code === 'ERR_PSK_WRONG_KEY');
       wrong.close();
       d.pskFetch.close();
@@ -364,10 +380,18 @@ const answering = (answers) => (socket) =>
 
 describe('pskFetch against hostile servers, and misuse', () => {
   test('a response that cannot be a Response (bad header name, status 600) fails typed, and its connection is closed once: the pool bound holds', async () => {
-    const bad = ['HTTP/1.1 200 OK\r\nBad(Name: x\r\nContent-Length: 2\r\n\r\nok', 'HTTP/1.1 600 Odd\r\nContent-Length: 2\r\n\r\nok', 'HTTP/1.1 200 OK\r\nBad(Name: x\r\nContent-Length: 2\r\n\r\nok'];
+    const bad = [
+      'HTTP/1.1 200 OK\r\nBad(Name: x\r\nContent-Length: 2\r\n\r\nok',
+      'HTTP/1.1 600 Odd\r\nContent-Length: 2\r\n\r\nok',
+      'HTTP/1.1 200 OK\r\nBad(Name: x\r\nContent-Length: 2\r\n\r\nok',
+    ];
     const d = await rawDevice(answering(bad), { maxConnectionsPerOrigin: 1 });
     try {
-      for (let i = 0; i < 3; i++) await assert.rejects(d.pskFetch(`${d.base}/bad`), (e) => e instanceof TlsError && e.code === 'ERR_HTTP' && /cannot be represented|cannot have/.test(e.message));
+      for (let i = 0; i < 3; i++)
+        await assert.rejects(
+          d.pskFetch(`${d.base}/bad`),
+          (e) => e instanceof TlsError && e.code === 'ERR_HTTP' && /cannot be represented|cannot have/.test(e.message),
+        );
       const results = await Promise.all(Array.from({ length: 4 }, () => d.pskFetch(`${d.base}/good`).then((r) => r.text())));
       assert.deepEqual(results, ['ok', 'ok', 'ok', 'ok']);
       assert.equal(d.stats.maxOpen, 1, 'never more connections than maxConnectionsPerOrigin');
@@ -406,7 +430,10 @@ describe('pskFetch against hostile servers, and misuse', () => {
       more();
     };
     const d = await rawDevice(
-      answering([endless('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;x=', 'a'), endless('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n', 'X-T: aaaaaaaa\r\n')]),
+      answering([
+        endless('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;x=', 'a'),
+        endless('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n', 'X-T: aaaaaaaa\r\n'),
+      ]),
     );
     try {
       for (const path of ['/extension', '/trailers']) {
@@ -419,7 +446,12 @@ describe('pskFetch against hostile servers, and misuse', () => {
   });
 
   test('bytes after a complete response: the response is kept, the connection is not reused', async () => {
-    const d = await rawDevice(answering(['HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok']));
+    const d = await rawDevice(
+      answering([
+        'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n',
+        'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+      ]),
+    );
     try {
       assert.equal(await (await d.pskFetch(`${d.base}/1`)).text(), 'ok');
       assert.equal(await (await d.pskFetch(`${d.base}/2`)).text(), 'ok');
@@ -435,7 +467,10 @@ describe('pskFetch against hostile servers, and misuse', () => {
     try {
       const a = await d.pskFetch(`${d.base}/a`);
       const abortB = new AbortController();
-      const b = d.pskFetch(`${d.base}/b`, { signal: abortB.signal }).then(() => 'answered', (e) => e.name);
+      const b = d.pskFetch(`${d.base}/b`, { signal: abortB.signal }).then(
+        () => 'answered',
+        (e) => e.name,
+      );
       const c = d.pskFetch(`${d.base}/c`).then((r) => r.text());
       await new Promise((r) => setTimeout(r, 200));
       void a.body.cancel(); // frees the connection: B's turn
@@ -456,9 +491,15 @@ describe('pskFetch against hostile servers, and misuse', () => {
     try {
       const failing = new ReadableStream({ pull: (c) => c.error(new Error('disk read failed')) });
       const started = Date.now();
-      await assert.rejects(d.pskFetch(`${d.base}/echo`, { method: 'POST', body: failing, duplex: 'half' }), (e) => e.code === 'ERR_INVALID_ARGUMENT' && /disk read failed/.test(e.message));
+      await assert.rejects(
+        d.pskFetch(`${d.base}/echo`, { method: 'POST', body: failing, duplex: 'half' }),
+        (e) => e.code === 'ERR_INVALID_ARGUMENT' && /disk read failed/.test(e.message),
+      );
       const strings = new ReadableStream({ start: (c) => (c.enqueue('text'), c.close()) });
-      await assert.rejects(d.pskFetch(`${d.base}/echo`, { method: 'POST', body: strings, duplex: 'half' }), (e) => e.code === 'ERR_INVALID_ARGUMENT' && /Uint8Array/.test(e.message));
+      await assert.rejects(
+        d.pskFetch(`${d.base}/echo`, { method: 'POST', body: strings, duplex: 'half' }),
+        (e) => e.code === 'ERR_INVALID_ARGUMENT' && /Uint8Array/.test(e.message),
+      );
       assert.ok(Date.now() - started < 900, 'not after the timeout');
       let n = 0;
       const slow = new ReadableStream({
@@ -514,17 +555,24 @@ test('malformed responses from a raw TLS server: each a typed ERR_HTTP, never a 
     'a bad chunk size': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n',
     'a head of 100 KB': `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`,
     'a head cut by the close': 'HTTP/1.1 200 OK\r\nContent-Ty',
-    'nothing': '',
+    nothing: '',
   };
   const pending = [];
   const server = await nodeTlsServer({ identity: IDENTITY, key: KEY }, (socket) => socket.once('data', () => socket.end(pending.shift())));
   const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`] });
-  const pskFetch = createPskFetch({ connect: (origin) => connectTls(`${bridge.url}/${origin.host}`, { psk: { identity: IDENTITY, key: KEY } }), timeoutMs: 5000 });
+  const pskFetch = createPskFetch({
+    connect: (origin) => connectTls(`${bridge.url}/${origin.host}`, { psk: { identity: IDENTITY, key: KEY } }),
+    timeoutMs: 5000,
+  });
   try {
     for (const [name, answer] of Object.entries(answers)) {
       pending.push(answer);
       const outcome = await pskFetch(`https://127.0.0.1:${server.port}/`).then(
-        async (res) => `a response ${res.status}: ${await res.text().then(() => 'read', (e) => e.code)}`,
+        async (res) =>
+          `a response ${res.status}: ${await res.text().then(
+            () => 'read',
+            (e) => e.code,
+          )}`,
         (e) => (e instanceof TlsError ? e.code : `${e.name}: ${e.message}`),
       );
       assert.equal(outcome, 'ERR_HTTP', name);

@@ -7,18 +7,18 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fuzz, replay } from '../fuzz/fuzz.mjs';
 import { loadOpenSSL } from '../lib/index.js';
-import { handshake, str, text, transfer } from './helpers/memory.js';
+import { createPair, handshake, owner, str, text, transfer } from './helpers/pair.js';
 
 const corpusDir = new URL('./fuzz-corpus/', import.meta.url);
 
-test('every input of the saved corpus ends in success or a typed error, and the instance goes on', async () => {
+test('every input of the saved corpus ends in success or a typed error, and the instance goes on', async (t) => {
   const ossl = await loadOpenSSL();
+  const own = owner(t);
   const files = readdirSync(corpusDir).filter((f) => f.endsWith('.json'));
   assert.ok(files.length >= 10, 'a corpus exists');
-  const key = new Uint8Array(32).fill(3);
-  const session = ossl.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256' });
-  const c = ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'x', session }) }).createConnection();
-  const s = ossl.createContext({ role: 'server', pskFindSession: () => session }).createConnection();
+  const pair = own(createPair(ossl, 'tls13-psk_dhe_ke', { key: new Uint8Array(32).fill(3), identity: 'x' }));
+  const c = own(pair.client.createConnection());
+  const s = own(pair.server.createConnection());
   handshake(c, s);
   transfer(c, s, text('warm-up')); // the client takes in its tickets here
   const baseline = ossl.heapStats().inUseBytes;
@@ -29,6 +29,13 @@ test('every input of the saved corpus ends in success or a typed error, and the 
     assert.equal(str(transfer(c, s, text(file))), file, 'the other session still works');
   }
   assert.equal(ossl.heapStats().inUseBytes, baseline);
+});
+
+test('a short fuzz run on the debug build (emscripten assertions, stack checks): no crasher, no lost memory', async () => {
+  const summary = await fuzz({ count: 1000, seconds: 20, seed: 0xdeb6, debug: true });
+  assert.deepEqual(summary.crashers, []);
+  assert.equal(summary.heapInUseEnd, summary.heapInUseBaseline);
+  assert.ok(summary.inputs >= 500, `${summary.inputs} inputs`);
 });
 
 test('a short fuzz run (3000 inputs): no crasher, no lost memory, the long-lived session intact', async () => {

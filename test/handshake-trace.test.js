@@ -21,7 +21,11 @@ function checkShape(steps) {
   assert.ok(Array.isArray(steps) && steps.length > 0);
   let last = 0;
   for (const step of steps) {
-    assert.deepEqual(Object.keys(step).filter((k) => !STEP_FIELDS.includes(k)), [], 'names, sizes and times only');
+    assert.deepEqual(
+      Object.keys(step).filter((k) => !STEP_FIELDS.includes(k)),
+      [],
+      'names, sizes and times only',
+    );
     assert.ok(Number.isInteger(step.size) && step.size > 0);
     assert.ok(step.timeMs >= last, 'in order');
     last = step.timeMs;
@@ -32,7 +36,11 @@ function checkShape(steps) {
 function checkHrr(steps, info) {
   checkShape(steps);
   const handshake = names(steps.filter((s) => s.kind === 'handshake'));
-  assert.deepEqual(handshake.slice(0, 6), ['> ClientHello', '< HelloRetryRequest', '> ClientHello', '< ServerHello', '< EncryptedExtensions', '< Finished'], handshake.join(', '));
+  assert.deepEqual(
+    handshake.slice(0, 6),
+    ['> ClientHello', '< HelloRetryRequest', '> ClientHello', '< ServerHello', '< EncryptedExtensions', '< Finished'],
+    handshake.join(', '),
+  );
   assert.ok(handshake.includes('> Finished'));
   assert.ok(steps[0].size > 100, 'a ClientHello has its size');
   assert.equal(info.protocol, 'TLSv1.3');
@@ -72,9 +80,10 @@ describe('traceHandshake', () => {
       const socket = connectTls(peer.url, { psk: { identity: 't12', key }, maxVersion: 'TLSv1.2', cipherList: 'PSK-AES128-GCM-SHA256', traceHandshake: true });
       const info = await socket.opened;
       checkShape(info.handshake);
-      assert.deepEqual(names(info.handshake).filter((n) => !n.endsWith('NewSessionTicket')), [
-        '> ClientHello', '< ServerHello', '< ServerHelloDone', '> ClientKeyExchange', '> ChangeCipherSpec', '> Finished', '< ChangeCipherSpec', '< Finished',
-      ]);
+      assert.deepEqual(
+        names(info.handshake).filter((n) => !n.endsWith('NewSessionTicket')),
+        ['> ClientHello', '< ServerHello', '< ServerHelloDone', '> ClientKeyExchange', '> ChangeCipherSpec', '> Finished', '< ChangeCipherSpec', '< Finished'],
+      );
       await socket.close();
     } finally {
       await peer.stop();
@@ -101,7 +110,10 @@ describe('traceHandshake', () => {
       const socket = connectTls(peer.url, { psk: { identity: 'plain', key } });
       assert.equal((await socket.opened).handshake, undefined);
       await socket.close();
-      await assert.rejects(connectTls(peer.url, { context, traceHandshake: true }).opened, (e) => e.code === 'ERR_INVALID_ARGUMENT' && /traceHandshake/.test(e.message));
+      await assert.rejects(
+        connectTls(peer.url, { context, traceHandshake: true }).opened,
+        (e) => e.code === 'ERR_INVALID_ARGUMENT' && /traceHandshake/.test(e.message),
+      );
     } finally {
       context.free();
       await peer.stop();

@@ -9,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import { connectTls, loadOpenSSL, TlsError } from '../lib/index.js';
 import { sClient } from '../lib/node/s-client.js';
 import { sServer } from '../lib/node/s-server.js';
-import { handshake, str, text, transfer, tryHandshake } from './helpers/memory.js';
+import { handshake, owner, str, text, transfer, tryHandshake } from './helpers/pair.js';
 import { opensslClient, opensslServer, stopPeers } from './helpers/peers.js';
 import { key32, key48 } from './helpers/psk.js';
 import { pskSessionFile } from './helpers/session-pem.js';
@@ -22,7 +22,12 @@ function leftovers(instance, key, pem) {
   const memory = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
   const keyAt = [];
   for (let at = memory.indexOf(Buffer.from(key)); at >= 0; at = memory.indexOf(Buffer.from(key), at + 1)) keyAt.push(at);
-  const base64 = pem ? pem.split('\n').filter((line) => line && !line.startsWith('-----')).join('') : '';
+  const base64 = pem
+    ? pem
+        .split('\n')
+        .filter((line) => line && !line.startsWith('-----'))
+        .join('')
+    : '';
   const pieces = [];
   for (let i = 0; i + 16 <= base64.length; i += 16) pieces.push(base64.slice(i, i + 16));
   const pemPieces = pieces.filter((piece) => memory.includes(Buffer.from(piece, 'latin1')));
@@ -53,7 +58,11 @@ describe('no copy of the key is left', () => {
       const parse = () => {
         const bytes = Buffer.from(pem);
         const session = asBytes ? instance.sessionFromPem(bytes, { wipe: true }) : instance.sessionFromPem(pem);
-        if (asBytes) assert.ok(bytes.every((b) => b === 0), 'wipe: the caller\'s bytes are overwritten');
+        if (asBytes)
+          assert.ok(
+            bytes.every((b) => b === 0),
+            "wipe: the caller's bytes are overwritten",
+          );
         return session;
       };
       // Right after parsing, before anything else could reuse (and so overwrite) the memory.
@@ -140,10 +149,12 @@ describe('no key in an error message', () => {
     assert.match(error.message, new RegExp(`string of ${secret.length} characters`), `${what}: ${error.message}`);
   }
 
-  test('a key given as a string where bytes are expected is described by type and length only', async () => {
+  test('a key given as a string where bytes are expected is described by type and length only', async (t) => {
+    const own = owner(t);
     const ossl = await loadOpenSSL();
     await refuses(() => ossl.createPskSession({ masterKey: secret, cipher: 'TLS_AES_128_GCM_SHA256' }), 'createPskSession');
-    await refuses(() => ossl.createSession().setMasterKey(secret), 'setMasterKey');
+    const session = own(ossl.createSession());
+    await refuses(() => session.setMasterKey(secret), 'setMasterKey');
     await refuses(() => ossl.importSecret(secret), 'importSecret');
     const duplex = () => ({ readable: new ReadableStream(), writable: new WritableStream() });
     await refuses(() => connectTls(duplex(), { openssl: ossl, psk: { identity: 'dev', key: secret } }).opened, 'psk.key');
@@ -151,9 +162,16 @@ describe('no key in an error message', () => {
     await refuses(() => connectTls(duplex(), { openssl: ossl, maxVersion: 'TLSv1.2', psk: { identity: 'dev', key: secret } }).opened, 'psk.key, TLS 1.2');
     // The TLS 1.2 callbacks, on both sides.
     const key = key32();
-    for (const [side, client, server] of [['client', secret, key], ['server', key, secret]]) {
-      const cc = ossl.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskClient: () => ({ identity: 'dev', psk: client }) }).createConnection();
-      const sc = ossl.createContext({ role: 'server', pskServer: () => server }).createConnection();
+    for (const [side, client, server] of [
+      ['client', secret, key],
+      ['server', key, secret],
+    ]) {
+      const cc = own(
+        own(
+          ossl.createContext({ role: 'client', maxVersion: 'TLSv1.2', cipherList: 'PSK', pskClient: () => ({ identity: 'dev', psk: client }) }),
+        ).createConnection(),
+      );
+      const sc = own(own(ossl.createContext({ role: 'server', pskServer: () => server })).createConnection());
       await refuses(() => {
         throw tryHandshake(cc, sc)[side];
       }, `the TLS 1.2 ${side} callback`);

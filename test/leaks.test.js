@@ -15,5 +15,7 @@ test('300 cycles of each kind (3,000 of the man page pattern): in-use bytes back
   }
   const manPage = rows.find((row) => row.kind.includes('never freed'));
   assert.equal(manPage.cycles, 3000);
-  console.log(`# man page pattern: ${manPage.cycles} handshakes, in-use ${manPage.growth} bytes above warm-up at the end, at most ${manPage.highestBetweenCycles} between handshakes`);
+  console.log(
+    `# man page pattern: ${manPage.cycles} handshakes, in-use ${manPage.growth} bytes above warm-up at the end, at most ${manPage.highestBetweenCycles} between handshakes`,
+  );
 });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadOpenSSL, TlsError } from '../lib/index.js';
-import { handshake, str, text, transfer, tryHandshake } from './helpers/memory.js';
+import { handshake, str, text, transfer, tryHandshake, owner } from './helpers/pair.js';
 import { freeAll, key32 } from './helpers/psk.js';
 
 const ossl = await loadOpenSSL();
@@ -27,14 +27,16 @@ function tls12Client(cb, options = {}) {
 }
 
 describe('DESCRIPTION: the TLS 1.2 client callback', () => {
-  test('"A client application wishing to use PSK ciphersuites for TLSv1.2 and below must provide a different callback function. This function will be called when the client is sending the ClientKeyExchange message to the server."', () => {
+  test('"A client application wishing to use PSK ciphersuites for TLSv1.2 and below must provide a different callback function. This function will be called when the client is sending the ClientKeyExchange message to the server."', (t) => {
+    const own = owner(t);
     const key = key32();
     const { ctx: sctx } = tls12Server(new Map([['dev-1', key]]));
+    own(sctx);
     const flights = [];
     let flight = 0;
-    const cctx = tls12Client(() => (flights.push(flight), { identity: 'dev-1', psk: key }));
-    const cc = cctx.createConnection();
-    const sc = sctx.createConnection();
+    const cctx = own(tls12Client(() => (flights.push(flight), { identity: 'dev-1', psk: key })));
+    const cc = own(cctx.createConnection());
+    const sc = own(sctx.createConnection());
     // Flight 0 is the ClientHello; the callback must wait for the server's flight (flight 1),
     // after which the client sends ClientKeyExchange.
     for (; flight < 5 && !(cc.handshakeDone && sc.handshakeDone); flight++) {
@@ -46,40 +48,45 @@ describe('DESCRIPTION: the TLS 1.2 client callback', () => {
     assert.deepEqual(flights, [1]);
     assert.equal(cc.protocol, 'TLSv1.2');
     assert.match(cc.cipher.name, /PSK/);
-    freeAll(cc, sc, cctx, sctx);
   });
 
-  test('"The purpose of the callback function is to select the PSK identity and the pre-shared key to use during the connection setup phase."', () => {
-    const keys = new Map([['dev-1', key32()], ['dev-2', key32()]]);
+  test('"The purpose of the callback function is to select the PSK identity and the pre-shared key to use during the connection setup phase."', (t) => {
+    const own = owner(t);
+    const keys = new Map([
+      ['dev-1', key32()],
+      ['dev-2', key32()],
+    ]);
     const { ctx: sctx, asked } = tls12Server(keys);
+    own(sctx);
     for (const identity of ['dev-1', 'dev-2']) {
-      const cctx = tls12Client(() => ({ identity, psk: keys.get(identity) }));
-      const cc = cctx.createConnection();
-      const sc = sctx.createConnection();
+      const cctx = own(tls12Client(() => ({ identity, psk: keys.get(identity) })));
+      const cc = own(cctx.createConnection());
+      const sc = own(sctx.createConnection());
       handshake(cc, sc);
       assert.equal(sc.pskIdentity, identity);
       assert.equal(str(transfer(cc, sc, text(identity))), identity);
       freeAll(cc, sc, cctx);
     }
     assert.deepEqual(asked, ['dev-1', 'dev-2']);
-    sctx.free();
   });
 
-  test('"The callback function is given the connection in parameter ssl, a NULL-terminated PSK identity hint sent by the server in parameter hint, a buffer identity of length max_identity_len bytes ..., and a buffer psk of length max_psk_len bytes"', () => {
+  test('"The callback function is given the connection in parameter ssl, a NULL-terminated PSK identity hint sent by the server in parameter hint, a buffer identity of length max_identity_len bytes ..., and a buffer psk of length max_psk_len bytes"', (t) => {
+    const own = owner(t);
     const key = key32();
     const { ctx: sctx } = tls12Server(new Map([['dev-1', key]]), { pskIdentityHint: 'hint from the server' });
+    own(sctx);
     let given;
-    const cctx = tls12Client((conn, hint) => ((given = { conn, hint }), { identity: 'dev-1', psk: key }));
-    const cc = cctx.createConnection();
-    const sc = sctx.createConnection();
+    const cctx = own(tls12Client((conn, hint) => ((given = { conn, hint }), { identity: 'dev-1', psk: key })));
+    const cc = own(cctx.createConnection());
+    const sc = own(sctx.createConnection());
     handshake(cc, sc);
     assert.equal(given.conn, cc);
     assert.equal(given.hint, 'hint from the server');
     assert.equal(cc.pskIdentityHint, 'hint from the server');
-    freeAll(cc, sc, cctx, sctx);
   });
 
-  test('max_identity_len and max_psk_len bound what the callback may return: longer is a clear error, never truncated', () => {
+  test('max_identity_len and max_psk_len bound what the callback may return: longer is a clear error, never truncated', (t) => {
+    const own = owner(t);
     const fits = { identity: 'i'.repeat(127), psk: new Uint8Array(256).fill(1) }; // 127 + NUL = 128 = max_identity_len
     const cases = [
       [fits, null],
@@ -91,9 +98,10 @@ describe('DESCRIPTION: the TLS 1.2 client callback', () => {
     ];
     for (const [answer, code] of cases) {
       const { ctx: sctx } = tls12Server(new Map([[answer.identity, answer.psk]]));
-      const cctx = tls12Client(() => answer);
-      const cc = cctx.createConnection();
-      const sc = sctx.createConnection();
+      own(sctx);
+      const cctx = own(tls12Client(() => answer));
+      const cc = own(cctx.createConnection());
+      const sc = own(sctx.createConnection());
       const r = tryHandshake(cc, sc);
       if (code === null) {
         assert.equal(r.client, null);
@@ -106,46 +114,49 @@ describe('DESCRIPTION: the TLS 1.2 client callback', () => {
     }
   });
 
-  test('"The callback for use in TLSv1.2 will also work in TLSv1.3"', () => {
+  test('"The callback for use in TLSv1.2 will also work in TLSv1.3"', (t) => {
+    const own = owner(t);
     const key = key32();
-    const cctx = ossl.createContext({ role: 'client', pskClient: () => ({ identity: 'dev-1', psk: key }) });
-    const sctx = ossl.createContext({ role: 'server', pskServer: (conn, id) => (id === 'dev-1' ? key : null) });
-    const cc = cctx.createConnection();
-    const sc = sctx.createConnection();
+    const cctx = own(ossl.createContext({ role: 'client', pskClient: () => ({ identity: 'dev-1', psk: key }) }));
+    const sctx = own(ossl.createContext({ role: 'server', pskServer: (conn, id) => (id === 'dev-1' ? key : null) }));
+    const cc = own(cctx.createConnection());
+    const sc = own(sctx.createConnection());
     handshake(cc, sc);
     assert.equal(cc.protocol, 'TLSv1.3');
     assert.equal(cc.sessionReused, true, 'the PSK was used');
-    freeAll(cc, sc, cctx, sctx);
   });
 
-  test('"If TLSv1.3 has been negotiated then OpenSSL will first check to see if a callback has been set via SSL_CTX_set_psk_use_session_callback() ... and it will use that in preference."', () => {
+  test('"If TLSv1.3 has been negotiated then OpenSSL will first check to see if a callback has been set via SSL_CTX_set_psk_use_session_callback() ... and it will use that in preference."', (t) => {
+    const own = owner(t);
     const key = key32();
-    const session = ossl.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256' });
+    const session = own(ossl.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256' }));
     const used = [];
-    const cctx = ossl.createContext({
-      role: 'client',
-      pskUseSession: () => (used.push('use-session'), { identity: 'from-use-session', session }),
-      pskClient: () => (used.push('client'), { identity: 'from-client', psk: key }),
-    });
+    const cctx = own(
+      ossl.createContext({
+        role: 'client',
+        pskUseSession: () => (used.push('use-session'), { identity: 'from-use-session', session }),
+        pskClient: () => (used.push('client'), { identity: 'from-client', psk: key }),
+      }),
+    );
     const seen = [];
-    const sctx = ossl.createContext({ role: 'server', pskFindSession: (conn, id) => (seen.push(str(id)), session) });
-    const cc = cctx.createConnection();
-    const sc = sctx.createConnection();
+    const sctx = own(ossl.createContext({ role: 'server', pskFindSession: (conn, id) => (seen.push(str(id)), session) }));
+    const cc = own(cctx.createConnection());
+    const sc = own(sctx.createConnection());
     handshake(cc, sc);
     assert.deepEqual(used, ['use-session']);
     assert.deepEqual(seen, ['from-use-session']);
-    freeAll(cc, sc, cctx, sctx, session);
   });
 
-  test('"If no such callback is present then it will check to see if a callback has been set via SSL_CTX_set_psk_client_callback() ... In this case the hint value will always be NULL and the handshake digest will default to SHA-256 for any returned PSK."', () => {
+  test('"If no such callback is present then it will check to see if a callback has been set via SSL_CTX_set_psk_client_callback() ... In this case the hint value will always be NULL and the handshake digest will default to SHA-256 for any returned PSK."', (t) => {
+    const own = owner(t);
     const key = key32();
     const hints = [];
-    const cctx = ossl.createContext({ role: 'client', pskClient: (conn, hint) => (hints.push(hint), { identity: 'dev-1', psk: key }) });
+    const cctx = own(ossl.createContext({ role: 'client', pskClient: (conn, hint) => (hints.push(hint), { identity: 'dev-1', psk: key }) }));
     // The server has a hint, and the key as a SHA-256 session: they match.
-    const session = ossl.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256' });
-    const sctx = ossl.createContext({ role: 'server', pskIdentityHint: 'a hint', pskFindSession: () => session });
-    const cc = cctx.createConnection();
-    const sc = sctx.createConnection();
+    const session = own(ossl.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256' }));
+    const sctx = own(ossl.createContext({ role: 'server', pskIdentityHint: 'a hint', pskFindSession: () => session }));
+    const cc = own(cctx.createConnection());
+    const sc = own(sctx.createConnection());
     handshake(cc, sc);
     assert.deepEqual(hints, [null]);
     assert.equal(cc.sessionReused, true);
@@ -161,10 +172,10 @@ describe('DESCRIPTION: the TLS 1.2 client callback', () => {
         pskDigestFirst,
         pskClient: () => ({ identity: 'dev-1', psk: key }),
       });
-    const plainServer = ossl.createContext({ role: 'server', pskDigestFirst: false, pskFindSession: () => session });
+    const plainServer = own(ossl.createContext({ role: 'server', pskDigestFirst: false, pskFindSession: () => session }));
     const strictClient = aes256First(false);
-    const cc2 = strictClient.createConnection();
-    const sc2 = plainServer.createConnection();
+    const cc2 = own(strictClient.createConnection());
+    const sc2 = own(plainServer.createConnection());
     const r = tryHandshake(cc2, sc2);
     // The client never sees the suite (the server fails before its ServerHello), so it can only say what is likely.
     assert.equal(r.client?.code, 'ERR_PSK_DIGEST_MISMATCH');
@@ -174,9 +185,12 @@ describe('DESCRIPTION: the TLS 1.2 client callback', () => {
 
     // With pskDigestFirst on either side (the default), the SHA-256 suite is used instead.
     const lenientClient = aes256First(true);
-    for (const [client, server] of [[lenientClient, plainServer], [strictClient, sctx]]) {
-      const cc3 = client.createConnection();
-      const sc3 = server.createConnection();
+    for (const [client, server] of [
+      [lenientClient, plainServer],
+      [strictClient, sctx],
+    ]) {
+      const cc3 = own(client.createConnection());
+      const sc3 = own(server.createConnection());
       handshake(cc3, sc3);
       assert.equal(cc3.cipher.name, 'TLS_AES_128_GCM_SHA256');
       assert.equal(cc3.sessionReused, true);
@@ -185,54 +199,59 @@ describe('DESCRIPTION: the TLS 1.2 client callback', () => {
     freeAll(cc2, sc2, strictClient, lenientClient, plainServer, cctx, sctx, session);
   });
 
-  test('"TLSv1.3 early data exchanges are possible in PSK connections only with the SSL_psk_use_session_cb_func callback, and are not possible with the SSL_psk_client_cb_func callback."', () => {
+  test('"TLSv1.3 early data exchanges are possible in PSK connections only with the SSL_psk_use_session_cb_func callback, and are not possible with the SSL_psk_client_cb_func callback."', (t) => {
+    const own = owner(t);
     const key = key32();
-    const session = ossl.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256', maxEarlyData: 4096 });
-    const sctx = ossl.createContext({ role: 'server', maxEarlyData: 4096, pskFindSession: () => session });
+    const session = own(ossl.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256', maxEarlyData: 4096 }));
+    const sctx = own(ossl.createContext({ role: 'server', maxEarlyData: 4096, pskFindSession: () => session }));
 
-    const withClientCallback = ossl.createContext({ role: 'client', pskClient: () => ({ identity: 'dev-1', psk: key }) });
-    const cc = withClientCallback.createConnection();
-    assert.throws(() => cc.writeEarlyData(text('early')), (error) => {
-      assert.equal(error.code, 'ERR_EARLY_DATA');
-      assert.match(error.message, /use-session callback/);
-      return true;
-    });
+    const withClientCallback = own(ossl.createContext({ role: 'client', pskClient: () => ({ identity: 'dev-1', psk: key }) }));
+    const cc = own(withClientCallback.createConnection());
+    assert.throws(
+      () => cc.writeEarlyData(text('early')),
+      (error) => {
+        assert.equal(error.code, 'ERR_EARLY_DATA');
+        assert.match(error.message, /use-session callback/);
+        return true;
+      },
+    );
     // The connection itself is still usable for a normal handshake.
-    const sc = sctx.createConnection();
+    const sc = own(sctx.createConnection());
     handshake(cc, sc);
     assert.equal(cc.earlyDataStatus, 'not-sent');
 
-    const withUseSession = ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev-1', session }) });
-    const cc2 = withUseSession.createConnection();
-    const sc2 = sctx.createConnection();
+    const withUseSession = own(ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev-1', session }) }));
+    const cc2 = own(withUseSession.createConnection());
+    const sc2 = own(sctx.createConnection());
     cc2.writeEarlyData(text('early'));
     sc2.feed(cc2.drain());
     assert.equal(str(sc2.readEarlyData().data), 'early');
     handshake(cc2, sc2);
     assert.equal(cc2.earlyDataStatus, 'accepted');
-    freeAll(cc, sc, cc2, sc2, withClientCallback, withUseSession, sctx, session);
   });
 });
 
 describe('NOTES', () => {
-  test('"Note that parameter hint given to the callback may be NULL."', () => {
+  test('"Note that parameter hint given to the callback may be NULL."', (t) => {
+    const own = owner(t);
     const key = key32();
     const { ctx: sctx } = tls12Server(new Map([['dev-1', key]])); // no hint
     const hints = [];
-    const cctx = tls12Client((conn, hint) => (hints.push(hint), { identity: 'dev-1', psk: key }));
-    const cc = cctx.createConnection();
-    const sc = sctx.createConnection();
+    const cctx = own(tls12Client((conn, hint) => (hints.push(hint), { identity: 'dev-1', psk: key })));
+    const cc = own(cctx.createConnection());
+    const sc = own(sctx.createConnection());
     handshake(cc, sc);
     assert.deepEqual(hints, [null]);
     freeAll(cc, sc, cctx, sctx);
   });
 
-  test('"A connection established via a TLSv1.3 PSK will appear as if session resumption has occurred so that SSL_session_reused(3) will return true."', () => {
-    const session = ossl.createPskSession({ masterKey: key32(), cipher: 'TLS_AES_128_GCM_SHA256' });
-    const cctx = ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev-1', session }) });
-    const sctx = ossl.createContext({ role: 'server', pskFindSession: () => session });
-    const cc = cctx.createConnection();
-    const sc = sctx.createConnection();
+  test('"A connection established via a TLSv1.3 PSK will appear as if session resumption has occurred so that SSL_session_reused(3) will return true."', (t) => {
+    const own = owner(t);
+    const session = own(ossl.createPskSession({ masterKey: key32(), cipher: 'TLS_AES_128_GCM_SHA256' }));
+    const cctx = own(ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev-1', session }) }));
+    const sctx = own(ossl.createContext({ role: 'server', pskFindSession: () => session }));
+    const cc = own(cctx.createConnection());
+    const sc = own(sctx.createConnection());
     assert.equal(cc.sessionReused, false);
     handshake(cc, sc);
     assert.equal(cc.sessionReused, true);
@@ -246,71 +265,84 @@ describe('NOTES', () => {
     freeAll(cc, sc, c12, s12, cctx, sctx, session);
   });
 
-  test('"There are no known security issues with sharing the same PSK between TLSv1.2 (or below) and TLSv1.3." (the same key works in both)', () => {
+  test('"There are no known security issues with sharing the same PSK between TLSv1.2 (or below) and TLSv1.3." (the same key works in both)', (t) => {
+    const own = owner(t);
     const key = key32();
-    const sctx = ossl.createContext({ role: 'server', cipherList: 'PSK', pskServer: () => key });
+    const sctx = own(ossl.createContext({ role: 'server', cipherList: 'PSK', pskServer: () => key }));
     for (const maxVersion of ['TLSv1.2', 'TLSv1.3']) {
-      const cctx = ossl.createContext({ role: 'client', maxVersion, cipherList: 'PSK', pskClient: () => ({ identity: 'dev-1', psk: key }) });
-      const cc = cctx.createConnection();
-      const sc = sctx.createConnection();
+      const cctx = own(ossl.createContext({ role: 'client', maxVersion, cipherList: 'PSK', pskClient: () => ({ identity: 'dev-1', psk: key }) }));
+      const cc = own(cctx.createConnection());
+      const sc = own(sctx.createConnection());
       handshake(cc, sc);
       assert.equal(cc.protocol, maxVersion);
       freeAll(cc, sc, cctx);
     }
-    sctx.free();
   });
 });
 
 describe('RETURN VALUES', () => {
-  test('"On success (callback found a PSK identity and a pre-shared key to use) the length (> 0) of psk in bytes is returned."', () => {
+  test('"On success (callback found a PSK identity and a pre-shared key to use) the length (> 0) of psk in bytes is returned."', (t) => {
+    const own = owner(t);
     for (const length of [1, 16, 32, 64, 256]) {
       const key = new Uint8Array(length).map((_, i) => (i * 7 + length) & 0xff);
       const { ctx: sctx } = tls12Server(new Map([['dev-1', key]]));
-      const cctx = tls12Client(() => ({ identity: 'dev-1', psk: key }));
-      const cc = cctx.createConnection();
-      const sc = sctx.createConnection();
+      own(sctx);
+      const cctx = own(tls12Client(() => ({ identity: 'dev-1', psk: key })));
+      const cc = own(cctx.createConnection());
+      const sc = own(sctx.createConnection());
       handshake(cc, sc);
       assert.equal(str(transfer(cc, sc, text(`${length}-byte PSK`))), `${length}-byte PSK`);
       freeAll(cc, sc, cctx, sctx);
     }
   });
 
-  test('"Otherwise or on errors the callback should return 0. In this case the connection setup fails."', () => {
+  test('"Otherwise or on errors the callback should return 0. In this case the connection setup fails."', (t) => {
+    const own = owner(t);
     const { ctx: sctx } = tls12Server(new Map());
+    own(sctx);
     const thrown = new Error('no key for this server');
     for (const [cb, check] of [
       [() => null, (e) => (assert.equal(e.code, 'ERR_PSK_CALLBACK'), assert.match(e.message, /returned null/))],
-      [() => { throw thrown; }, (e) => (assert.equal(e.code, 'ERR_PSK_CALLBACK'), assert.equal(e.cause, thrown))],
+      [
+        () => {
+          throw thrown;
+        },
+        (e) => (assert.equal(e.code, 'ERR_PSK_CALLBACK'), assert.equal(e.cause, thrown)),
+      ],
     ]) {
-      const cctx = tls12Client(cb);
-      const cc = cctx.createConnection();
-      const sc = sctx.createConnection();
+      const cctx = own(tls12Client(cb));
+      const cc = own(cctx.createConnection());
+      const sc = own(sctx.createConnection());
       const r = tryHandshake(cc, sc);
       assert.ok(r.client instanceof TlsError);
       check(r.client);
       assert.ok(r.server instanceof TlsError, 'the server sees the failure');
       freeAll(cc, sc, cctx);
     }
-    sctx.free();
   });
 
-  test('"The SSL_psk_use_session_cb_func callback should return 1 on success or 0 on failure. In the event of failure the connection setup fails."', () => {
-    const session = ossl.createPskSession({ masterKey: key32(), cipher: 'TLS_AES_128_GCM_SHA256' });
-    const sctx = ossl.createContext({ role: 'server', pskFindSession: () => session });
+  test('"The SSL_psk_use_session_cb_func callback should return 1 on success or 0 on failure. In the event of failure the connection setup fails."', (t) => {
+    const own = owner(t);
+    const session = own(ossl.createPskSession({ masterKey: key32(), cipher: 'TLS_AES_128_GCM_SHA256' }));
+    const sctx = own(ossl.createContext({ role: 'server', pskFindSession: () => session }));
     const thrown = new RangeError('key store locked');
     for (const [cb, check] of [
       [() => ({ identity: 'dev-1', session }), (r) => assert.equal(r.client, null)],
       [() => false, (r) => (assert.equal(r.client.code, 'ERR_PSK_CALLBACK'), assert.match(r.client.message, /returned false/))],
-      [() => { throw thrown; }, (r) => (assert.equal(r.client.code, 'ERR_PSK_CALLBACK'), assert.equal(r.client.cause, thrown))],
+      [
+        () => {
+          throw thrown;
+        },
+        (r) => (assert.equal(r.client.code, 'ERR_PSK_CALLBACK'), assert.equal(r.client.cause, thrown)),
+      ],
       [() => 'nonsense', (r) => assert.equal(r.client.code, 'ERR_INVALID_ARGUMENT')],
     ]) {
-      const cctx = ossl.createContext({ role: 'client', pskUseSession: cb });
-      const cc = cctx.createConnection();
-      const sc = sctx.createConnection();
+      const cctx = own(ossl.createContext({ role: 'client', pskUseSession: cb }));
+      const cc = own(cctx.createConnection());
+      const sc = own(sctx.createConnection());
       check(tryHandshake(cc, sc));
       freeAll(cc, sc, cctx);
     }
-    freeAll(sctx, session);
   });
 });
 

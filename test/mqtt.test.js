@@ -99,6 +99,9 @@ describe('MQTT.js over TLS-PSK to mosquitto (psk_file) through the bridge', { ti
   });
 
   test('mqttStreamBuilder() without a function is a typed ERR_INVALID_ARGUMENT', () => {
-    assert.throws(() => mqttStreamBuilder('ws://x'), (e) => e.code === 'ERR_INVALID_ARGUMENT');
+    assert.throws(
+      () => mqttStreamBuilder('ws://x'),
+      (e) => e.code === 'ERR_INVALID_ARGUMENT',
+    );
   });
 });

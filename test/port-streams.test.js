@@ -10,7 +10,12 @@ import { TlsError } from '../lib/index.js';
 const WINDOW = 64 * 1024;
 const pair = () => {
   const { port1, port2 } = new MessageChannel();
-  return { page: streamsOverPort(port1, { window: WINDOW, transferWrites: false }), worker: streamsOverPort(port2, { window: WINDOW, transferWrites: true }), port1, port2 };
+  return {
+    page: streamsOverPort(port1, { window: WINDOW, transferWrites: false }),
+    worker: streamsOverPort(port2, { window: WINDOW, transferWrites: true }),
+    port1,
+    port2,
+  };
 };
 const until = async (predicate, what) => {
   for (let i = 0; i < 400; i++) {

@@ -1,10 +1,10 @@
 // pskDigestFirst: a TLS 1.3 PSK of either digest works whatever the peer lists first, because
 // the client puts the PSK's suites first and the server keeps only them; and the callbacks are
-// still called once per ClientHello, as OpenSSL calls them. See src/psk-digest.ts.
+// still called once per ClientHello, as OpenSSL calls them. See src/tls/psk-exchange.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadOpenSSL } from '../lib/index.js';
-import { handshake, tryHandshake } from './helpers/memory.js';
+import { tryHandshake } from './helpers/pair.js';
 import { freeAll, key32, key48 } from './helpers/psk.js';
 
 const ossl = await loadOpenSSL();
@@ -13,14 +13,20 @@ const SHA384_SUITE = 'TLS_AES_256_GCM_SHA384';
 function run({ cipher = SHA384_SUITE, client = {}, server = {} }) {
   const session = ossl.createPskSession({ masterKey: cipher === SHA384_SUITE ? key48() : key32(), cipher });
   const calls = { useSession: [], findSession: 0 };
-  const cctx = ossl.createContext({ role: 'client', pskUseSession: (c, md) => (calls.useSession.push(md?.name ?? null), { identity: 'dev', session }), ...client });
+  const cctx = ossl.createContext({
+    role: 'client',
+    pskUseSession: (c, md) => (calls.useSession.push(md?.name ?? null), { identity: 'dev', session }),
+    ...client,
+  });
   const sctx = ossl.createContext({ role: 'server', pskFindSession: () => (calls.findSession++, session), ...server });
   const cc = cctx.createConnection();
   const sc = sctx.createConnection();
-  const result = tryHandshake(cc, sc);
-  const outcome = { ...result, calls, cipher: cc.cipher?.name, reused: cc.sessionReused };
-  freeAll(cc, sc, cctx, sctx, session);
-  return outcome;
+  try {
+    const result = tryHandshake(cc, sc);
+    return { ...result, calls, cipher: cc.cipher?.name, reused: cc.sessionReused };
+  } finally {
+    freeAll(cc, sc, cctx, sctx, session);
+  }
 }
 
 test('a SHA-384 PSK works with default suites on both sides (ChaCha20 first on the client)', () => {
@@ -58,7 +64,7 @@ test('a client that offers no suite of the PSK digest cannot be helped: a clear 
   assert.ok(r.client);
 });
 
-test('after a HelloRetryRequest the callbacks still see OpenSSL\'s sequence: md null, then the digest', () => {
+test("after a HelloRetryRequest the callbacks still see OpenSSL's sequence: md null, then the digest", () => {
   const r = run({ client: { groups: ['X25519', 'P-256'] }, server: { groups: ['P-256'] } });
   assert.equal(r.client, null);
   assert.deepEqual(r.calls.useSession, [null, 'SHA384']);

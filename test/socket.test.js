@@ -111,7 +111,10 @@ describe('backpressure', () => {
     await sleep(50); // warnings are emitted on the next tick
     process.off('warning', onWarning);
     // Every pause of the flooding server must not leave a listener behind (it did: 11 on 'close').
-    assert.deepEqual(warnings.map((w) => w.name), []);
+    assert.deepEqual(
+      warnings.map((w) => w.name),
+      [],
+    );
     assert.ok(flood.maxListeners() <= 3, `at most ${flood.maxListeners()} 'close' listeners on the server's socket`);
     await bridge.close();
     await flood.stop();
@@ -119,7 +122,7 @@ describe('backpressure', () => {
 });
 
 describe('closing', () => {
-  test('close() sends close_notify; the peer\'s close_notify ends our readable without error', async () => {
+  test("close() sends close_notify; the peer's close_notify ends our readable without error", async () => {
     const psk = key();
     let serverSawEnd;
     const server = await nodeTlsServer({ key: psk }, (socket) => {
@@ -157,7 +160,7 @@ describe('closing', () => {
     await server.closed;
   });
 
-  test('with allowHalfOpen, the writable stays open after the peer\'s close_notify', async () => {
+  test("with allowHalfOpen, the writable stays open after the peer's close_notify", async () => {
     const psk = { identity: 'c', key: key() };
     const [a, b] = duplexPair();
     const client = connectTls(a, { psk, allowHalfOpen: true });
@@ -193,7 +196,10 @@ describe('closing', () => {
     const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`] });
     const tls = connectTls(`${bridge.url}/127.0.0.1:${server.port}`, { psk: { identity: 'c', key: psk } });
     await tls.opened;
-    const error = await readAll(tls.readable).then(() => null, (e) => e);
+    const error = await readAll(tls.readable).then(
+      () => null,
+      (e) => e,
+    );
     assert.ok(error instanceof TlsError);
     assert.ok(['ERR_TRUNCATED', 'ERR_BRIDGE_UPSTREAM'].includes(error.code), error.code);
     await bridge.close();
@@ -238,10 +244,19 @@ describe('errors on opened, the streams and closed', () => {
     const server = await opensslServer(['-nocert', '-tls1_3', ...pskArgs('c', key()), '-rev']);
     const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`] });
     const tls = connectTls(`${bridge.url}/127.0.0.1:${server.port}`, { psk: { identity: 'c', key: key() } });
-    const error = await tls.opened.then(() => null, (e) => e);
+    const error = await tls.opened.then(
+      () => null,
+      (e) => e,
+    );
     assert.equal(error?.code, 'ERR_PSK_WRONG_KEY');
     assert.equal(error.alert?.direction, 'received');
-    assert.equal(await tls.closed.then(() => null, (e) => e), error);
+    assert.equal(
+      await tls.closed.then(
+        () => null,
+        (e) => e,
+      ),
+      error,
+    );
     await assert.rejects(tls.writable.getWriter().write(text('x')), { code: 'ERR_PSK_WRONG_KEY' });
     await assert.rejects(tls.readable.getReader().read(), { code: 'ERR_PSK_WRONG_KEY' });
     await bridge.close();
@@ -279,20 +294,29 @@ describe('errors on opened, the streams and closed', () => {
     await Promise.all([client.opened, server.opened]);
     const reason = new Error('the application gave up');
     await client.writable.abort(reason);
-    const aborted = await client.closed.then(() => null, (e) => e);
+    const aborted = await client.closed.then(
+      () => null,
+      (e) => e,
+    );
     assert.equal(aborted?.code, 'ERR_CLOSED');
     assert.equal(aborted.cause, reason);
     await assert.rejects(server.closed, { code: 'ERR_TRUNCATED' }); // the peer of an aborted socket sees no close_notify
 
     // A WebSocket that cannot connect: ERR_TRANSPORT, with what the WebSocket said as cause.
-    const nothing = await connectTls('ws://127.0.0.1:1/', { psk }).opened.then(() => null, (e) => e);
+    const nothing = await connectTls('ws://127.0.0.1:1/', { psk }).opened.then(
+      () => null,
+      (e) => e,
+    );
     assert.equal(nothing?.code, 'ERR_TRANSPORT');
     assert.match(String(nothing.cause?.message ?? nothing.cause), /ECONNREFUSED/);
 
     // A byte stream that fails mid-handshake: the stream's error is the cause of the TLS view.
     const broken = new Error('the stream broke');
     const failing = { readable: new ReadableStream({ pull: (c) => c.error(broken) }), writable: new WritableStream() };
-    const ended = await connectTls(failing, { psk }).opened.then(() => null, (e) => e);
+    const ended = await connectTls(failing, { psk }).opened.then(
+      () => null,
+      (e) => e,
+    );
     assert.equal(ended?.code, 'ERR_RESET_IN_HANDSHAKE');
     assert.equal(ended.cause?.code, 'ERR_TRANSPORT');
     assert.equal(ended.cause.cause, broken);
@@ -338,7 +362,13 @@ describe('early data and targets', () => {
     const server = await opensslServer(['-nocert', '-tls1_2', ...pskArgs('tcp', psk), '-cipher', 'PSK-AES128-GCM-SHA256', '-rev']);
     const result = await runClient(
       { connectTls: (url, options) => connectTls(Duplex.toWeb(connect(server.port, '127.0.0.1')), options) },
-      { url: 'tcp', psk: { identity: 'tcp', keyHex: Buffer.from(psk).toString('hex') }, options: { maxVersion: 'TLSv1.2' }, payload: { kind: 'lines', bytes: 3000, seed: 3 }, answer: 'reversed-lines' },
+      {
+        url: 'tcp',
+        psk: { identity: 'tcp', keyHex: Buffer.from(psk).toString('hex') },
+        options: { maxVersion: 'TLSv1.2' },
+        payload: { kind: 'lines', bytes: 3000, seed: 3 },
+        answer: 'reversed-lines',
+      },
     );
     assert.equal(result.mismatchAt, -1, JSON.stringify(result));
     await server.stop();
@@ -402,11 +432,14 @@ test('WebSocketServer connections can be served with acceptTls directly', async 
     const tls = acceptTls(ws, { psk });
     tls.readable.pipeTo(tls.writable).catch(() => {});
   });
-  const result = await runClient({ connectTls }, {
-    url: `ws://127.0.0.1:${wss.address().port}`,
-    psk: { identity: 'wss', keyHex: Buffer.from(psk.key).toString('hex') },
-    payload: { kind: 'binary', bytes: 100000, seed: 5 },
-  });
+  const result = await runClient(
+    { connectTls },
+    {
+      url: `ws://127.0.0.1:${wss.address().port}`,
+      psk: { identity: 'wss', keyHex: Buffer.from(psk.key).toString('hex') },
+      payload: { kind: 'binary', bytes: 100000, seed: 5 },
+    },
+  );
   assert.equal(result.mismatchAt, -1, JSON.stringify(result));
   for (const client of wss.clients) client.terminate();
   wss.close();

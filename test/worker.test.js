@@ -77,7 +77,7 @@ for (const streams of ['transfer', 'port']) {
 describe('a compromised page', () => {
   const createTlsWorker = (options = {}) => createShippedWorker({ workerUrl: DEBUG_WORKER, ...options });
 
-  test("raw generic-RPC messages (get, set, construct along paths) and malformed calls are refused; Object.prototype untouched; the worker still works", async () => {
+  test('raw generic-RPC messages (get, set, construct along paths) and malformed calls are refused; Object.prototype untouched; the worker still works', async () => {
     const key = random(32);
     const peer = await serverBehindBridge(['-tls1_3', ...pskArgs('raw', key)]);
     try {
@@ -124,7 +124,13 @@ test('a PSK derived from a passphrase inside the worker (PBKDF2-SHA256)', async 
   const salt = random(16);
   const key = await pbkdf2('correct horse battery staple', salt, 10000);
   const peer = await serverBehindBridge(['-tls1_3', ...pskArgs('pass', key)]);
-  const r = await passphraseSession(createShippedWorker, { url: peer.url, identity: 'pass', passphrase: 'correct horse battery staple', saltHex: hex(salt), iterations: 10000 });
+  const r = await passphraseSession(createShippedWorker, {
+    url: peer.url,
+    identity: 'pass',
+    passphrase: 'correct horse battery staple',
+    saltHex: hex(salt),
+    iterations: 10000,
+  });
   await peer.stop();
   assert.equal(r.error, undefined, JSON.stringify(r.error));
   assert.equal(r.echoed, 'devired\n');
@@ -136,7 +142,10 @@ test('errors cross the boundary typed: bad arguments, unknown identities, failed
     await assert.rejects(worker.importPsk('x', new Uint8Array(32)), { code: 'ERR_INVALID_ARGUMENT' });
     await assert.rejects(worker.importPsk('', new ArrayBuffer(32)), { code: 'ERR_INVALID_ARGUMENT' });
     await assert.rejects(worker.importPsk('x', new ArrayBuffer(32), { cipher: 'TLS_NOPE' }), { code: 'ERR_INVALID_ARGUMENT' });
-    await assert.rejects(worker.importPskFromPassphrase('x', 'pass', new Uint8Array(16), { iterations: () => 1 }), (e) => e.name === 'TlsError' && e.code === 'ERR_INVALID_ARGUMENT' && e.cause !== undefined);
+    await assert.rejects(
+      worker.importPskFromPassphrase('x', 'pass', new Uint8Array(16), { iterations: () => 1 }),
+      (e) => e.name === 'TlsError' && e.code === 'ERR_INVALID_ARGUMENT' && e.cause !== undefined,
+    );
     await worker.importPsk('known', random(32).buffer);
     assert.deepEqual(await worker.listPsks(), ['known']);
     const unknown = worker.connect('ws://127.0.0.1:1/', { identity: 'unknown' });

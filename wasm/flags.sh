@@ -58,4 +58,20 @@ LINK_FLAGS=(
   -sDYNAMIC_EXECUTION=0               # no eval/new Function in the glue: CSP needs only 'wasm-unsafe-eval'
   -sTEXTDECODER=2                     # every target has TextDecoder; drop the fallback
   -sINCOMING_MODULE_JS_API=instantiateWasm,onAbort   # the only Module options the facade passes
+  -sEXPORTED_RUNTIME_METHODS=stackSave,stackRestore  # the trap guard (src/core/ffi.ts) puts the
+                                      # stack pointer back after a call that threw through wasm
+)
+
+# The debug variant (./build.sh --debug, in wasm/dist-debug/; `npm run fuzz` runs on it): the
+# same libraries, linked with LINK_FLAGS less DEBUG_UNLINK_FLAGS, plus DEBUG_LINK_FLAGS. Not shipped.
+DEBUG_UNLINK_FLAGS=(
+  -Wl,--stack-first                   # emscripten 3.1.6's stack checks abort at start-up with the
+                                      # stack below the data; they catch an overflow themselves
+)
+DEBUG_LINK_FLAGS=(
+  -sASSERTIONS=2                      # the glue checks how it is used (and by the facade) and
+                                      # aborts with a reason instead of going on wrong
+  -sSTACK_OVERFLOW_CHECK=2            # every function checks the stack pointer against the stack's
+                                      # bounds: an overflow aborts, naming it, before it corrupts
+  -sENVIRONMENT=web,worker,node       # the fuzzer runs it in Node, which the assertions check for
 )

@@ -3,18 +3,16 @@
 
 export interface ModuleOptions {
   /** Instantiates the wasm ourselves: from bytes, a URL or a precompiled WebAssembly.Module. */
-  instantiateWasm(
-    imports: WebAssembly.Imports,
-    receiveInstance: (instance: WebAssembly.Instance, module?: WebAssembly.Module) => void,
-  ): object | false;
+  instantiateWasm(imports: WebAssembly.Imports, receiveInstance: (instance: WebAssembly.Instance, module?: WebAssembly.Module) => void): object | false;
   onAbort?(what: unknown): void;
 }
 
 export interface EmscriptenModule {
   readonly HEAPU8: Uint8Array;
+  readonly HEAP32: Int32Array;
   readonly HEAPU32: Uint32Array;
-  /** Set by the facade: the JavaScript side of the shim's imports (wasm/shim/library.js). */
-  opwHooks?: unknown;
+  /** Set by the facade (src/core/ffi-imports.ts): the JavaScript side of the shim's imports. */
+  opwImports?: object;
 }
 
 declare const createOpenSSLModule: (options: ModuleOptions) => Promise<EmscriptenModule>;

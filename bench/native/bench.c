@@ -90,15 +90,16 @@ static int find_session(SSL *ssl, const unsigned char *id, size_t idlen, SSL_SES
 }
 
 /* TLS 1.2 PSK: the client and server callbacks. */
-static unsigned int psk_client(SSL *ssl, const char *hint, char *identity, unsigned int max_identity,
-                               unsigned char *psk, unsigned int max_psk)
+static unsigned int psk_client(SSL *ssl, const char *hint, char *identity,
+                               unsigned int max_identity, unsigned char *psk, unsigned int max_psk)
 {
     strcpy(identity, psk_identity);
     memcpy(psk, psk_key, sizeof(psk_key));
     return sizeof(psk_key);
 }
 
-static unsigned int psk_server(SSL *ssl, const char *identity, unsigned char *psk, unsigned int max_psk)
+static unsigned int psk_server(SSL *ssl, const char *identity, unsigned char *psk,
+                               unsigned int max_psk)
 {
     if (strcmp(identity, psk_identity) != 0)
         return 0;
@@ -123,8 +124,10 @@ static SSL_SESSION *make_session(const char *suite)
         if (strcmp(SSL_CIPHER_get_name(c), suite) == 0)
             cipher = c;
     }
-    if (cipher == NULL || sess == NULL || !SSL_SESSION_set1_master_key(sess, psk_key, sizeof(psk_key))
-            || !SSL_SESSION_set_cipher(sess, cipher) || !SSL_SESSION_set_protocol_version(sess, TLS1_3_VERSION))
+    if (cipher == NULL || sess == NULL
+        || !SSL_SESSION_set1_master_key(sess, psk_key, sizeof(psk_key))
+        || !SSL_SESSION_set_cipher(sess, cipher)
+        || !SSL_SESSION_set_protocol_version(sess, TLS1_3_VERSION))
         fail("making the PSK session");
     SSL_free(ssl);
     SSL_CTX_free(ctx);
@@ -168,8 +171,9 @@ static struct pair make_pair(const char *scenario, const char *suite)
         }
     } else {
         const char *list = strcmp(scenario, "tls12-psk") == 0 ? "PSK-AES128-GCM-SHA256"
-                         : strcmp(scenario, "tls12-ecdhe-psk-chacha") == 0 ? "ECDHE-PSK-CHACHA20-POLY1305"
-                         : NULL;
+                           : strcmp(scenario, "tls12-ecdhe-psk-chacha") == 0
+                               ? "ECDHE-PSK-CHACHA20-POLY1305"
+                               : NULL;
         if (list == NULL) {
             fprintf(stderr, "bench: unknown scenario %s\n", scenario);
             exit(2);
@@ -282,7 +286,7 @@ EXPORT double bench_x25519(const char *op, double seconds)
         exit(2);
     }
     if (keygen == NULL || EVP_PKEY_keygen_init(keygen) <= 0 || EVP_PKEY_keygen(keygen, &ours) <= 0
-            || EVP_PKEY_keygen(keygen, &peer) <= 0)
+        || EVP_PKEY_keygen(keygen, &peer) <= 0)
         fail("X25519 key generation");
     start = now();
     end = start + seconds;
@@ -291,8 +295,9 @@ EXPORT double bench_x25519(const char *op, double seconds)
             unsigned char secret[32];
             size_t len = sizeof(secret);
             EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(ours, NULL);
-            if (ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0 || EVP_PKEY_derive_set_peer(ctx, peer) <= 0
-                    || EVP_PKEY_derive(ctx, secret, &len) <= 0)
+            if (ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0
+                || EVP_PKEY_derive_set_peer(ctx, peer) <= 0
+                || EVP_PKEY_derive(ctx, secret, &len) <= 0)
                 fail("X25519 derivation");
             EVP_PKEY_CTX_free(ctx);
         } else {
@@ -323,14 +328,16 @@ static int unhex(const char *hex, unsigned char *out)
     return unhex_n(hex, out, 32);
 }
 
-static int x25519(unsigned char out[32], const unsigned char scalar[32], const unsigned char point[32])
+static int x25519(unsigned char out[32], const unsigned char scalar[32],
+                  const unsigned char point[32])
 {
     EVP_PKEY *priv = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, scalar, 32);
     EVP_PKEY *peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, point, 32);
     EVP_PKEY_CTX *ctx = priv ? EVP_PKEY_CTX_new(priv, NULL) : NULL;
     size_t len = 32;
     int ok = ctx != NULL && peer != NULL && EVP_PKEY_derive_init(ctx) > 0
-             && EVP_PKEY_derive_set_peer(ctx, peer) > 0 && EVP_PKEY_derive(ctx, out, &len) > 0 && len == 32;
+             && EVP_PKEY_derive_set_peer(ctx, peer) > 0 && EVP_PKEY_derive(ctx, out, &len) > 0
+             && len == 32;
 
     EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(priv);
@@ -344,7 +351,8 @@ static int chacha20_stream(unsigned char *out, size_t len, const unsigned char i
     static const unsigned char key[32];
     static unsigned char zeros[1024];
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    int n, ok = ctx != NULL && len <= sizeof(zeros) && EVP_EncryptInit_ex(ctx, EVP_chacha20(), NULL, key, iv)
+    int n, ok = ctx != NULL && len <= sizeof(zeros)
+                && EVP_EncryptInit_ex(ctx, EVP_chacha20(), NULL, key, iv)
                 && EVP_EncryptUpdate(ctx, out, &n, zeros, (int)len) && n == (int)len;
 
     EVP_CIPHER_CTX_free(ctx);
@@ -352,8 +360,8 @@ static int chacha20_stream(unsigned char *out, size_t len, const unsigned char i
 }
 
 /* libcrypto's internal ChaCha20 (crypto/include/internal/chacha.h): what the wasm patch changes. */
-void ChaCha20_ctr32(unsigned char *out, const unsigned char *inp, size_t len, const unsigned int key[8],
-                    const unsigned int counter[4]);
+void ChaCha20_ctr32(unsigned char *out, const unsigned char *inp, size_t len,
+                    const unsigned int key[8], const unsigned int counter[4]);
 
 /*
  * ChaCha20_ctr32 over 1 KiB in one call (the wasm build's four-block path) equals the same
@@ -389,9 +397,10 @@ static int chacha20_paths_agree(unsigned int first)
  */
 static int chacha20_selftest(void)
 {
-    static const char a1[] =
-        "76b8e0ada0f13d90405d6ae55386bd28bdd219b8a08ded1aa836efcc8b770dc7da41597c5157488d7724e03fb8d84a376a43b8f41518a11cc387b669b2ee6586"
-        "9f07e7be5551387a98ba977c732d080dcb0f29a048e3656912c6533e32ee7aed29b721769ce64e43d57133b074d839d531ed1f28510afb45ace10a1f4b794d6f";
+    static const char a1[] = "76b8e0ada0f13d90405d6ae55386bd28bdd219b8a08ded1aa836efcc8b770dc7da415"
+                             "97c5157488d7724e03fb8d84a376a43b8f41518a11cc387b669b2ee6586"
+                             "9f07e7be5551387a98ba977c732d080dcb0f29a048e3656912c6533e32ee7aed29b72"
+                             "1769ce64e43d57133b074d839d531ed1f28510afb45ace10a1f4b794d6f";
     static const unsigned int firsts[] = { 0, 1, 0xfffffffd, 0xfffffffe, 0xffffffff };
     unsigned char iv[16] = { 0 }, want[128], whole[1024];
     size_t i;
@@ -402,7 +411,10 @@ static int chacha20_selftest(void)
         fprintf(stderr, "bench: RFC 8439 ChaCha20 vectors failed\n");
     for (i = 0; ok && i < sizeof(firsts) / sizeof(firsts[0]); i++) {
         if (!chacha20_paths_agree(firsts[i])) {
-            fprintf(stderr, "bench: ChaCha20 in one call differs from ChaCha20 block by block (counter %u)\n", firsts[i]);
+            fprintf(
+                stderr,
+                "bench: ChaCha20 in one call differs from ChaCha20 block by block (counter %u)\n",
+                firsts[i]);
             ok = 0;
         }
     }
@@ -423,14 +435,16 @@ EXPORT int bench_selftest(void)
           "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493",
           "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957" },
     };
-    static const char iterated_1[] = "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079";
-    static const char iterated_1000[] = "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51";
+    static const char iterated_1[] =
+        "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079";
+    static const char iterated_1000[] =
+        "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51";
     unsigned char k[32], u[32], want[32], out[32];
     int i, failed = 0;
 
     for (i = 0; i < 2; i++) {
         if (!unhex(vectors[i][0], k) || !unhex(vectors[i][1], u) || !unhex(vectors[i][2], want)
-                || !x25519(out, k, u) || memcmp(out, want, 32) != 0) {
+            || !x25519(out, k, u) || memcmp(out, want, 32) != 0) {
             fprintf(stderr, "bench: RFC 7748 vector %d failed\n", i + 1);
             failed = 1;
         }
@@ -468,7 +482,8 @@ static size_t get_entropy(RAND_DRBG *drbg, unsigned char **pout, int entropy, si
     return len;
 }
 
-static size_t get_nonce(RAND_DRBG *drbg, unsigned char **pout, int entropy, size_t min_len, size_t max_len)
+static size_t get_nonce(RAND_DRBG *drbg, unsigned char **pout, int entropy, size_t min_len,
+                        size_t max_len)
 {
     return get_entropy(drbg, pout, entropy, min_len, max_len, 0);
 }
@@ -478,8 +493,8 @@ static void seed_from_platform(void)
     RAND_DRBG *master = RAND_DRBG_get0_master();
 
     if (master == NULL || !RAND_DRBG_uninstantiate(master)
-            || !RAND_DRBG_set_callbacks(master, get_entropy, NULL, get_nonce, NULL)
-            || !RAND_DRBG_instantiate(master, NULL, 0))
+        || !RAND_DRBG_set_callbacks(master, get_entropy, NULL, get_nonce, NULL)
+        || !RAND_DRBG_instantiate(master, NULL, 0))
         fail("seeding the DRBG");
 }
 #endif
@@ -521,8 +536,9 @@ int main(int argc, char **argv)
         printf("{\"perSecond\":%.1f}\n", bench_bulk(argv[2], atof(argv[3])));
         return 0;
     }
-    fprintf(stderr, "usage: bench handshake SCENARIO SECONDS [WARMUP] | bench bulk SUITE SECONDS [WARMUP]\n"
-                    "       | bench x25519 keygen|derive SECONDS [WARMUP] | bench selftest\n");
+    fprintf(stderr,
+            "usage: bench handshake SCENARIO SECONDS [WARMUP] | bench bulk SUITE SECONDS [WARMUP]\n"
+            "       | bench x25519 keygen|derive SECONDS [WARMUP] | bench selftest\n");
     return 2;
 }
 #endif

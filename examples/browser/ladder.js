@@ -53,7 +53,12 @@ export function drawLadder(container, { role = 'client', steps = [], info = null
     const rightwards = (step.direction === 'sent') === (role === 'client');
     const [x1, x2] = rightwards ? [LEFT, RIGHT] : [RIGHT, LEFT];
     const kind = step.kind === 'alert' ? 'alert' : step.name === 'HelloRetryRequest' ? 'hrr' : step.kind;
-    const g = el('g', { class: `ladder-step ladder-${kind}`, 'data-name': step.name, 'data-direction': rightwards ? 'to-server' : 'to-client', 'data-kind': step.kind });
+    const g = el('g', {
+      class: `ladder-step ladder-${kind}`,
+      'data-name': step.name,
+      'data-direction': rightwards ? 'to-server' : 'to-client',
+      'data-kind': step.kind,
+    });
     g.append(
       el('line', { x1, y1: y, x2: x2 + (rightwards ? -6 : 6), y2: y, stroke: 'currentColor', 'stroke-width': 1.5 }),
       el('path', { d: rightwards ? `M${x2},${y} l-8,-4 v8 z` : `M${x2},${y} l8,-4 v8 z`, fill: 'currentColor' }),
@@ -65,7 +70,13 @@ export function drawLadder(container, { role = 'client', steps = [], info = null
   });
   if (error) {
     const y = 44 + steps.length * ROW;
-    svg.append(el('text', { x: (LEFT + RIGHT) / 2, y, 'text-anchor': 'middle', class: 'ladder-stop', 'data-code': error.code ?? '' }, `✕ stopped here: ${error.code ?? error.name}`));
+    svg.append(
+      el(
+        'text',
+        { x: (LEFT + RIGHT) / 2, y, 'text-anchor': 'middle', class: 'ladder-stop', 'data-code': error.code ?? '' },
+        `✕ stopped here: ${error.code ?? error.name}`,
+      ),
+    );
     const message = document.createElement('div');
     message.className = 'ladder-error error';
     message.textContent = `${error.code ?? error.name}: ${error.message}`;

@@ -74,7 +74,9 @@ export async function runPage(open) {
   });
 
   // Prefill from the demo's configuration, if there is one.
-  const config = await fetch('/config.json').then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  const config = await fetch('/config.json')
+    .then((r) => (r.ok ? r.json() : null))
+    .catch(() => null);
   if (config) {
     $('url').value = config.url;
     $('identity').value = config.identity;

@@ -16,7 +16,12 @@ async function connect({ url, identity, keyHex }) {
   await worker.importPsk(identity, fromHex(keyHex).buffer); // transferred: the page keeps no copy
   $('key').value = '';
   client?.end(true);
-  client = new mqtt.MqttClient(mqttStreamBuilder(() => drawWhenOpened($('ladder'), worker.connect(url, { identity, traceHandshake: true }), { identity, title: 'TLS connection to the broker' })), { clientId: `page-${Math.random().toString(16).slice(2, 10)}`, reconnectPeriod: 1000 });
+  client = new mqtt.MqttClient(
+    mqttStreamBuilder(() =>
+      drawWhenOpened($('ladder'), worker.connect(url, { identity, traceHandshake: true }), { identity, title: 'TLS connection to the broker' }),
+    ),
+    { clientId: `page-${Math.random().toString(16).slice(2, 10)}`, reconnectPeriod: 1000 },
+  );
   client.on('error', (e) => log(`${e.code ?? e.name}: ${e.message}`, true));
   client.on('close', () => log('connection closed (MQTT.js reconnects)'));
   client.on('message', (topic, payload, packet) => log(`< ${topic} (QoS ${packet.qos}): ${new TextDecoder().decode(payload)}`));
@@ -50,7 +55,9 @@ if (new URLSearchParams(location.search).has('auto')) {
   const result = $('result');
   try {
     await connect(config);
-    const received = new Promise((resolve) => client.once('message', (topic, payload, packet) => resolve({ topic, text: new TextDecoder().decode(payload), qos: packet.qos })));
+    const received = new Promise((resolve) =>
+      client.once('message', (topic, payload, packet) => resolve({ topic, text: new TextDecoder().decode(payload), qos: packet.qos })),
+    );
     await publish('demo/kitchen/temp', `hello from the page`, 2);
     result.textContent = JSON.stringify({ ok: true, message: await received });
     client.end();

@@ -26,7 +26,12 @@ async function listSystems(device) {
   const table = $('systems');
   table.replaceChildren();
   for (const s of systems) {
-    for (const [name, value] of [['Name', s.Name], ['Model', `${s.Manufacturer} ${s.Model}`], ['PowerState', s.PowerState], ['Health', s.Status?.Health]]) {
+    for (const [name, value] of [
+      ['Name', s.Name],
+      ['Model', `${s.Manufacturer} ${s.Model}`],
+      ['PowerState', s.PowerState],
+      ['Health', s.Status?.Health],
+    ]) {
       const row = table.insertRow();
       row.insertCell().textContent = name;
       row.insertCell().textContent = value;
@@ -41,13 +46,21 @@ async function connect({ bridge, device, identity, keyHex }) {
   $('key').value = '';
   pskFetch?.close();
   pskFetch = createPskFetch({
-    connect: (origin, hostPort) => drawWhenOpened($('ladder'), worker.connect(`${bridge}/${hostPort}`, { identity, traceHandshake: true }), { identity, title: `TLS connection to ${hostPort}` }),
+    connect: (origin, hostPort) =>
+      drawWhenOpened($('ladder'), worker.connect(`${bridge}/${hostPort}`, { identity, traceHandshake: true }), {
+        identity,
+        title: `TLS connection to ${hostPort}`,
+      }),
   });
   const systems = await listSystems(device);
   $('reset').hidden = false;
   $('reset').onclick = async () => {
     const target = systems[0].Actions['#ComputerSystem.Reset'].target;
-    const res = await pskFetch(new URL(target, device), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ResetType: 'GracefulRestart' }) });
+    const res = await pskFetch(new URL(target, device), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ResetType: 'GracefulRestart' }),
+    });
     log(`POST ${target} → ${res.status}`, !res.ok);
     await listSystems(device);
   };
@@ -59,7 +72,9 @@ for (const [id, value] of Object.entries({ bridge: config.bridge, device: config
 
 $('connect').onsubmit = (event) => {
   event.preventDefault();
-  connect({ bridge: $('bridge').value, device: $('device').value, identity: $('identity').value, keyHex: $('key').value }).catch((e) => log(`${e.code ?? e.name}: ${e.message}`, true));
+  connect({ bridge: $('bridge').value, device: $('device').value, identity: $('identity').value, keyHex: $('key').value }).catch((e) =>
+    log(`${e.code ?? e.name}: ${e.message}`, true),
+  );
 };
 
 // ?auto=1: one scripted run for `npm start` and the tests; the outcome goes in #result.

@@ -17,7 +17,12 @@ const SYSTEM = {
 
 const RESOURCES = {
   '/redfish/v1': { '@odata.id': '/redfish/v1', Name: 'Root Service', RedfishVersion: '1.15.0', Systems: { '@odata.id': '/redfish/v1/Systems' } },
-  '/redfish/v1/Systems': { '@odata.id': '/redfish/v1/Systems', Name: 'Computer System Collection', Members: [{ '@odata.id': SYSTEM['@odata.id'] }], 'Members@odata.count': 1 },
+  '/redfish/v1/Systems': {
+    '@odata.id': '/redfish/v1/Systems',
+    Name: 'Computer System Collection',
+    Members: [{ '@odata.id': SYSTEM['@odata.id'] }],
+    'Members@odata.count': 1,
+  },
   '/redfish/v1/Systems/1': SYSTEM,
 };
 
@@ -28,17 +33,17 @@ const RESOURCES = {
 export function redfishRoutes(req, res, body) {
   const path = new URL(req.url, 'https://device').pathname.replace(/\/$/, '');
   const json = (status, value) => res.writeHead(status, { 'content-type': 'application/json', 'odata-version': '4.0' }).end(JSON.stringify(value));
-  if (req.method === 'GET' && RESOURCES[path]) return json(200, RESOURCES[path]), true;
+  if (req.method === 'GET' && RESOURCES[path]) return (json(200, RESOURCES[path]), true);
   if (req.method === 'POST' && path === `${SYSTEM['@odata.id']}/Actions/ComputerSystem.Reset`) {
     let type;
     try {
       type = JSON.parse(body.toString()).ResetType;
     } catch {
-      return json(400, { error: { message: 'the body must be JSON: { "ResetType": "On" | "ForceOff" | "GracefulRestart" }' } }), true;
+      return (json(400, { error: { message: 'the body must be JSON: { "ResetType": "On" | "ForceOff" | "GracefulRestart" }' } }), true);
     }
-    if (!['On', 'ForceOff', 'GracefulRestart'].includes(type)) return json(400, { error: { message: `unknown ResetType ${JSON.stringify(type)}` } }), true;
+    if (!['On', 'ForceOff', 'GracefulRestart'].includes(type)) return (json(400, { error: { message: `unknown ResetType ${JSON.stringify(type)}` } }), true);
     SYSTEM.PowerState = type === 'ForceOff' ? 'Off' : 'On';
-    return res.writeHead(204).end(), true;
+    return (res.writeHead(204).end(), true);
   }
   return false;
 }

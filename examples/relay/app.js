@@ -39,7 +39,8 @@ try {
   if (auto && role === 'client') await send('ping from the client page');
   const decoder = new TextDecoder();
   let pending = '';
-  for await (const chunk of socket) { // the socket itself: Safari cannot iterate a ReadableStream
+  for await (const chunk of socket) {
+    // the socket itself: Safari cannot iterate a ReadableStream
     pending += decoder.decode(chunk, { stream: true });
     for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
       const line = pending.slice(0, nl);

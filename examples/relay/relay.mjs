@@ -37,10 +37,11 @@ export async function startRelay({ port = 0, onForward = () => {} } = {}) {
   });
   return {
     url: `ws://127.0.0.1:${wss.address().port}`,
-    close: () => new Promise((resolve) => {
-      for (const client of wss.clients) client.terminate();
-      wss.close(resolve);
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close(resolve);
+      }),
   };
 }
 

@@ -5,7 +5,7 @@
  * Uint8Array lacks: ParserBytes supplies that one method, so no Buffer polyfill is needed.
  */
 import { HTTPParser } from 'http-parser-js';
-import { TlsError, textOf } from '../errors.js';
+import { TlsError, textOf } from '../core/errors.js';
 
 type Parser = InstanceType<typeof HTTPParser>;
 
@@ -120,7 +120,8 @@ export class ResponseReader {
   }
 
   #fail(error: Error): TlsError {
-    this.#failure = error instanceof TlsError ? error : new TlsError('ERR_HTTP', `the server's response is not valid HTTP/1.1: ${textOf(error)}`, { cause: error });
+    this.#failure =
+      error instanceof TlsError ? error : new TlsError('ERR_HTTP', `the server's response is not valid HTTP/1.1: ${textOf(error)}`, { cause: error });
     return this.#failure;
   }
 }
@@ -184,10 +185,16 @@ function checkFraming(headers: [string, string][]): { reusable: boolean } {
     else if (lower === 'transfer-encoding') codings.push(...value.split(',').map((c) => c.trim().toLowerCase()));
   }
   if (lengths.length > 1 || (lengths.length === 1 && !/^\d{1,15}$/.test(lengths[0]!))) {
-    throw new TlsError('ERR_HTTP', `the server's response has an invalid Content-Length (${JSON.stringify(lengths.join(', ').slice(0, 40))}); its body cannot be delimited`);
+    throw new TlsError(
+      'ERR_HTTP',
+      `the server's response has an invalid Content-Length (${JSON.stringify(lengths.join(', ').slice(0, 40))}); its body cannot be delimited`,
+    );
   }
   if (codings.length > 0 && !(codings.length === 1 && codings[0] === 'chunked')) {
-    throw new TlsError('ERR_HTTP', `the server's response uses a transfer coding pskFetch does not read (${JSON.stringify(codings.join(', ').slice(0, 40))}); only chunked`);
+    throw new TlsError(
+      'ERR_HTTP',
+      `the server's response uses a transfer coding pskFetch does not read (${JSON.stringify(codings.join(', ').slice(0, 40))}); only chunked`,
+    );
   }
   return { reusable: !(lengths.length > 0 && codings.length > 0) };
 }
@@ -199,7 +206,8 @@ export function requestHead(method: string, target: string, headers: Iterable<[s
   if (!TOKEN.test(method)) throw new TlsError('ERR_INVALID_ARGUMENT', `not an HTTP method: ${JSON.stringify(method.slice(0, 40))}`);
   let head = `${method} ${target} HTTP/1.1\r\n`;
   for (const [name, value] of headers) {
-    if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new TlsError('ERR_INVALID_ARGUMENT', `not a valid HTTP header: ${JSON.stringify(name.slice(0, 40))}`);
+    if (!TOKEN.test(name) || /[\r\n\0]/.test(value))
+      throw new TlsError('ERR_INVALID_ARGUMENT', `not a valid HTTP header: ${JSON.stringify(name.slice(0, 40))}`);
     head += `${name}: ${value}\r\n`;
   }
   // Latin-1, as fetch() sends header values (Headers allows code points up to 0xFF only).

@@ -12,8 +12,9 @@
  * arrives. What a browser's fetch() does around the network (mode, credentials, cache, CORS,
  * cookies) does not apply and is ignored.
  */
-import { TlsError, textOf } from '../errors.js';
-import { connectTls, type TlsSocketOptions } from '../socket.js';
+import { TlsError, textOf } from '../core/errors.js';
+import { connectTls } from '../socket/socket.js';
+import type { TlsSocketOptions } from '../socket/socket-options.js';
 import { ResponseReader, chunk, requestHead, type ResponseHead } from './http1.js';
 import { ConnectionPool, type FetchSocket, type HttpConnection } from './pool.js';
 
@@ -86,11 +87,16 @@ export function createPskFetch(options: PskFetchOptions): PskFetch {
       try {
         next = new URL(location, request.url);
       } catch (error) {
-        throw new TlsError('ERR_HTTP_REDIRECT', `the server redirects to a Location that is not a URL (${JSON.stringify(location.slice(0, 80))})`, { cause: error });
+        throw new TlsError('ERR_HTTP_REDIRECT', `the server redirects to a Location that is not a URL (${JSON.stringify(location.slice(0, 80))})`, {
+          cause: error,
+        });
       }
       if (request.redirect === 'error') throw new TlsError('ERR_HTTP_REDIRECT', `the server redirects to ${next.href} and redirect is 'error'`);
       if (next.origin !== request.url.origin) {
-        throw new TlsError('ERR_HTTP_REDIRECT', `the server redirects to another origin (${next.origin}); pskFetch follows redirects within ${request.url.origin} only (use redirect: 'manual' to see it)`);
+        throw new TlsError(
+          'ERR_HTTP_REDIRECT',
+          `the server redirects to another origin (${next.origin}); pskFetch follows redirects within ${request.url.origin} only (use redirect: 'manual' to see it)`,
+        );
       }
       if (redirects >= maxRedirects) throw new TlsError('ERR_HTTP_REDIRECT', `more than ${maxRedirects} redirects`);
       request = redirected(request, response.status, next);
@@ -274,7 +280,9 @@ function connectorOf(options: PskFetchOptions): (origin: URL) => FetchSocket {
       try {
         return connect(origin, hostPort(origin));
       } catch (error) {
-        throw error instanceof TlsError ? error : new TlsError('ERR_TRANSPORT', `could not open a socket to ${origin.origin}: connect() threw ${textOf(error)}`, { cause: error });
+        throw error instanceof TlsError
+          ? error
+          : new TlsError('ERR_TRANSPORT', `could not open a socket to ${origin.origin}: connect() threw ${textOf(error)}`, { cause: error });
       }
     };
   }
@@ -345,7 +353,8 @@ async function prepare(input: string | URL | Request, init: RequestInit): Promis
   } catch (error) {
     throw new TlsError('ERR_INVALID_ARGUMENT', `the headers are not valid: ${textOf(error)}`, { cause: error });
   }
-  if (isRequest && init.body === undefined && input.bodyUsed) throw new TlsError('ERR_INVALID_ARGUMENT', "the Request's body was already read: a Request can be fetched once (clone() it first)");
+  if (isRequest && init.body === undefined && input.bodyUsed)
+    throw new TlsError('ERR_INVALID_ARGUMENT', "the Request's body was already read: a Request can be fetched once (clone() it first)");
   const source = init.body !== undefined ? init.body : isRequest && input.body ? await input.arrayBuffer() : null;
   let body: Prepared['body'] = null;
   if (source instanceof ReadableStream) body = source as ReadableStream<Uint8Array>;
@@ -358,7 +367,8 @@ async function prepare(input: string | URL | Request, init: RequestInit): Promis
   }
   if (body && (method === 'GET' || method === 'HEAD')) throw new TlsError('ERR_INVALID_ARGUMENT', `a ${method} request cannot have a body`);
   const redirect = init.redirect ?? (isRequest ? input.redirect : 'follow');
-  if (redirect !== 'follow' && redirect !== 'manual' && redirect !== 'error') throw new TlsError('ERR_INVALID_ARGUMENT', `redirect must be 'follow', 'manual' or 'error'`);
+  if (redirect !== 'follow' && redirect !== 'manual' && redirect !== 'error')
+    throw new TlsError('ERR_INVALID_ARGUMENT', `redirect must be 'follow', 'manual' or 'error'`);
   return { url, method, headers, body, redirect, signal: init.signal ?? (isRequest ? input.signal : null) };
 }
 
@@ -438,7 +448,13 @@ function withDeadline<T>(promise: Promise<T>, ms: number, signal: AbortSignal | 
  * request going through while it is sent, then without the head once it is sent (an upload may
  * take its time; the server may also answer before the end of it).
  */
-function untilHead(readingHead: Promise<void>, sending: Promise<void>, progress: { onWrite: () => void }, ms: number, signal: AbortSignal | null): Promise<void> {
+function untilHead(
+  readingHead: Promise<void>,
+  sending: Promise<void>,
+  progress: { onWrite: () => void },
+  ms: number,
+  signal: AbortSignal | null,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let sent = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -452,7 +468,13 @@ function untilHead(readingHead: Promise<void>, sending: Promise<void>, progress:
     const arm = (): void => {
       clearTimeout(timer);
       timer = setTimeout(
-        () => settle(new TlsError('ERR_TIMEOUT', sent ? `no response from the server within ${ms} ms of the request` : `the request could not be sent: no progress for ${ms} ms`)),
+        () =>
+          settle(
+            new TlsError(
+              'ERR_TIMEOUT',
+              sent ? `no response from the server within ${ms} ms of the request` : `the request could not be sent: no progress for ${ms} ms`,
+            ),
+          ),
         ms,
       );
     };
@@ -461,12 +483,9 @@ function untilHead(readingHead: Promise<void>, sending: Promise<void>, progress:
     progress.onWrite = arm;
     arm();
     readingHead.then(() => settle(), settle);
-    sending.then(
-      () => {
-        sent = true;
-        arm();
-      },
-      settle,
-    );
+    sending.then(() => {
+      sent = true;
+      arm();
+    }, settle);
   });
 }

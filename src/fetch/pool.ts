@@ -4,7 +4,7 @@
  * one read pending, so a server that closes it (or sends anything) is noticed and it is
  * dropped rather than handed to the next request.
  */
-import { TlsError } from '../errors.js';
+import { TlsError } from '../core/errors.js';
 
 /** What pskFetch needs of a TLS socket: connectTls()'s TlsSocket and the worker's socket both fit. */
 export interface FetchSocket {
@@ -128,7 +128,6 @@ export class ConnectionPool {
   /** Waits for a turn; a turn handed to a waiter that then gives up is passed on. */
   #wait(o: Origin, signal: AbortSignal | null, deadline: number, timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
       const leave = (error: unknown): void => {
         const at = o.waiting.indexOf(wake);
         if (at >= 0) o.waiting.splice(at, 1);
@@ -145,9 +144,7 @@ export class ConnectionPool {
           reject(signal.reason);
         } else resolve();
       };
-      o.waiting.push(wake);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      timer = setTimeout(
+      const timer = setTimeout(
         () =>
           leave(
             new TlsError(
@@ -157,6 +154,8 @@ export class ConnectionPool {
           ),
         Math.max(0, deadline - Date.now()),
       );
+      o.waiting.push(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

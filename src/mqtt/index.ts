@@ -14,7 +14,7 @@
  * Duplex for any other library that speaks over a Node stream.
  */
 import { Duplex } from 'readable-stream';
-import { TlsError, textOf } from '../errors.js';
+import { TlsError, textOf } from '../core/errors.js';
 
 /** What the adapter needs of a TLS socket: connectTls()'s TlsSocket and the worker's socket both fit. */
 export interface DuplexSocket {
@@ -36,7 +36,9 @@ export function mqttStreamBuilder(connect: () => DuplexSocket): () => Duplex {
       // The client sees the error and closes (and retries, with reconnectPeriod), as for a failed socket.
       const failed = new Duplex({ read() {}, write: (_chunk, _encoding, callback) => callback() });
       // A TlsError keeps its code (MQTT.js reports only errors with a code); anything else becomes one.
-      failed.destroy(error instanceof TlsError ? error : new TlsError('ERR_TRANSPORT', `could not open a socket: connect() threw ${textOf(error)}`, { cause: error }));
+      failed.destroy(
+        error instanceof TlsError ? error : new TlsError('ERR_TRANSPORT', `could not open a socket: connect() threw ${textOf(error)}`, { cause: error }),
+      );
       return failed;
     }
     return socketDuplex(socket);
@@ -66,8 +68,7 @@ export function socketDuplex(socket: DuplexSocket): Duplex {
           if (done) {
             peerEnded = true;
             duplex.push(null);
-          }
-          else duplex.push(value); // the stream asks again (read()) while it holds less than its highWaterMark
+          } else duplex.push(value); // the stream asks again (read()) while it holds less than its highWaterMark
         },
         (error: unknown) => {
           if (!duplex.destroyed) duplex.destroy(asError(error));
@@ -75,7 +76,10 @@ export function socketDuplex(socket: DuplexSocket): Duplex {
       );
     },
     write(chunk: Uint8Array, _encoding: string, callback: (error?: Error | null) => void) {
-      writer.write(copyOf(chunk)).then(() => callback(), (error: unknown) => callback(asError(error)));
+      writer.write(copyOf(chunk)).then(
+        () => callback(),
+        (error: unknown) => callback(asError(error)),
+      );
     },
     writev(pending: ArrayLike<{ chunk: Uint8Array }>, callback: (error?: Error | null) => void) {
       const chunks = Array.from(pending, ({ chunk }) => chunk);
@@ -85,13 +89,19 @@ export function socketDuplex(socket: DuplexSocket): Duplex {
         joined.set(chunk, at);
         at += chunk.length;
       }
-      writer.write(joined).then(() => callback(), (error: unknown) => callback(asError(error)));
+      writer.write(joined).then(
+        () => callback(),
+        (error: unknown) => callback(asError(error)),
+      );
     },
     final(callback: (error?: Error | null) => void) {
       // The peer has closed (close_notify, and the bridge closes the WebSocket after it): no
       // close_notify of ours can reach it any more, and there is nothing to flush.
       if (peerEnded) return callback();
-      writer.close().then(() => callback(), (error: unknown) => callback(asError(error)));
+      writer.close().then(
+        () => callback(),
+        (error: unknown) => callback(asError(error)),
+      );
     },
     destroy(error: Error | null, callback: (error: Error | null) => void) {
       // At once: the client reconnects on 'close', and closing the socket may wait for a

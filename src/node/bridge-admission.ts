@@ -55,11 +55,13 @@ export class Admission {
 
   constructor(limits: AdmissionLimits, onEvict: (address: string, why: EvictionReason) => void) {
     this.#limits = limits;
-    this.#trusted = new Set(limits.trustedProxies.map((address) => {
-      const canonical = canonicalAddress(address);
-      if (!canonical) throw new Error(`a trusted proxy must be an IP address, got ${JSON.stringify(address)}`);
-      return canonical;
-    }));
+    this.#trusted = new Set(
+      limits.trustedProxies.map((address) => {
+        const canonical = canonicalAddress(address);
+        if (!canonical) throw new Error(`a trusted proxy must be an IP address, got ${JSON.stringify(address)}`);
+        return canonical;
+      }),
+    );
     this.#onEvict = onEvict;
   }
 
@@ -83,12 +85,13 @@ export class Admission {
     this.#count(entry.address, 1);
     const { firstByteTimeoutMs, upgradeTimeoutMs } = this.#limits;
     const slow = () => this.#evict(entry, 'upgrade not finished within upgradeTimeoutMs');
-    entry.timer = firstByteTimeoutMs >= upgradeTimeoutMs
-      ? afterPoll(slow, upgradeTimeoutMs)
-      : afterPoll(() => {
-        if (socket.bytesRead === 0) this.#evict(entry, 'no byte within firstByteTimeoutMs');
-        else entry.timer = afterPoll(slow, upgradeTimeoutMs - firstByteTimeoutMs);
-      }, firstByteTimeoutMs);
+    entry.timer =
+      firstByteTimeoutMs >= upgradeTimeoutMs
+        ? afterPoll(slow, upgradeTimeoutMs)
+        : afterPoll(() => {
+            if (socket.bytesRead === 0) this.#evict(entry, 'no byte within firstByteTimeoutMs');
+            else entry.timer = afterPoll(slow, upgradeTimeoutMs - firstByteTimeoutMs);
+          }, firstByteTimeoutMs);
     socket.once('close', () => this.#remove(entry));
   }
 
@@ -197,13 +200,15 @@ export function canonicalAddress(text: string): string | null {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
   if (mapped) return isIP(mapped[1]!) === 4 ? mapped[1]! : null;
   switch (isIP(bare)) {
-    case 4: return bare;
+    case 4:
+      return bare;
     case 6:
       try {
         return new URL(`http://[${bare}]`).hostname.slice(1, -1);
       } catch {
         return bare.toLowerCase(); // a zone index (fe80::1%eth0) has no URL form
       }
-    default: return null;
+    default:
+      return null;
   }
 }

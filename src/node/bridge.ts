@@ -23,7 +23,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { Admission, REFUSED_CLOSE_MS, type EvictionReason } from './bridge-admission.js';
+import { textOf } from '../core/errors.js';
+import { Admission, REFUSED_CLOSE_MS, type AdmissionLimits, type EvictionReason } from './bridge-admission.js';
 
 export type { EvictionReason } from './bridge-admission.js';
 
@@ -114,116 +115,26 @@ export interface Bridge {
 
 /** Starts a bridge; resolves once it listens. */
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
-  const allow = new Set(options.allow.map((target) => normaliseTarget(target, '--allow')));
-  if (allow.size === 0) throw new Error('the bridge needs at least one allowed target (--allow HOST:PORT)');
-  const origins = options.origins ? new Set(options.origins) : null;
-  const maxConnections = options.maxConnections ?? 64;
-  const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
-  const highWaterMark = options.highWaterMark ?? 1 << 20;
-  const onEvent = options.onEvent ?? (() => {});
-  const listen = typeof options.listen === 'string' ? splitHostPort(options.listen, '--listen', 0) : (options.listen ?? { host: '127.0.0.1', port: 0 });
-
-  const upgradeTimeoutMs = options.upgradeTimeoutMs ?? 10_000;
-  const totals = { opened: 0, refused: 0, bytesUp: 0, bytesDown: 0 };
-  const log = (event: BridgeEvent) => {
-    try {
-      onEvent(event);
-    } catch {
-      // the application's logger failing is no reason to drop a connection
-    }
-  };
-
-  const http: Server = createServer({ headersTimeout: upgradeTimeoutMs, requestTimeout: upgradeTimeoutMs }, (req, res) => {
-    res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' }).end('openssl-psk-wasm bridge: WebSocket only\n');
-  });
-  const admission = new Admission(
-    {
-      maxPending: options.maxPendingUpgrades ?? 64,
-      maxPendingPerAddress: options.maxPendingPerAddress ?? 8,
-      firstByteTimeoutMs: options.firstByteTimeoutMs ?? 2000,
-      upgradeTimeoutMs,
-      trustedProxies: options.trustedProxies ?? [],
-    },
-    (address, why) => log({ type: 'evicted', address, why }),
-  );
-  http.on('connection', (socket: Socket) => {
-    try {
-      admission.admit(socket);
-    } catch (error) {
-      log({ type: 'error', id: undefined, message: describeError(error) });
-      socket.destroy();
-    }
-  });
-  // Runs before ws's own 'upgrade' listener: the request is here, so is X-Forwarded-For.
-  http.on('upgrade', (req: IncomingMessage, socket: Socket) => {
-    try {
-      admission.attribute(socket, req);
-    } catch (error) {
-      log({ type: 'error', id: undefined, message: describeError(error) });
-      socket.destroy();
-    }
-  });
+  const settings = settingsOf(options);
+  const log = eventLog(options.onEvent);
+  const admission = new Admission(settings.admission, (address, why) => log({ type: 'evicted', address, why }));
+  const http = upgradeServer(settings.admission.upgradeTimeoutMs, admission, log);
   const wss = new WebSocketServer({
     server: http,
-    maxPayload: options.maxMessageBytes ?? 1 << 20,
+    maxPayload: settings.maxMessageBytes,
     perMessageDeflate: false,
     // Accept websockify's 'binary' subprotocol if offered; never 'base64'.
     handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false),
   });
-  const tunnels = new Set<{ ws: WebSocket; tcp: Socket | null }>();
-  const closing = new Set<WebSocket>();
-  let nextId = 1;
-
-  wss.on('connection', (ws, req) => {
-    const id = nextId++;
-    // A refused or failed WebSocket may still receive (malformed) frames: ws reports them here.
-    ws.on('error', () => {});
-    let tunnel: { ws: WebSocket; tcp: Socket | null } | null = null;
-    try {
-      const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
-      const loggedOrigin = origin === undefined ? undefined : cut(origin);
-      const address = admission.clientAddress(req);
-      const refuse = (code: number, reason: string, detail: string) => {
-        totals.refused++;
-        log({ type: 'refused', id, code, reason, detail: cut(detail), origin: loggedOrigin, address });
-        admission.refused(req.socket); // keeps its place until it closes, briefly
-        ws.close(code, closeReason(reason));
-      };
-      if (origins && !origins.has(origin ?? '')) return refuse(1008, 'origin not allowed', origin ?? '(no Origin header)');
-      const target = chooseTarget(req, allow);
-      if (typeof target !== 'string') return refuse(1008, target.refused, req.url ?? '');
-      if (tunnels.size >= maxConnections) return refuse(1013, 'too many connections', target);
-      const opened = { ws, tcp: null as Socket | null };
-      tunnel = opened;
-      admission.upgraded(req.socket);
-      tunnels.add(opened);
-      totals.opened++;
-      log({ type: 'open', id, target, origin: loggedOrigin, address });
-      runTunnel(ws, target, { idleTimeoutMs, highWaterMark }, (stats) => {
-        tunnels.delete(opened);
-        if (ws.readyState !== WebSocket.CLOSED) {
-          closing.add(ws);
-          ws.once('close', () => closing.delete(ws));
-        }
-        totals.bytesUp += stats.bytesUp;
-        totals.bytesDown += stats.bytesDown;
-        log({ type: 'close', id, target, ...stats });
-      }, (tcp) => (opened.tcp = tcp), (error) => log({ type: 'error', id, message: describeError(error) }));
-    } catch (error) {
-      log({ type: 'error', id, message: describeError(error) });
-      if (tunnel) tunnels.delete(tunnel);
-      tunnel?.tcp?.destroy();
-      ws.terminate();
-    }
-  });
-
+  const tunnels = new Tunnels(settings, admission, log);
+  wss.on('connection', (ws, req) => tunnels.open(ws, req));
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(listen.port, listen.host, () => resolve());
+    http.listen(settings.listen.port, settings.listen.host, () => resolve());
   });
   // Once listening, a failed accept (EMFILE under a flood) or a server error is logged, not
   // thrown: with no listener, an 'error' event ends the process. ws re-emits the server's.
-  http.on('error', (error) => log({ type: 'error', id: undefined, message: describeError(error) }));
+  http.on('error', (error) => log({ type: 'error', id: undefined, message: textOf(error) }));
   wss.on('error', () => {});
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -235,20 +146,12 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       return tunnels.size;
     },
     stats() {
-      let queuedToClients = 0;
-      let queuedToServers = 0;
-      for (const { ws, tcp } of tunnels) {
-        queuedToClients += ws.bufferedAmount;
-        queuedToServers += tcp?.writableLength ?? 0;
-      }
-      return { tunnels: tunnels.size, pendingUpgrades: admission.size, closing: closing.size, queuedToClients, queuedToServers, ...totals, evicted: admission.evicted };
+      const { tunnels: open, ...rest } = tunnels.stats();
+      return { tunnels: open, pendingUpgrades: admission.size, ...rest, evicted: admission.evicted };
     },
     async close() {
       wss.close();
-      for (const { ws, tcp } of tunnels) {
-        ws.close(1001, 'bridge shutting down');
-        tcp?.destroy();
-      }
+      tunnels.closeAll();
       // A moment for the closing handshakes, then cut whatever is left.
       for (let waited = 0; wss.clients.size > 0 && waited < 1000; waited += 20) await new Promise((r) => setTimeout(r, 20));
       for (const ws of wss.clients) ws.terminate();
@@ -257,6 +160,174 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+/** BridgeOptions with their defaults, checked. */
+interface Settings {
+  allow: Set<string>;
+  origins: Set<string> | null;
+  maxConnections: number;
+  idleTimeoutMs: number;
+  highWaterMark: number;
+  maxMessageBytes: number;
+  listen: { host: string; port: number };
+  admission: AdmissionLimits;
+}
+
+function settingsOf(options: BridgeOptions): Settings {
+  const allow = new Set(options.allow.map((target) => normaliseTarget(target, '--allow')));
+  if (allow.size === 0) throw new Error('the bridge needs at least one allowed target (--allow HOST:PORT)');
+  return {
+    allow,
+    origins: options.origins ? new Set(options.origins) : null,
+    maxConnections: options.maxConnections ?? 64,
+    idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
+    highWaterMark: options.highWaterMark ?? 1 << 20,
+    maxMessageBytes: options.maxMessageBytes ?? 1 << 20,
+    listen: typeof options.listen === 'string' ? splitHostPort(options.listen, '--listen', 0) : (options.listen ?? { host: '127.0.0.1', port: 0 }),
+    admission: {
+      maxPending: options.maxPendingUpgrades ?? 64,
+      maxPendingPerAddress: options.maxPendingPerAddress ?? 8,
+      firstByteTimeoutMs: options.firstByteTimeoutMs ?? 2000,
+      upgradeTimeoutMs: options.upgradeTimeoutMs ?? 10_000,
+      trustedProxies: options.trustedProxies ?? [],
+    },
+  };
+}
+
+type Log = (event: BridgeEvent) => void;
+
+/** onEvent, never throwing: the application's logger failing is no reason to drop a connection. */
+function eventLog(onEvent: ((event: BridgeEvent) => void) | undefined): Log {
+  return (event) => {
+    try {
+      onEvent?.(event);
+    } catch {
+      // ignored, see above
+    }
+  };
+}
+
+/**
+ * The HTTP server ws upgrades on: plain requests get 426, and every socket holds a place in
+ * `admission` until it is a tunnel (bridge-admission.ts).
+ */
+function upgradeServer(upgradeTimeoutMs: number, admission: Admission, log: Log): Server {
+  const http: Server = createServer({ headersTimeout: upgradeTimeoutMs, requestTimeout: upgradeTimeoutMs }, (req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' }).end('openssl-psk-wasm bridge: WebSocket only\n');
+  });
+  const guarded = (fn: () => void, socket: Socket) => {
+    try {
+      fn();
+    } catch (error) {
+      log({ type: 'error', id: undefined, message: textOf(error) });
+      socket.destroy();
+    }
+  };
+  http.on('connection', (socket: Socket) => guarded(() => admission.admit(socket), socket));
+  // Runs before ws's own 'upgrade' listener: the request is here, so is X-Forwarded-For.
+  http.on('upgrade', (req: IncomingMessage, socket: Socket) => guarded(() => admission.attribute(socket, req), socket));
+  return http;
+}
+
+interface Tunnel {
+  ws: WebSocket;
+  tcp: Socket | null;
+}
+
+/** The WebSockets the bridge accepted: each refused with a close code, or run as a tunnel to its target. */
+class Tunnels {
+  readonly #settings: Settings;
+  readonly #admission: Admission;
+  readonly #log: Log;
+  readonly #open = new Set<Tunnel>();
+  /** Tunnels that ended, whose WebSocket close handshake is still running. */
+  readonly #closing = new Set<WebSocket>();
+  readonly #totals = { opened: 0, refused: 0, bytesUp: 0, bytesDown: 0 };
+  #nextId = 1;
+
+  constructor(settings: Settings, admission: Admission, log: Log) {
+    this.#settings = settings;
+    this.#admission = admission;
+    this.#log = log;
+  }
+
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** A new WebSocket: refused (Origin, target, limit) or run as a tunnel. Never throws. */
+  open(ws: WebSocket, req: IncomingMessage): void {
+    const id = this.#nextId++;
+    const { origins, allow, maxConnections, idleTimeoutMs, highWaterMark } = this.#settings;
+    // A refused or failed WebSocket may still receive (malformed) frames: ws reports them here.
+    ws.on('error', () => {});
+    let tunnel: Tunnel | null = null;
+    try {
+      const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
+      const loggedOrigin = origin === undefined ? undefined : cut(origin);
+      const address = this.#admission.clientAddress(req);
+      const refuse = (code: number, reason: string, detail: string) => {
+        this.#totals.refused++;
+        this.#log({ type: 'refused', id, code, reason, detail: cut(detail), origin: loggedOrigin, address });
+        this.#admission.refused(req.socket); // keeps its place until it closes, briefly
+        ws.close(code, closeReason(reason));
+      };
+      if (origins && !origins.has(origin ?? '')) return refuse(1008, 'origin not allowed', origin ?? '(no Origin header)');
+      const target = chooseTarget(req, allow);
+      if (typeof target !== 'string') return refuse(1008, target.refused, req.url ?? '');
+      if (this.#open.size >= maxConnections) return refuse(1013, 'too many connections', target);
+      const opened: Tunnel = { ws, tcp: null };
+      tunnel = opened;
+      this.#admission.upgraded(req.socket);
+      this.#open.add(opened);
+      this.#totals.opened++;
+      this.#log({ type: 'open', id, target, origin: loggedOrigin, address });
+      runTunnel(
+        ws,
+        target,
+        { idleTimeoutMs, highWaterMark },
+        (stats) => this.#ended(opened, id, target, stats),
+        (tcp) => (opened.tcp = tcp),
+        (error) => this.#log({ type: 'error', id, message: textOf(error) }),
+      );
+    } catch (error) {
+      this.#log({ type: 'error', id, message: textOf(error) });
+      if (tunnel) this.#open.delete(tunnel);
+      tunnel?.tcp?.destroy();
+      ws.terminate();
+    }
+  }
+
+  #ended(tunnel: Tunnel, id: number, target: string, stats: { bytesUp: number; bytesDown: number; reason: string }): void {
+    const { ws } = tunnel;
+    this.#open.delete(tunnel);
+    if (ws.readyState !== WebSocket.CLOSED) {
+      this.#closing.add(ws);
+      ws.once('close', () => this.#closing.delete(ws));
+    }
+    this.#totals.bytesUp += stats.bytesUp;
+    this.#totals.bytesDown += stats.bytesDown;
+    this.#log({ type: 'close', id, target, ...stats });
+  }
+
+  stats(): Omit<BridgeStats, 'pendingUpgrades' | 'evicted'> {
+    let queuedToClients = 0;
+    let queuedToServers = 0;
+    for (const { ws, tcp } of this.#open) {
+      queuedToClients += ws.bufferedAmount;
+      queuedToServers += tcp?.writableLength ?? 0;
+    }
+    return { tunnels: this.#open.size, closing: this.#closing.size, queuedToClients, queuedToServers, ...this.#totals };
+  }
+
+  /** The bridge is stopping: every tunnel's WebSocket closes with 1001, its TCP side is cut. */
+  closeAll(): void {
+    for (const { ws, tcp } of this.#open) {
+      ws.close(1001, 'bridge shutting down');
+      tcp?.destroy();
+    }
+  }
 }
 
 function runTunnel(
@@ -277,7 +348,10 @@ function runTunnel(
   const touch = () => {
     if (closed) return;
     clearTimeout(idle);
-    idle = setTimeout(guard(() => finish(1001, 'idle timeout')), idleTimeoutMs);
+    idle = setTimeout(
+      guard(() => finish(1001, 'idle timeout')),
+      idleTimeoutMs,
+    );
   };
   const finish = (code: number, reason: string) => {
     if (closed) return;
@@ -292,49 +366,75 @@ function runTunnel(
     onClose({ bytesUp, bytesDown, reason });
   };
   // Every handler below runs through this: whatever fails ends this tunnel, never the bridge.
-  const guard = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A) => {
-    try {
-      fn(...args);
-    } catch (error) {
-      onError(error);
-      const wasClosed = closed;
-      closed = true;
-      clearTimeout(idle);
-      ws.terminate();
-      tcp.destroy();
-      if (!wasClosed) onClose({ bytesUp, bytesDown, reason: 'bridge error' });
-    }
-  };
+  const guard =
+    <A extends unknown[]>(fn: (...args: A) => void) =>
+    (...args: A) => {
+      try {
+        fn(...args);
+      } catch (error) {
+        onError(error);
+        const wasClosed = closed;
+        closed = true;
+        clearTimeout(idle);
+        ws.terminate();
+        tcp.destroy();
+        if (!wasClosed) onClose({ bytesUp, bytesDown, reason: 'bridge error' });
+      }
+    };
   touch();
   ws.pause(); // nothing goes to the TCP side before it is connected
-  tcp.once('connect', guard(() => ws.resume()));
+  tcp.once(
+    'connect',
+    guard(() => ws.resume()),
+  );
 
-  ws.on('message', guard((data: RawData, isBinary: boolean) => {
-    if (closed) return;
-    if (!isBinary) return finish(1003, 'binary frames only');
-    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-    bytesUp += bytes.length;
-    touch();
-    if (!tcp.write(bytes)) ws.pause();
-  }));
-  tcp.on('drain', guard(() => ws.resume()));
+  ws.on(
+    'message',
+    guard((data: RawData, isBinary: boolean) => {
+      if (closed) return;
+      if (!isBinary) return finish(1003, 'binary frames only');
+      const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      bytesUp += bytes.length;
+      touch();
+      if (!tcp.write(bytes)) ws.pause();
+    }),
+  );
+  tcp.on(
+    'drain',
+    guard(() => ws.resume()),
+  );
 
-  tcp.on('data', guard((bytes: Buffer) => {
-    bytesDown += bytes.length;
-    touch();
-    ws.send(bytes, { binary: true }, () => {
-      if (ws.bufferedAmount < highWaterMark / 2) tcp.resume();
-    });
-    if (ws.bufferedAmount >= highWaterMark) tcp.pause();
-  }));
+  tcp.on(
+    'data',
+    guard((bytes: Buffer) => {
+      bytesDown += bytes.length;
+      touch();
+      ws.send(bytes, { binary: true }, () => {
+        if (ws.bufferedAmount < highWaterMark / 2) tcp.resume();
+      });
+      if (ws.bufferedAmount >= highWaterMark) tcp.pause();
+    }),
+  );
 
-  tcp.on('end', guard(() => finish(1000, 'the TCP server closed the connection')));
-  tcp.on('error', guard((error: NodeJS.ErrnoException) => finish(1014, `${target}: ${error.code ?? 'failed'}`)));
-  ws.on('close', guard(() => finish(1000, 'the WebSocket closed')));
-  ws.on('error', guard((error: Error) => {
-    // ws reports protocol errors (oversized or invalid frames) here, then closes with 1009/1002
-    if (!closed) finish(1002, error.message);
-  }));
+  tcp.on(
+    'end',
+    guard(() => finish(1000, 'the TCP server closed the connection')),
+  );
+  tcp.on(
+    'error',
+    guard((error: NodeJS.ErrnoException) => finish(1014, `${target}: ${error.code ?? 'failed'}`)),
+  );
+  ws.on(
+    'close',
+    guard(() => finish(1000, 'the WebSocket closed')),
+  );
+  ws.on(
+    'error',
+    guard((error: Error) => {
+      // ws reports protocol errors (oversized or invalid frames) here, then closes with 1009/1002
+      if (!closed) finish(1002, error.message);
+    }),
+  );
 }
 
 /** The allowed target a request asks for, or why not. Total: any request path gets an answer. */
@@ -380,14 +480,6 @@ export function closeReason(text: string): string {
 /** Request data as an event carries it: at most MAX_LOGGED characters. */
 function cut(text: string): string {
   return text.length <= MAX_LOGGED ? text : `${text.slice(0, MAX_LOGGED - 1)}…`;
-}
-
-function describeError(error: unknown): string {
-  try {
-    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  } catch {
-    return 'an error that cannot be described';
-  }
 }
 
 /** 'HOST:PORT' or '[v6]:PORT' to a canonical 'host:port' ('[v6]:port' for IPv6). */

@@ -38,8 +38,15 @@ interface BridgeArgs {
 
 export function parseBridgeArgs(args: readonly string[]): BridgeArgs {
   const parsed: BridgeArgs = {
-    listen: '127.0.0.1:8080', allow: [], origins: [], maxConnections: undefined, idleTimeoutMs: undefined,
-    maxPendingPerAddress: undefined, firstByteTimeoutMs: undefined, trustedProxies: [], quiet: false,
+    listen: '127.0.0.1:8080',
+    allow: [],
+    origins: [],
+    maxConnections: undefined,
+    idleTimeoutMs: undefined,
+    maxPendingPerAddress: undefined,
+    firstByteTimeoutMs: undefined,
+    trustedProxies: [],
+    quiet: false,
   };
   for (let i = 0; i < args.length; i++) {
     const flag = args[i]!;
@@ -54,16 +61,35 @@ export function parseBridgeArgs(args: readonly string[]): BridgeArgs {
       return n;
     };
     switch (flag) {
-      case '--listen': parsed.listen = value(); break;
-      case '--allow': parsed.allow.push(value()); break;
-      case '--origin': parsed.origins.push(value()); break;
-      case '--max-connections': parsed.maxConnections = number(flag); break;
-      case '--idle-timeout': parsed.idleTimeoutMs = number(flag) * 1000; break;
-      case '--max-pending-per-address': parsed.maxPendingPerAddress = number(flag); break;
-      case '--first-byte-timeout': parsed.firstByteTimeoutMs = number(flag) * 1000; break;
-      case '--trust-proxy': parsed.trustedProxies.push(value()); break;
-      case '--quiet': parsed.quiet = true; break;
-      default: throw new UsageError(`unknown option ${flag}`);
+      case '--listen':
+        parsed.listen = value();
+        break;
+      case '--allow':
+        parsed.allow.push(value());
+        break;
+      case '--origin':
+        parsed.origins.push(value());
+        break;
+      case '--max-connections':
+        parsed.maxConnections = number(flag);
+        break;
+      case '--idle-timeout':
+        parsed.idleTimeoutMs = number(flag) * 1000;
+        break;
+      case '--max-pending-per-address':
+        parsed.maxPendingPerAddress = number(flag);
+        break;
+      case '--first-byte-timeout':
+        parsed.firstByteTimeoutMs = number(flag) * 1000;
+        break;
+      case '--trust-proxy':
+        parsed.trustedProxies.push(value());
+        break;
+      case '--quiet':
+        parsed.quiet = true;
+        break;
+      default:
+        throw new UsageError(`unknown option ${flag}`);
     }
   }
   if (parsed.allow.length === 0) throw new UsageError('at least one --allow HOST:PORT is required: the bridge is not an open proxy');
@@ -73,11 +99,16 @@ export function parseBridgeArgs(args: readonly string[]): BridgeArgs {
 /** One line of the bridge's log. What a client sent is quoted and escaped to printable ASCII. */
 export function describeEvent(event: BridgeEvent): string {
   switch (event.type) {
-    case 'open': return `#${event.id} open -> ${event.target} for ${event.address} (origin ${event.origin === undefined ? 'none' : printable(event.origin)})`;
-    case 'refused': return `#${event.id} refused ${event.code} (${event.reason}) for ${event.address}: ${printable(event.detail)}`;
-    case 'evicted': return `cut a socket from ${event.address}: ${event.why}`;
-    case 'close': return `#${event.id} closed ${event.target}: ${event.bytesUp} bytes up, ${event.bytesDown} down (${printable(event.reason)})`;
-    case 'error': return `${event.id === undefined ? '' : `#${event.id} `}error: ${printable(event.message)}`;
+    case 'open':
+      return `#${event.id} open -> ${event.target} for ${event.address} (origin ${event.origin === undefined ? 'none' : printable(event.origin)})`;
+    case 'refused':
+      return `#${event.id} refused ${event.code} (${event.reason}) for ${event.address}: ${printable(event.detail)}`;
+    case 'evicted':
+      return `cut a socket from ${event.address}: ${event.why}`;
+    case 'close':
+      return `#${event.id} closed ${event.target}: ${event.bytesUp} bytes up, ${event.bytesDown} down (${printable(event.reason)})`;
+    case 'error':
+      return `${event.id === undefined ? '' : `#${event.id} `}error: ${printable(event.message)}`;
   }
 }
 
@@ -129,7 +160,9 @@ async function bridge(rest: readonly string[]): Promise<number> {
     ...(args.trustedProxies.length ? { trustedProxies: args.trustedProxies } : {}),
     onEvent: (event) => args.quiet || process.stderr.write(`bridge: ${describeEvent(event)}\n`),
   });
-  process.stdout.write(`bridge listening on ${bridge.url}, allowing ${args.allow.join(', ')}${args.origins.length ? `, origins ${args.origins.join(', ')}` : ' (any origin: add --origin to restrict)'}\n`);
+  process.stdout.write(
+    `bridge listening on ${bridge.url}, allowing ${args.allow.join(', ')}${args.origins.length ? `, origins ${args.origins.join(', ')}` : ' (any origin: add --origin to restrict)'}\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

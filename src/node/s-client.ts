@@ -8,13 +8,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { Duplex } from 'node:stream';
-import { TlsError, textOf, isTlsError } from '../errors.js';
-import { loadOpenSSL } from '../loader.js';
-import type { OpenSSL } from '../openssl.js';
-import type { SslSession } from '../session.js';
-import { connectTls, type TlsTarget } from '../socket.js';
-import type { ByteDuplex } from '../transport.js';
-import { UsageError, parseFlags, usage, value, type FlagSpec } from './flags.js';
+import { TlsError, textOf, isTlsError } from '../core/errors.js';
+import { loadOpenSSL } from '../tls/loader.js';
+import type { OpenSSL } from '../tls/openssl.js';
+import type { SslSession } from '../tls/session.js';
+import type { TlsSocketOptions } from '../socket/socket-options.js';
+import { connectTls, type TlsSocket, type TlsTarget } from '../socket/socket.js';
+import type { ByteDuplex } from '../socket/transport.js';
+import { UsageError, parseFlags, usage, value, type FlagSpec, type Parsed } from './flags.js';
 import { COMMON_FLAGS, summary, tlsOptions } from './tls-flags.js';
 
 export const CLIENT_FLAGS: FlagSpec[] = [
@@ -46,50 +47,17 @@ export async function sClient(args: readonly string[], io: Io, { openssl }: { op
   const ossl = openssl ?? (await loadOpenSSL());
   const sessions: SslSession[] = [];
   try {
-    const options = tlsOptions(parsed, ossl, 'client', io.stdout, sessions);
-    const serverName = value(parsed, '-servername');
-    if (serverName) options.serverName = serverName;
-    const early = value(parsed, '-early_data');
-    if (early) options.earlyData = new Uint8Array(readFileSync(early));
-    const sessIn = value(parsed, '-sess_in');
-    if (sessIn) {
-      const session = ossl.sessionFromPem(readFileSync(sessIn), { wipe: true });
-      sessions.push(session);
-      options.session = session;
-    }
-    if (!options.psk && !options.pskUseSession && !options.pskClient && !sessIn) {
-      throw new UsageError('s_client: give -psk HEX (and -psk_identity), -psk_session FILE or -sess_in FILE');
-    }
-
-    // -sess_out: keep the newest session (in TLS 1.3, the last ticket) to write at the end.
+    const options = clientOptions(parsed, ossl, io, sessions);
     const sessOut = value(parsed, '-sess_out');
-    const kept: { session: SslSession | null } = { session: null };
-    if (sessOut) {
-      options.onNewSession = (session) => {
-        kept.session?.free();
-        kept.session = session;
-      };
-    }
-
+    const newest = sessOut ? keepNewestSession(options) : null;
     const where = value(parsed, '-connect') ?? 'localhost:4433';
     const socket = connectTls(target(where), options);
     const info = await socket.opened;
     if (!quiet) io.stdout.write(`CONNECTED(${where})\n${summary(info)}`);
-
-    const writer = socket.writable.getWriter();
-    let inputEnded = false;
-    io.stdin.on('data', (chunk: Buffer) => void writer.write(new Uint8Array(chunk)).catch(() => {}));
-    io.stdin.on('end', () => {
-      inputEnded = true;
-      if (!quiet) void socket.close();
-    });
-    const reader = socket.readable.getReader();
-    for (let r = await reader.read(); !r.done; r = await reader.read()) io.stdout.write(r.value);
-    if (!inputEnded && !quiet) io.stdout.write('closed by the server\n');
-
+    await converse(socket, io, quiet);
     await socket.close();
-    if (sessOut) {
-      const session = kept.session;
+    if (sessOut && newest) {
+      const session = newest.session;
       if (!session) throw new TlsError('ERR_CONFIG', 'no session to write to -sess_out: the server sent no ticket');
       writeFileSync(sessOut, session.toPem(), { mode: 0o600 });
       session.free();
@@ -104,6 +72,52 @@ export async function sClient(args: readonly string[], io: Io, { openssl }: { op
   } finally {
     for (const session of sessions) session.free();
   }
+}
+
+/** The socket options from the flags; `sessions` collects the sessions read, for the caller to free. */
+function clientOptions(parsed: Parsed, ossl: OpenSSL, io: Io, sessions: SslSession[]): TlsSocketOptions {
+  const options = tlsOptions(parsed, ossl, 'client', io.stdout, sessions);
+  const serverName = value(parsed, '-servername');
+  if (serverName) options.serverName = serverName;
+  const early = value(parsed, '-early_data');
+  if (early) options.earlyData = new Uint8Array(readFileSync(early));
+  const sessIn = value(parsed, '-sess_in');
+  if (sessIn) {
+    const session = ossl.sessionFromPem(readFileSync(sessIn), { wipe: true });
+    sessions.push(session);
+    options.session = session;
+  }
+  if (!options.psk && !options.pskUseSession && !options.pskClient && !sessIn) {
+    throw new UsageError('s_client: give -psk HEX (and -psk_identity), -psk_session FILE or -sess_in FILE');
+  }
+  return options;
+}
+
+/** -sess_out: keeps the newest session (in TLS 1.3, the last ticket), to write at the end. */
+function keepNewestSession(options: TlsSocketOptions): { session: SslSession | null } {
+  const kept: { session: SslSession | null } = { session: null };
+  options.onNewSession = (session) => {
+    kept.session?.free();
+    kept.session = session;
+  };
+  return kept;
+}
+
+/**
+ * Standard input to the server, what it sends to standard output. At the end of input the
+ * client closes (sends close_notify), unless -quiet: then it reads until the server closes.
+ */
+async function converse(socket: TlsSocket, io: Io, quiet: boolean): Promise<void> {
+  const writer = socket.writable.getWriter();
+  let inputEnded = false;
+  io.stdin.on('data', (chunk: Buffer) => void writer.write(new Uint8Array(chunk)).catch(() => {}));
+  io.stdin.on('end', () => {
+    inputEnded = true;
+    if (!quiet) void socket.close();
+  });
+  const reader = socket.readable.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) io.stdout.write(r.value);
+  if (!inputEnded && !quiet) io.stdout.write('closed by the server\n');
 }
 
 function target(where: string): TlsTarget {

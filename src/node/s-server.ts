@@ -12,14 +12,16 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { Duplex } from 'node:stream';
-import { textOf, isTlsError } from '../errors.js';
-import { loadOpenSSL } from '../loader.js';
-import type { OpenSSL } from '../openssl.js';
-import type { SslSession } from '../session.js';
-import { staticPskCallbacks } from '../static-psk.js';
-import { acceptTls, type TlsSocket, type TlsSocketInfo } from '../socket.js';
-import type { ByteDuplex } from '../transport.js';
-import { UsageError, parseFlags, usage, value, type FlagSpec } from './flags.js';
+import { isTlsError, textOf } from '../core/errors.js';
+import type { TlsSocketInfo } from '../socket/socket-shape.js';
+import { acceptTls, type TlsSocket } from '../socket/socket.js';
+import { staticPskContext } from '../socket/static-psk.js';
+import type { ByteDuplex } from '../socket/transport.js';
+import type { SslContext } from '../tls/context.js';
+import { loadOpenSSL } from '../tls/loader.js';
+import type { OpenSSL } from '../tls/openssl.js';
+import type { SslSession } from '../tls/session.js';
+import { UsageError, parseFlags, usage, value, type FlagSpec, type Parsed } from './flags.js';
 import type { Io } from './s-client.js';
 import { COMMON_FLAGS, summary, tlsOptions } from './tls-flags.js';
 
@@ -59,81 +61,32 @@ export async function sServer(args: readonly string[], io: Io, { signal, openssl
   if (naccept !== undefined && (!Number.isInteger(limit) || limit < 1)) {
     throw new UsageError('s_server: -naccept takes a positive whole number');
   }
-  let remaining = limit;
   if (parsed.has('-nocert') && parsed.has('-cert')) throw new UsageError('s_server: -nocert and -cert contradict each other');
 
   const ossl = openssl ?? (await loadOpenSSL());
-  const sessions: SslSession[] = [];
-  const options = tlsOptions(parsed, ossl, 'server', io.stdout, sessions);
-  const hint = value(parsed, '-psk_hint');
-  if (hint) options.pskIdentityHint = hint;
-  const cert = value(parsed, '-cert');
-  if (cert) {
-    options.certificate = readFileSync(cert, 'utf8');
-    options.privateKey = readFileSync(value(parsed, '-key') ?? cert, 'utf8');
-  }
-  if (parsed.has('-early_data')) options.maxEarlyData = 16384;
-  if (!options.psk && !options.pskFindSession && !cert) throw new UsageError('s_server: give -psk HEX (and -psk_identity) or -psk_session FILE');
-  // One context for every connection; a static -psk becomes its callbacks, which know only
-  // the one identity (so TLS 1.2 clients with another identity are refused, unlike OpenSSL's).
-  const { psk, openssl: instance, ...contextOptions } = options;
-  void instance;
-  let callbacks = {};
-  if (psk) {
-    const setup = staticPskCallbacks(ossl, 'server', psk, { tls13: contextOptions.maxVersion !== 'TLSv1.2', maxEarlyData: contextOptions.maxEarlyData ?? 0 });
-    sessions.push(...setup.sessions);
-    callbacks = setup.callbacks;
-  }
-  const context = ossl.createContext({ ...contextOptions, ...callbacks, role: 'server' });
-
-  const [host, port] = listenAddress(value(parsed, '-accept') ?? '4433');
-  const accepted: Socket[] = [];
-  const handshaking = new Set<Socket>();
-  const ready: Handshaken[] = [];
-  let started = 0;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-  // Starts the handshakes of accepted connections, up to MAX_HANDSHAKES at once and -naccept in all.
-  const startHandshakes = () => {
-    while (accepted.length > 0 && handshaking.size < MAX_HANDSHAKES && started < limit && !signal?.aborted) {
-      const socket = accepted.shift()!;
-      started++;
-      handshaking.add(socket);
-      const tls = acceptTls(Duplex.toWeb(socket) as ByteDuplex, { context, ...(options.maxEarlyData ? { maxEarlyData: options.maxEarlyData } : {}) });
-      tls.opened.then((info) => ({ socket, tls, info }), (error: unknown) => ({ socket, tls, error })).then((done: Handshaken) => {
-        handshaking.delete(socket);
-        ready.push(done);
-        notify();
-        startHandshakes();
-      });
-    }
-  };
+  const { context, sessions, maxEarlyData } = serverContext(parsed, ossl, io);
+  const handshakes = new Handshakes((socket) => acceptTls(Duplex.toWeb(socket) as ByteDuplex, { context, ...(maxEarlyData ? { maxEarlyData } : {}) }), limit);
   const server = createServer((socket) => {
     socket.on('error', () => {}); // a reset before its turn is that connection's failure only
-    accepted.push(socket);
-    startHandshakes();
+    handshakes.accept(socket);
   });
-  server.listen(port, host);
-  await once(server, 'listening');
-  const address = server.address() as { address: string; port: number };
-  io.stdout.write(`ACCEPT ${address.address}:${address.port}\n`);
   let active: Socket | undefined;
   const stop = () => {
     server.close();
     // A signal ends the connection in progress too, as it does OpenSSL's, and all waiting ones.
-    for (const socket of [...(active ? [active] : []), ...accepted, ...handshaking, ...ready.map((r) => r.socket)]) socket.destroy();
-    notify();
+    active?.destroy();
+    handshakes.stop();
   };
   signal?.addEventListener('abort', stop);
-
   let failures = 0;
   try {
-    while (remaining > 0 && !signal?.aborted) {
-      const next = ready.shift() ?? (await new Promise<void>((resolve) => (wake = resolve)), ready.shift());
+    const [host, port] = listenAddress(value(parsed, '-accept') ?? '4433');
+    server.listen(port, host);
+    await once(server, 'listening');
+    const address = server.address() as { address: string; port: number };
+    io.stdout.write(`ACCEPT ${address.address}:${address.port}\n`);
+    for (let remaining = limit; remaining > 0 && !signal?.aborted;) {
+      const next = await handshakes.next();
       if (!next) continue;
       remaining--;
       active = next.socket;
@@ -143,19 +96,113 @@ export async function sServer(args: readonly string[], io: Io, { signal, openssl
   } finally {
     signal?.removeEventListener('abort', stop);
     server.close();
-    for (const socket of [...accepted, ...handshaking]) socket.destroy();
-    await Promise.all(ready.splice(0).map(({ tls }) => tls.close().catch(() => {})));
+    await handshakes.close();
     context.free();
     for (const session of sessions) session.free();
   }
   return failures > 0 && naccept !== undefined ? 1 : 0;
 }
 
+/**
+ * The one context of every connection, from the flags. A static -psk becomes its callbacks,
+ * which know only the one identity (so TLS 1.2 clients with another identity are refused,
+ * unlike OpenSSL's). Free the context, then the sessions.
+ */
+function serverContext(parsed: Parsed, ossl: OpenSSL, io: Io): { context: SslContext; sessions: SslSession[]; maxEarlyData: number | undefined } {
+  const sessions: SslSession[] = [];
+  try {
+    const options = tlsOptions(parsed, ossl, 'server', io.stdout, sessions);
+    const hint = value(parsed, '-psk_hint');
+    if (hint) options.pskIdentityHint = hint;
+    const cert = value(parsed, '-cert');
+    if (cert) {
+      options.certificate = readFileSync(cert, 'utf8');
+      options.privateKey = readFileSync(value(parsed, '-key') ?? cert, 'utf8');
+    }
+    if (parsed.has('-early_data')) options.maxEarlyData = 16384;
+    if (!options.psk && !options.pskFindSession && !cert) throw new UsageError('s_server: give -psk HEX (and -psk_identity) or -psk_session FILE');
+    const built = staticPskContext(ossl, 'server', options);
+    return { context: built.context, sessions: [...sessions, ...built.sessions], maxEarlyData: options.maxEarlyData };
+  } catch (error) {
+    for (const session of sessions) session.free();
+    throw error;
+  }
+}
+
+/**
+ * The accepted connections and their handshakes: up to MAX_HANDSHAKES at once and `limit` in
+ * all, side by side, so a client that sends nothing holds up no one; each that has ended,
+ * opened or failed, waits for its turn in next().
+ */
+class Handshakes {
+  readonly #start: (socket: Socket) => TlsSocket;
+  readonly #limit: number;
+  readonly #accepted: Socket[] = [];
+  readonly #running = new Set<Socket>();
+  readonly #ready: Handshaken[] = [];
+  #started = 0;
+  #stopped = false;
+  #wake: (() => void) | null = null;
+
+  constructor(start: (socket: Socket) => TlsSocket, limit: number) {
+    this.#start = start;
+    this.#limit = limit;
+  }
+
+  accept(socket: Socket): void {
+    this.#accepted.push(socket);
+    this.#startMore();
+  }
+
+  /** The next connection to serve, once one has ended its handshake (undefined if stopped meanwhile). */
+  async next(): Promise<Handshaken | undefined> {
+    if (this.#ready.length === 0 && !this.#stopped) await new Promise<void>((resolve) => (this.#wake = resolve));
+    return this.#ready.shift();
+  }
+
+  /** Cuts every connection not served yet, and wakes next(). */
+  stop(): void {
+    this.#stopped = true;
+    for (const socket of [...this.#accepted, ...this.#running, ...this.#ready.map((r) => r.socket)]) socket.destroy();
+    this.#notify();
+  }
+
+  /** Cuts what is still accepted or in its handshake; closes what has ended its handshake. */
+  async close(): Promise<void> {
+    this.#stopped = true;
+    for (const socket of [...this.#accepted, ...this.#running]) socket.destroy();
+    await Promise.all(this.#ready.splice(0).map(({ tls }) => tls.close().catch(() => {})));
+  }
+
+  #startMore(): void {
+    while (this.#accepted.length > 0 && this.#running.size < MAX_HANDSHAKES && this.#started < this.#limit && !this.#stopped) {
+      const socket = this.#accepted.shift()!;
+      this.#started++;
+      this.#running.add(socket);
+      const tls = this.#start(socket);
+      tls.opened
+        .then(
+          (info) => ({ socket, tls, info }),
+          (error: unknown) => ({ socket, tls, error }),
+        )
+        .then((done: Handshaken) => {
+          this.#running.delete(socket);
+          this.#ready.push(done);
+          this.#notify();
+          this.#startMore();
+        });
+    }
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+}
+
 /** Serves one connection whose handshake has ended; resolves false if it failed. */
-async function serveOne(
-  handshaken: Handshaken,
-  { quiet, reverse, io }: { quiet: boolean; reverse: boolean; io: Io },
-): Promise<boolean> {
+async function serveOne(handshaken: Handshaken, { quiet, reverse, io }: { quiet: boolean; reverse: boolean; io: Io }): Promise<boolean> {
   const { tls } = handshaken;
   const onInput = (chunk: Buffer) => void writer?.write(new Uint8Array(chunk)).catch(() => {});
   let writer: WritableStreamDefaultWriter<Uint8Array> | null = null;

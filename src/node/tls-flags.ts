@@ -4,10 +4,11 @@
  * a session file, e.g. a SHA-384 PSK), -msg and -keylogfile.
  */
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
-import type { OpenSSL } from '../openssl.js';
-import { describeMessage } from '../observers.js';
-import type { SslSession } from '../session.js';
-import type { TlsSocketInfo, TlsSocketOptions } from '../socket.js';
+import type { OpenSSL } from '../tls/openssl.js';
+import { describeMessage } from '../tls/observers.js';
+import type { SslSession } from '../tls/session.js';
+import type { TlsSocketOptions } from '../socket/socket-options.js';
+import type { TlsSocketInfo } from '../socket/socket-shape.js';
 import { UsageError, hexKey, value, type FlagSpec, type Parsed } from './flags.js';
 
 export const COMMON_FLAGS: FlagSpec[] = [

@@ -6,7 +6,7 @@
  * stream carries one chunk per round trip; the port keeps a window in flight). Either way the
  * page gets a readable, a writable, and typed errors.
  */
-import { TlsError } from '../errors.js';
+import { TlsError } from '../core/errors.js';
 import { streamsOverPort } from './port-streams.js';
 import { PORT_WINDOW, type SocketChannel } from './protocol.js';
 
@@ -106,13 +106,9 @@ function transferredStreams(explain: (error: unknown) => Promise<TlsError>): Pag
     readable,
     writable,
     fail(error) {
-      for (const controller of [readController, writeController]) {
-        try {
-          controller.error(error);
-        } catch {
-          // already closed
-        }
-      }
+      // (A stream already closed or errored ignores error().)
+      readController.error(error);
+      writeController.error(error);
       reader.cancel(error).catch(() => {});
       writer.abort(error).catch(() => {});
     },

@@ -4,7 +4,7 @@
  * a value that cannot be sent (DataCloneError), or ERR_WORKER_GONE once the worker crashed or
  * was terminated (a call to a dead worker would otherwise never settle).
  */
-import { TlsError } from '../errors.js';
+import { TlsError } from '../core/errors.js';
 import { asTlsError, fromWire, type MethodName, type TlsWorkerMethods, type WireError } from './protocol.js';
 
 /** The worker as the page sees it: a browser Worker or a Node worker thread. */

@@ -7,21 +7,23 @@
  * The worker answers a fixed list of methods (./protocol.ts), each argument checked, so a
  * compromised page can use a key through connect() but never read one. A socket from
  * connect()/accept() has the shape of connectTls()'s; its plaintext crosses on a MessagePort
- * of its own (or, on request, on transferred streams), with backpressure either way. If the worker crashes or is terminated, every socket and pending
- * call fails with ERR_WORKER_GONE; start a new worker.
+ * of its own (or, on request, on transferred streams), with backpressure either way. If the
+ * worker crashes or is terminated, every socket and pending call fails with ERR_WORKER_GONE;
+ * start a new worker.
  */
-import { TlsError } from '../errors.js';
-import { readChunks } from '../read-chunks.js';
-import type { TlsSocketInfo } from '../socket.js';
+import { TlsError, textOf } from '../core/errors.js';
+import { readChunks, type TlsSocketInfo, type TlsSocketLike } from '../socket/socket-shape.js';
 import { openChannel, type PageChannel, type StreamMode } from './channel.js';
 import { WorkerClient, type PlatformWorker } from './client.js';
 import type { PassphraseOptions, WorkerSocketOptions } from './protocol.js';
+import { defaultWorkerUrl } from './worker-url.js';
 
 export type { PassphraseOptions, WorkerSocketOptions } from './protocol.js';
+export type { TlsSocketInfo, TlsSocketLike } from '../socket/socket-shape.js';
 export { canTransferStreams, type StreamMode } from './channel.js';
 
 export interface TlsWorkerOptions {
-  /** Where the worker script is (default: tls-worker.js beside this module). */
+  /** Where the worker script is (default: the package's, tls-worker.js beside the bundle). */
   workerUrl?: string | URL;
   /**
    * How each socket's plaintext crosses: 'port' (the default: a MessagePort per socket with
@@ -33,9 +35,10 @@ export interface TlsWorkerOptions {
   tap?: (data: unknown) => void;
 }
 
-const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
-  && typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'undefined'
-  && typeof (globalThis as { window?: unknown }).window === 'undefined';
+const isNode =
+  typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string' &&
+  typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'undefined' &&
+  typeof (globalThis as { window?: unknown }).window === 'undefined';
 
 /** Starts a TLS worker and waits until it answers. */
 export async function createTlsWorker(options: TlsWorkerOptions = {}): Promise<TlsWorker> {
@@ -54,12 +57,12 @@ export async function createTlsWorker(options: TlsWorkerOptions = {}): Promise<T
 }
 
 function browserWorker(workerUrl: string | URL | undefined): PlatformWorker {
-  const url = new URL(workerUrl ?? new URL('./tls-worker.js', import.meta.url), globalThis.location?.href);
+  const url = new URL(workerUrl ?? defaultWorkerUrl(), globalThis.location?.href);
   let worker: Worker;
   try {
     worker = new Worker(url, { type: 'module' });
   } catch (error) {
-    throw new TlsError('ERR_INVALID_ARGUMENT', `cannot start the TLS worker from ${url.href}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new TlsError('ERR_INVALID_ARGUMENT', `cannot start the TLS worker from ${url.href}: ${textOf(error)}`, { cause: error });
   }
   return {
     postMessage: (message, transfer) => worker.postMessage(message, transfer),
@@ -83,12 +86,12 @@ async function nodeWorker(workerUrl: string | URL | undefined): Promise<Platform
       terminate(): Promise<number>;
     };
   };
-  const worker = new Worker(new URL(workerUrl ?? new URL('../node/tls-worker.js', import.meta.url)));
+  const worker = new Worker(new URL(workerUrl ?? new URL('../node/node-tls-worker.js', import.meta.url)));
   return {
     postMessage: (message, transfer) => worker.postMessage(message, transfer),
     onMessage: (listener) => worker.on('message', listener),
     watch(onGone) {
-      worker.on('error', (error) => onGone(`the worker crashed: ${error instanceof Error ? error.message : String(error)}`));
+      worker.on('error', (error) => onGone(`the worker crashed: ${textOf(error)}`));
       worker.on('exit', (code) => onGone(`the worker exited (code ${String(code)})`));
     },
     terminate: () => worker.terminate(),
@@ -180,7 +183,7 @@ export class TlsWorker {
 }
 
 /** A socket whose TLS runs in the worker: the same shape as connectTls()'s TlsSocket. */
-export class WorkerTlsSocket {
+export class WorkerTlsSocket implements TlsSocketLike {
   /** Resolves when the handshake is complete; rejects with a TlsError if it fails. */
   readonly opened: Promise<TlsSocketInfo>;
   /** Resolves when the socket is closed; rejects with the TlsError that ended it. */
@@ -196,11 +199,22 @@ export class WorkerTlsSocket {
   #failure: TlsError | null = null;
 
   /** @internal Use TlsWorker.connect() or accept(). */
-  constructor(client: WorkerClient, id: number, role: 'client' | 'server', url: string, options: WorkerSocketOptions, streams: StreamMode, tap?: (data: unknown) => void) {
+  constructor(
+    client: WorkerClient,
+    id: number,
+    role: 'client' | 'server',
+    url: string,
+    options: WorkerSocketOptions,
+    streams: StreamMode,
+    tap?: (data: unknown) => void,
+  ) {
     for (const [name, option] of Object.entries(options ?? {})) {
       // Callbacks cannot cross to the worker, and onKeylog would carry secrets out of it.
       if (typeof option === 'function') {
-        throw new TlsError('ERR_INVALID_ARGUMENT', `${name}: callbacks do not cross to the worker (its keys stay there); use connectTls() on the page to observe a connection`);
+        throw new TlsError(
+          'ERR_INVALID_ARGUMENT',
+          `${name}: callbacks do not cross to the worker (its keys stay there); use connectTls() on the page to observe a connection`,
+        );
       }
     }
     this.#client = client;
@@ -214,7 +228,12 @@ export class WorkerTlsSocket {
     // Asked at once (the worker forgets a socket once it has closed); if the socket never
     // opened, its closed fails with the same error as opened.
     this.closed = client.call('closed', [id]).catch(async (error: unknown) => {
-      throw (await this.opened.then(() => null, (e: unknown) => e)) ?? error;
+      throw (
+        (await this.opened.then(
+          () => null,
+          (e: unknown) => e,
+        )) ?? error
+      );
     });
     this.closed.catch(() => {});
   }
@@ -240,9 +259,12 @@ export class WorkerTlsSocket {
   async #explain(error: unknown): Promise<TlsError> {
     if (this.#failure) return this.#failure;
     const reported = await Promise.race([
-      this.closed.then(() => null, (e: unknown) => (e instanceof TlsError ? e : null)),
+      this.closed.then(
+        () => null,
+        (e: unknown) => (e instanceof TlsError ? e : null),
+      ),
       new Promise<null>((resolve) => setTimeout(resolve, 1000, null)),
     ]);
-    return reported ?? new TlsError('ERR_TRANSPORT', `the worker's stream failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    return reported ?? new TlsError('ERR_TRANSPORT', `the worker's stream failed: ${textOf(error)}`, { cause: error });
   }
 }

@@ -1,7 +1,7 @@
 /**
- * A socket's two plaintext streams over one MessagePort, for engines that cannot transfer
- * streams through postMessage (WebKit: DataCloneError). Each side of the port gets a readable
- * (what the other side writes) and a writable (what it sends), with credit-based backpressure:
+ * A worker socket's two plaintext streams over one MessagePort (the default channel in every
+ * engine; ./channel.ts). Each side of the port gets a readable (what the other side writes)
+ * and a writable (what it sends), with credit-based backpressure:
  *
  *   sender → receiver   { t: 'chunk', bytes }   at most `window` bytes beyond the credit given
  *                       { t: 'end' }            the writable was closed
@@ -12,11 +12,12 @@
  * A writer waits while its credit is used up, so a slow reader slows the writer across the
  * boundary, as transferred streams do. Once nothing more can come in (end, abort, or our
  * cancel) and nothing more goes out (our end or abort, or their cancel), the port is closed:
- * an open port with a listener is never collected, and WebKit slows down with each one. The receiver holds at most twice the window (a chunk is
- * never larger than the window); a sender that ignores its credit (a compromised page) fails
- * the stream instead of growing the other side's memory.
+ * an open port with a listener is never collected, and WebKit slows down with each one. The
+ * receiver holds at most twice the window (a chunk is never larger than the window); a sender
+ * that ignores its credit (a compromised page) fails the stream instead of growing the other
+ * side's memory.
  */
-import { TlsError } from '../errors.js';
+import { TlsError } from '../core/errors.js';
 import { fromWire, toWire, type WireError } from './protocol.js';
 
 export interface PortStreamOptions {
@@ -32,11 +33,7 @@ export interface PortStreamOptions {
 }
 
 type PortMessage =
-  | { t: 'chunk'; bytes: Uint8Array }
-  | { t: 'end' }
-  | { t: 'abort'; error: WireError }
-  | { t: 'credit'; n: number }
-  | { t: 'cancel'; error: WireError };
+  { t: 'chunk'; bytes: Uint8Array } | { t: 'end' } | { t: 'abort'; error: WireError } | { t: 'credit'; n: number } | { t: 'cancel'; error: WireError };
 
 export interface PortStreams {
   readable: ReadableStream<Uint8Array>;
@@ -96,22 +93,14 @@ export function streamsOverPort(port: MessagePort, { window, transferWrites, tap
     inFailure = error;
     doneIn();
     queue.length = 0;
-    try {
-      readController.error(error);
-    } catch {
-      // already closed
-    }
+    readController.error(error); // (a stream already closed ignores it)
     wakeReader();
   };
   const failOut = (error: TlsError): void => {
     if (outFailure) return;
     outFailure = error;
     doneOut();
-    try {
-      writeController.error(error);
-    } catch {
-      // already closed
-    }
+    writeController.error(error);
     wakeWriter();
   };
   const violation = (what: string): void => {
@@ -187,7 +176,7 @@ export function streamsOverPort(port: MessagePort, { window, transferWrites, tap
       if (!(chunk instanceof Uint8Array)) {
         throw new TlsError('ERR_INVALID_ARGUMENT', 'a chunk written to the TLS socket must be a Uint8Array');
       }
-      for (let at = 0; at < chunk.length; ) {
+      for (let at = 0; at < chunk.length;) {
         while (credit <= 0 && !outFailure) await new Promise<void>((resolve) => (creditCame = resolve));
         if (outFailure) throw outFailure;
         const piece = chunk.subarray(at, at + window);
@@ -223,7 +212,14 @@ export function streamsOverPort(port: MessagePort, { window, transferWrites, tap
 /** A WireError from the other side, checked; anything else becomes a generic transport error. */
 function wireError(value: unknown): TlsError {
   const w = value as Partial<WireError> | null;
-  if (w && typeof w === 'object' && typeof w.code === 'string' && /^ERR_[A-Z0-9_]+$/.test(w.code) && typeof w.message === 'string' && Array.isArray(w.openssl)) {
+  if (
+    w &&
+    typeof w === 'object' &&
+    typeof w.code === 'string' &&
+    /^ERR_[A-Z0-9_]+$/.test(w.code) &&
+    typeof w.message === 'string' &&
+    Array.isArray(w.openssl)
+  ) {
     return fromWire({ ...w, openssl: w.openssl.filter((s): s is string => typeof s === 'string') } as WireError);
   }
   return new TlsError('ERR_TRANSPORT', "the TLS worker's socket channel failed");

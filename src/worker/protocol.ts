@@ -9,13 +9,16 @@
  *
  * Each socket's plaintext travels on streams of its own (./channel.ts), never on this port.
  */
-import { TlsError, textOf, type TlsAlert, type TlsErrorCode } from '../errors.js';
-import type { ContextOptions } from '../context.js';
-import type { HandshakeStep } from '../handshake-trace.js';
+import { TlsError, textOf, type TlsAlert, type TlsErrorCode } from '../core/errors.js';
+import type { TlsSocketInfo } from '../socket/socket-shape.js';
+import type { ContextOptions } from '../tls/context.js';
+import type { HandshakeStep } from '../core/handshake-step.js';
 
 /** Socket options that can cross to the worker: plain data only (no callbacks, no objects). */
-export interface WorkerSocketOptions
-  extends Omit<ContextOptions, 'role' | 'pskUseSession' | 'pskClient' | 'pskFindSession' | 'pskServer' | 'onKeylog' | 'onMessage' | 'onNewSession'> {
+export interface WorkerSocketOptions extends Omit<
+  ContextOptions,
+  'role' | 'pskUseSession' | 'pskClient' | 'pskFindSession' | 'pskServer' | 'onKeylog' | 'onMessage' | 'onNewSession'
+> {
   /** Client: the identity of an imported PSK to use (default: the only one imported). */
   identity?: string;
   /** Server: the identities it accepts (default: every imported PSK). */
@@ -43,12 +46,10 @@ export interface PassphraseOptions {
 }
 
 /**
- * How a socket's plaintext crosses: a pair of transferred streams where the engine can
- * transfer them (Chromium, Firefox, Node), else a MessagePort of its own (WebKit).
+ * How a socket's plaintext crosses: a MessagePort of its own (the default, in every engine),
+ * or, on request, a pair of transferred streams (Chromium, Firefox and Node can; WebKit cannot).
  */
-export type SocketChannel =
-  | { kind: 'streams'; toPage: WritableStream<Uint8Array>; fromPage: ReadableStream<Uint8Array> }
-  | { kind: 'port'; port: MessagePort };
+export type SocketChannel = { kind: 'streams'; toPage: WritableStream<Uint8Array>; fromPage: ReadableStream<Uint8Array> } | { kind: 'port'; port: MessagePort };
 
 /**
  * A socket's MessagePort channel: bytes one side may send before the other has read them (the
@@ -64,7 +65,7 @@ export interface TlsWorkerMethods {
   importPskFromPassphrase(identity: string, passphrase: string, salt: Uint8Array, options: PassphraseOptions): void;
   deletePsk(identity: string): boolean;
   listPsks(): string[];
-  open(id: number, role: 'client' | 'server', url: string, options: WorkerSocketOptions, channel: SocketChannel): import('../socket.js').TlsSocketInfo;
+  open(id: number, role: 'client' | 'server', url: string, options: WorkerSocketOptions, channel: SocketChannel): TlsSocketInfo;
   /** Resolves when socket `id` has closed; rejects with what ended it. */
   closed(id: number): void;
   close(id: number): void;

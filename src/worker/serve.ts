@@ -4,7 +4,7 @@
  * message of any other shape (a property get or set, a constructor call, a longer path) is
  * refused with an error reply and touches no object.
  */
-import { TlsError } from '../errors.js';
+import { TlsError } from '../core/errors.js';
 import { toWire, type MethodName, type ReplyMessage } from './protocol.js';
 import type { TlsWorkerService } from './service.js';
 import * as check from './validate.js';
@@ -84,7 +84,10 @@ export function serveTlsWorker(endpoint: WorkerEndpoint, service: TlsWorkerServi
       endpoint.postMessage(message, []);
     } catch (error) {
       // A value that cannot be cloned: say so instead of leaving the call unanswered.
-      endpoint.postMessage({ reply: message.reply, error: toWire(new TlsError('ERR_INVALID_ARGUMENT', `the TLS worker's answer could not be sent: ${String(error)}`)) }, []);
+      endpoint.postMessage(
+        { reply: message.reply, error: toWire(new TlsError('ERR_INVALID_ARGUMENT', `the TLS worker's answer could not be sent: ${String(error)}`)) },
+        [],
+      );
     }
   };
   endpoint.addEventListener('message', (event) => {
@@ -94,12 +97,18 @@ export function serveTlsWorker(endpoint: WorkerEndpoint, service: TlsWorkerServi
       // Not a call of ours (e.g. a generic RPC message): refused, answered if it can be.
       const said = data !== null && typeof data === 'object' ? (data['call'] ?? data['id']) : undefined;
       const replyTo = typeof said === 'number' || (typeof said === 'string' && said.length <= 64) ? said : null;
-      return reply({ reply: replyTo, error: toWire(new TlsError('ERR_INVALID_ARGUMENT', 'the TLS worker answers only calls to its own methods; this message was refused')) });
+      return reply({
+        reply: replyTo,
+        error: toWire(new TlsError('ERR_INVALID_ARGUMENT', 'the TLS worker answers only calls to its own methods; this message was refused')),
+      });
     }
     const method = data['method'];
     const handler = handlers.get(method);
     if (!handler) {
-      return reply({ reply: id as number, error: toWire(new TlsError('ERR_INVALID_ARGUMENT', `the TLS worker has no method ${JSON.stringify(method.slice(0, 64))}`)) });
+      return reply({
+        reply: id as number,
+        error: toWire(new TlsError('ERR_INVALID_ARGUMENT', `the TLS worker has no method ${JSON.stringify(method.slice(0, 64))}`)),
+      });
     }
     let result: Promise<unknown>;
     try {

@@ -1,16 +1,17 @@
 /**
  * The TLS worker's side: one OpenSSL instance, the imported PSKs (in its wasm memory only, see
- * SecretKey), and the sockets it runs for the page. Plaintext crosses to the page through a
- * pair of transferred streams per socket, or a MessagePort of its own where streams cannot be
- * transferred; keys never cross back. The arguments arrive checked (./serve.ts).
+ * SecretKey), and the sockets it runs for the page. Plaintext crosses to the page on a
+ * MessagePort of each socket's own, or on a pair of transferred streams if the page asked for
+ * them (./channel.ts); keys never cross back. The arguments arrive checked (./serve.ts).
  */
-import { TlsError } from '../errors.js';
-import { loadOpenSSL } from '../loader.js';
-import type { OpenSSL } from '../openssl.js';
-import type { SecretKey } from '../secret.js';
-import { acceptTls, connectTls, type TlsSocket, type TlsSocketInfo } from '../socket.js';
-import type { StaticPsk } from '../static-psk.js';
-import { openWebSocket } from '../transport.js';
+import { TlsError } from '../core/errors.js';
+import { loadOpenSSL } from '../tls/loader.js';
+import type { OpenSSL } from '../tls/openssl.js';
+import type { SecretKey } from '../tls/secret.js';
+import type { TlsSocketInfo } from '../socket/socket-shape.js';
+import { acceptTls, connectTls, type TlsSocket } from '../socket/socket.js';
+import type { StaticPsk } from '../socket/static-psk.js';
+import { openWebSocket } from '../socket/transport.js';
 import { PORT_WINDOW, type PassphraseOptions, type SocketChannel, type WorkerSocketOptions } from './protocol.js';
 import { streamsOverPort } from './port-streams.js';
 
@@ -75,7 +76,9 @@ export class TlsWorkerService {
     const { toPage, fromPage } =
       channel.kind === 'streams'
         ? channel
-        : (({ readable, writable }) => ({ toPage: writable, fromPage: readable }))(streamsOverPort(channel.port, { window: PORT_WINDOW, transferWrites: true }));
+        : (({ readable, writable }) => ({ toPage: writable, fromPage: readable }))(
+            streamsOverPort(channel.port, { window: PORT_WINDOW, transferWrites: true }),
+          );
     if (this.#sockets.has(id)) {
       const error = new TlsError('ERR_INVALID_ARGUMENT', `socket ${id} is already open`);
       toPage.abort(error).catch(() => {});
@@ -124,7 +127,9 @@ export class TlsWorkerService {
   async closed(id: number): Promise<void> {
     const socket = this.#sockets.get(id);
     if (!socket) throw new TlsError('ERR_INVALID_ARGUMENT', `no socket ${id} is open`);
-    await (await socket).closed;
+    await (
+      await socket
+    ).closed;
   }
 
   async close(id: number): Promise<void> {

@@ -3,63 +3,23 @@
  * checked for its type, range and size before anything uses it, and option objects are rebuilt
  * from the known names only (an unknown name, `__proto__` included, is refused).
  */
-import { TlsError } from '../errors.js';
+import { bytes, count, kindOf, nonEmptyString, oneOf, plainChecks, refuse, string, stringList, type Check } from '../core/checks.js';
+import { TlsError } from '../core/errors.js';
+import { SOCKET_OPTIONS } from '../socket/socket-options.js';
+import { CONTEXT_OPTIONS } from '../tls/context.js';
 import type { PassphraseOptions, SocketChannel, WorkerSocketOptions } from './protocol.js';
 
-/** Longest string the worker takes from the page (identities, suite lists, PEM). */
-const MAX_STRING = 64 * 1024;
-/** Most identities a server socket may be given. */
-const MAX_LIST = 1024;
+export { bytes, kindOf, string };
 
-type Check<T> = (value: unknown, what: string) => T;
-
-function refuse(what: string, expected: string, value: unknown): never {
-  throw new TlsError('ERR_INVALID_ARGUMENT', `${what} must be ${expected}, got ${kindOf(value)}`);
-}
-
-/** The kind of a value, never its content (it may be a key passed by mistake). */
-export function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (typeof value === 'string') return `a string of ${value.length} characters`;
-  if (value instanceof ArrayBuffer) return `an ArrayBuffer of ${value.byteLength} bytes`;
-  if (ArrayBuffer.isView(value)) return `a ${Object.prototype.toString.call(value).slice(8, -1)} of ${value.byteLength} bytes`;
-  if (typeof value === 'object') return 'an object';
-  return typeof value;
-}
-
-export const string: Check<string> = (value, what) =>
-  typeof value === 'string' && value.length <= MAX_STRING ? value : refuse(what, `a string of at most ${MAX_STRING} characters`, value);
-
-export const identity: Check<string> = (value, what) => {
-  const s = string(value, what);
-  return s === '' ? refuse(what, 'a non-empty string', value) : s;
-};
-
-export const boolean: Check<boolean> = (value, what) => (typeof value === 'boolean' ? value : refuse(what, 'true or false', value));
-
-export const count: Check<number> = (value, what) =>
-  Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : refuse(what, 'a whole number of at least 0', value);
+export const identity = nonEmptyString;
 
 export const socketId: Check<number> = (value, what) =>
   Number.isSafeInteger(value) && (value as number) >= 1 ? (value as number) : refuse(what, 'a socket number of at least 1', value);
 
-export const bytes: Check<Uint8Array> = (value, what) => (value instanceof Uint8Array ? value : refuse(what, 'a Uint8Array', value));
-
 export const arrayBuffer: Check<ArrayBuffer> = (value, what) =>
   value instanceof ArrayBuffer ? value : refuse(what, 'an ArrayBuffer (it is transferred, not copied)', value);
 
-function stringList(value: unknown, what: string): string[] {
-  if (!Array.isArray(value) || value.length > MAX_LIST) return refuse(what, `an array of at most ${MAX_LIST} strings`, value);
-  return value.map((item, i) => string(item, `${what}[${i}]`));
-}
-
-const stringOrList: Check<string | string[]> = (value, what) => (Array.isArray(value) ? stringList(value, what) : string(value, what));
-
-const version: Check<'TLSv1.2' | 'TLSv1.3'> = (value, what) =>
-  value === 'TLSv1.2' || value === 'TLSv1.3' ? value : refuse(what, "'TLSv1.2' or 'TLSv1.3'", value);
-
-const role: Check<'client' | 'server'> = (value, what) => (value === 'client' || value === 'server' ? value : refuse(what, "'client' or 'server'", value));
+const role = oneOf('client', 'server');
 
 const url: Check<string> = (value, what) => {
   const s = string(value, what);
@@ -86,42 +46,29 @@ function options<T extends object>(checks: { [K in keyof T]-?: Check<T[K]> }, va
   return out;
 }
 
-const SOCKET_OPTIONS = {
+/**
+ * The options a worker socket takes from the page: the plain-data ones of the context's and
+ * the socket's schemas (CONTEXT_OPTIONS, SOCKET_OPTIONS), and its PSK by identity.
+ */
+const WORKER_SOCKET_OPTIONS = {
+  ...plainChecks(CONTEXT_OPTIONS),
+  ...plainChecks(SOCKET_OPTIONS),
   identity,
   identities: stringList,
-  earlyData: bytes,
-  serverName: string,
-  handshakeTimeoutMs: count,
-  closeTimeoutMs: count,
-  readHighWaterMark: count,
-  maxBufferedBytes: count,
-  allowHalfOpen: boolean,
-  traceHandshake: boolean,
-  minVersion: version,
-  maxVersion: version,
-  ciphersuites: stringOrList,
-  cipherList: stringOrList,
-  groups: stringOrList,
-  allowNoDheKex: boolean,
-  serverPreference: boolean,
-  maxEarlyData: count,
-  numTickets: count,
-  pskDigestFirst: boolean,
-  certificate: string,
-  privateKey: string,
-  ca: string,
-  verify: boolean,
-  pskIdentityHint: string,
 } satisfies { [K in keyof WorkerSocketOptions]-?: Check<unknown> };
+
+type Assert<T extends true> = T;
+/** Compile-time: nothing crosses that WorkerSocketOptions does not name (spread members escape `satisfies`). */
+export type WorkerOptionsChecked = Assert<[Exclude<keyof typeof WORKER_SOCKET_OPTIONS, keyof WorkerSocketOptions>] extends [never] ? true : false>;
 
 const PASSPHRASE_OPTIONS = {
   iterations: count,
-  hash: (value, what) => (value === 'SHA-256' || value === 'SHA-384' || value === 'SHA-512' ? value : refuse(what, "'SHA-256', 'SHA-384' or 'SHA-512'", value)),
+  hash: oneOf('SHA-256', 'SHA-384', 'SHA-512'),
   length: count,
   cipher: string,
 } satisfies { [K in keyof PassphraseOptions]-?: Check<PassphraseOptions[K]> };
 
-export const socketOptions: Check<WorkerSocketOptions> = (value, what) => options<WorkerSocketOptions>(SOCKET_OPTIONS as never, value, what);
+export const socketOptions: Check<WorkerSocketOptions> = (value, what) => options<WorkerSocketOptions>(WORKER_SOCKET_OPTIONS as never, value, what);
 export const passphraseOptions: Check<PassphraseOptions> = (value, what) => options<PassphraseOptions>(PASSPHRASE_OPTIONS, value, what);
 export const importOptions: Check<{ cipher?: string }> = (value, what) => options<{ cipher?: string }>({ cipher: string }, value, what);
 export { role, url };

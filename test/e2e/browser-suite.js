@@ -38,10 +38,24 @@ export function browserTests(engine) {
 
   before(async () => {
     browser = await launchBrowser(engine);
-    web = await serveStatic({ mounts: { '/lib/': here('../../dist/browser/'), '/e2e/': here('./'), '/vendor/': here('../../node_modules/mqtt/dist/'), '/examples/': here('../../examples/browser/') } });
+    web = await serveStatic({
+      mounts: {
+        '/lib/': here('../../dist/browser/'),
+        '/e2e/': here('./'),
+        '/vendor/': here('../../node_modules/mqtt/dist/'),
+        '/examples/': here('../../examples/browser/'),
+      },
+    });
     strict = await serveStatic({
       // /strict/ serves the same bundle, but its worker gets the page's policy: no WebAssembly.
-      mounts: { '/lib/': here('../../dist/browser/'), '/strict/': here('../../dist/browser/'), '/test-dist/': here('../../dist/test/'), '/e2e/': here('./'), '/vendor/': here('../../node_modules/mqtt/dist/'), '/examples/': here('../../examples/browser/') },
+      mounts: {
+        '/lib/': here('../../dist/browser/'),
+        '/strict/': here('../../dist/browser/'),
+        '/test-dist/': here('../../dist/test/'),
+        '/e2e/': here('./'),
+        '/vendor/': here('../../node_modules/mqtt/dist/'),
+        '/examples/': here('../../examples/browser/'),
+      },
       headers: (path) => ({ 'content-security-policy': WORKER_SCRIPTS.has(path) ? WORKER_CSP : PAGE_CSP }),
     });
   });
@@ -265,7 +279,10 @@ export function browserTests(engine) {
           try {
             await worker.importPsk('x', new Uint8Array(32).buffer);
             const socket = worker.connect('ws://127.0.0.1:1/', { identity: 'x' });
-            const error = await socket.opened.then(() => null, (e) => e);
+            const error = await socket.opened.then(
+              () => null,
+              (e) => e,
+            );
             return { transferable, name: error?.name, code: error?.code, cause: error?.cause?.name ?? null };
           } finally {
             worker.terminate();
@@ -325,7 +342,11 @@ export function browserTests(engine) {
           const server = await nodeTlsEchoServer({ identity: 'bulk', key });
           const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`] });
           try {
-            const r = await inWorkerPage('workerBulkEcho', { url: `${bridge.url}/127.0.0.1:${server.port}`, identity: 'bulk', keyHex: hex(key), bytes: 2 << 20 }, { streams });
+            const r = await inWorkerPage(
+              'workerBulkEcho',
+              { url: `${bridge.url}/127.0.0.1:${server.port}`, identity: 'bulk', keyHex: hex(key), bytes: 2 << 20 },
+              { streams },
+            );
             checkBulkEcho(r, 2 << 20);
           } finally {
             await bridge.close();
@@ -340,7 +361,11 @@ export function browserTests(engine) {
       const key = await pbkdf2('a passphrase', salt, 10000);
       const peer = await serverBehindBridge(['-tls1_3', ...pskArgs('pass', key)]);
       try {
-        const r = await inWorkerPage('passphraseSession', { url: peer.url, identity: 'pass', passphrase: 'a passphrase', saltHex: hex(salt), iterations: 10000 }, { shipped: true });
+        const r = await inWorkerPage(
+          'passphraseSession',
+          { url: peer.url, identity: 'pass', passphrase: 'a passphrase', saltHex: hex(salt), iterations: 10000 },
+          { shipped: true },
+        );
         assert.equal(r.error, undefined, JSON.stringify(r.error));
         assert.equal(r.echoed, 'devired\n');
       } finally {
@@ -353,7 +378,9 @@ export function browserTests(engine) {
       const peer = await serverBehindBridge(['-tls1_3', ...pskArgs('raw', key)]);
       try {
         checkRawMessages(await inWorkerPage('rawMessages', { url: peer.url, identity: 'raw', keyHex: hex(key) }), { testWorker: true });
-        checkRawMessages(await inWorkerPage('rawMessages', { url: peer.url, identity: 'raw', keyHex: hex(key), testWorker: false }, { shipped: true }), { testWorker: false });
+        checkRawMessages(await inWorkerPage('rawMessages', { url: peer.url, identity: 'raw', keyHex: hex(key), testWorker: false }, { shipped: true }), {
+          testWorker: false,
+        });
       } finally {
         await peer.stop();
       }
@@ -545,7 +572,11 @@ export function browserTests(engine) {
             { url: peer.url, keyHex: hex(key), read: readLadder.toString() },
           ),
         );
-        assert.deepEqual(drawn.steps.filter((s) => !s.endsWith('ChangeCipherSpec')).slice(0, 6), ['> ClientHello', '< HelloRetryRequest', '> ClientHello', '< ServerHello', '< EncryptedExtensions', '< Finished'], drawn.steps.join(', '));
+        assert.deepEqual(
+          drawn.steps.filter((s) => !s.endsWith('ChangeCipherSpec')).slice(0, 6),
+          ['> ClientHello', '< HelloRetryRequest', '> ClientHello', '< ServerHello', '< EncryptedExtensions', '< Finished'],
+          drawn.steps.join(', '),
+        );
         assert.ok(drawn.steps.includes('> Finished'));
         assert.match(drawn.caption, /^TLSv1\.3 · TLS_\w+ · group P-256 · PSK identity "ladder" · PSK accepted · early data not accepted$/);
         assert.equal(drawn.stop, null);
@@ -565,7 +596,10 @@ export function browserTests(engine) {
               const worker = await createTlsWorker();
               try {
                 await worker.importPsk('ladder', Uint8Array.from(keyHex.match(/../g), (b) => parseInt(b, 16)).buffer);
-                const error = await worker.connect(url, { identity: 'ladder', traceHandshake: true }).opened.then(() => null, (e) => e);
+                const error = await worker.connect(url, { identity: 'ladder', traceHandshake: true }).opened.then(
+                  () => null,
+                  (e) => e,
+                );
                 document.body.insertAdjacentHTML('beforeend', '<div id="ladder"></div>');
                 drawLadder(document.getElementById('ladder'), { steps: error?.handshake ?? [], error, identity: 'ladder' });
                 return new Function(`return (${read})()`)();
@@ -577,7 +611,10 @@ export function browserTests(engine) {
           ),
         );
         assert.equal(drawn.steps[0], '> ClientHello');
-        assert.ok(drawn.labels.some((l) => /^Alert: \w+ \(fatal\)$/.test(l)), drawn.labels.join(', '));
+        assert.ok(
+          drawn.labels.some((l) => /^Alert: \w+ \(fatal\)$/.test(l)),
+          drawn.labels.join(', '),
+        );
         assert.equal(drawn.stop, 'ERR_PSK_WRONG_KEY');
         assert.match(drawn.error, /^ERR_PSK_WRONG_KEY: /);
         assert.equal(drawn.caption, 'handshake failed');

@@ -41,10 +41,9 @@ function describeError(error) {
 
 function withTimeout(promise, ms, what) {
   let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms))),
-  ]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]).finally(
+    () => clearTimeout(timer),
+  );
 }
 
 /**

@@ -17,9 +17,13 @@ export async function runMqtt(MqttClient, builder, { topic, clientId, restart = 
   client.on('error', (error) => out.errors.push(error.code ?? error.message));
   client.on('message', (t, payload, packet) => out.received.push({ topic: t, text: new TextDecoder().decode(payload), qos: packet.qos }));
   const arrived = (count) =>
-    within(10_000, `${count} messages`, (async () => {
-      while (out.received.length < count) await new Promise((r) => setTimeout(r, 20));
-    })());
+    within(
+      10_000,
+      `${count} messages`,
+      (async () => {
+        while (out.received.length < count) await new Promise((r) => setTimeout(r, 20));
+      })(),
+    );
   try {
     await within(15_000, 'connection', new Promise((resolve) => client.once('connect', resolve)));
     await client.subscribeAsync(`${topic}/echo/#`, { qos: 2 });

@@ -13,21 +13,109 @@ const TLS12 = { maxVersion: 'TLSv1.2' };
 const lines = (bytes) => ({ kind: 'lines', bytes, seed: bytes });
 
 export const SCENARIOS = [
-  { name: 'TLS 1.3 PSK to openssl s_server through our bridge', server: 'openssl-tls13', bridge: 'ours', payload: lines(4000), answer: 'reversed-lines', info: { protocol: 'TLSv1.3', sessionReused: true } },
-  { name: 'TLS 1.3 PSK to openssl s_server through websockify', server: 'openssl-tls13', bridge: 'websockify', payload: lines(4000), answer: 'reversed-lines', info: { protocol: 'TLSv1.3', sessionReused: true } },
-  { name: 'TLS 1.2 PSK to openssl s_server through our bridge', server: 'openssl-tls12', bridge: 'ours', options: TLS12, payload: lines(4000), answer: 'reversed-lines', info: { protocol: 'TLSv1.2', cipher: 'ECDHE-PSK-CHACHA20-POLY1305' } },
-  { name: 'TLS 1.2 PSK to openssl s_server through websockify', server: 'openssl-tls12', bridge: 'websockify', options: TLS12, payload: lines(4000), answer: 'reversed-lines', info: { protocol: 'TLSv1.2' } },
-  { name: 'TLS 1.3 PSK to gnutls-serv through our bridge', server: 'gnutls-tls13', bridge: 'ours', payload: lines(4000), info: { protocol: 'TLSv1.3', sessionReused: true } },
+  {
+    name: 'TLS 1.3 PSK to openssl s_server through our bridge',
+    server: 'openssl-tls13',
+    bridge: 'ours',
+    payload: lines(4000),
+    answer: 'reversed-lines',
+    info: { protocol: 'TLSv1.3', sessionReused: true },
+  },
+  {
+    name: 'TLS 1.3 PSK to openssl s_server through websockify',
+    server: 'openssl-tls13',
+    bridge: 'websockify',
+    payload: lines(4000),
+    answer: 'reversed-lines',
+    info: { protocol: 'TLSv1.3', sessionReused: true },
+  },
+  {
+    name: 'TLS 1.2 PSK to openssl s_server through our bridge',
+    server: 'openssl-tls12',
+    bridge: 'ours',
+    options: TLS12,
+    payload: lines(4000),
+    answer: 'reversed-lines',
+    info: { protocol: 'TLSv1.2', cipher: 'ECDHE-PSK-CHACHA20-POLY1305' },
+  },
+  {
+    name: 'TLS 1.2 PSK to openssl s_server through websockify',
+    server: 'openssl-tls12',
+    bridge: 'websockify',
+    options: TLS12,
+    payload: lines(4000),
+    answer: 'reversed-lines',
+    info: { protocol: 'TLSv1.2' },
+  },
+  {
+    name: 'TLS 1.3 PSK to gnutls-serv through our bridge',
+    server: 'gnutls-tls13',
+    bridge: 'ours',
+    payload: lines(4000),
+    info: { protocol: 'TLSv1.3', sessionReused: true },
+  },
   { name: 'TLS 1.3 PSK to gnutls-serv through websockify', server: 'gnutls-tls13', bridge: 'websockify', payload: lines(4000), info: { protocol: 'TLSv1.3' } },
-  { name: 'TLS 1.2 PSK to gnutls-serv through our bridge', server: 'gnutls-tls12', bridge: 'ours', options: TLS12, payload: lines(4000), info: { protocol: 'TLSv1.2' } },
-  { name: 'TLS 1.2 PSK to gnutls-serv through websockify', server: 'gnutls-tls12', bridge: 'websockify', options: TLS12, payload: lines(4000), info: { protocol: 'TLSv1.2' } },
-  { name: 'SHA-384 PSK to openssl s_server -psk_session', server: 'openssl-sha384', bridge: 'ours', cipher: 'TLS_AES_256_GCM_SHA384', payload: lines(2000), answer: 'reversed-lines', info: { cipher: 'TLS_AES_256_GCM_SHA384', sessionReused: true } },
-  { name: 'early data accepted by openssl s_server -early_data', server: 'openssl-early', bridge: 'ours', cipher: 'TLS_AES_256_GCM_SHA384', earlyData: 'EARLY-E2E-0RTT\n', payload: { kind: 'text', text: 'after-the-handshake\n' }, answer: 'none', info: { earlyDataAccepted: true }, serverPrints: ['EARLY-E2E-0RTT', 'after-the-handshake'] },
-  { name: '1 MiB echoed byte for byte (Node tls server, our bridge)', server: 'node-tls', bridge: 'ours', payload: { kind: 'binary', bytes: 1 << 20, seed: 7 } },
+  {
+    name: 'TLS 1.2 PSK to gnutls-serv through our bridge',
+    server: 'gnutls-tls12',
+    bridge: 'ours',
+    options: TLS12,
+    payload: lines(4000),
+    info: { protocol: 'TLSv1.2' },
+  },
+  {
+    name: 'TLS 1.2 PSK to gnutls-serv through websockify',
+    server: 'gnutls-tls12',
+    bridge: 'websockify',
+    options: TLS12,
+    payload: lines(4000),
+    info: { protocol: 'TLSv1.2' },
+  },
+  {
+    name: 'SHA-384 PSK to openssl s_server -psk_session',
+    server: 'openssl-sha384',
+    bridge: 'ours',
+    cipher: 'TLS_AES_256_GCM_SHA384',
+    payload: lines(2000),
+    answer: 'reversed-lines',
+    info: { cipher: 'TLS_AES_256_GCM_SHA384', sessionReused: true },
+  },
+  {
+    name: 'early data accepted by openssl s_server -early_data',
+    server: 'openssl-early',
+    bridge: 'ours',
+    cipher: 'TLS_AES_256_GCM_SHA384',
+    earlyData: 'EARLY-E2E-0RTT\n',
+    payload: { kind: 'text', text: 'after-the-handshake\n' },
+    answer: 'none',
+    info: { earlyDataAccepted: true },
+    serverPrints: ['EARLY-E2E-0RTT', 'after-the-handshake'],
+  },
+  {
+    name: '1 MiB echoed byte for byte (Node tls server, our bridge)',
+    server: 'node-tls',
+    bridge: 'ours',
+    payload: { kind: 'binary', bytes: 1 << 20, seed: 7 },
+  },
   { name: '1 MiB echoed byte for byte through websockify', server: 'node-tls', bridge: 'websockify', payload: { kind: 'binary', bytes: 1 << 20, seed: 9 } },
   { name: 'wrong key, TLS 1.3: a typed error', server: 'openssl-tls13', bridge: 'ours', wrongKey: true, payload: lines(10), error: 'ERR_PSK_WRONG_KEY' },
-  { name: 'wrong key, TLS 1.2: a typed error', server: 'gnutls-tls12', bridge: 'websockify', options: TLS12, wrongKey: true, payload: lines(10), error: 'ERR_PSK_WRONG_KEY' },
-  { name: 'a target the bridge does not allow: ERR_BRIDGE_REFUSED', server: 'node-tls', bridge: 'ours', target: 'not-allowed', payload: lines(10), error: 'ERR_BRIDGE_REFUSED' },
+  {
+    name: 'wrong key, TLS 1.2: a typed error',
+    server: 'gnutls-tls12',
+    bridge: 'websockify',
+    options: TLS12,
+    wrongKey: true,
+    payload: lines(10),
+    error: 'ERR_PSK_WRONG_KEY',
+  },
+  {
+    name: 'a target the bridge does not allow: ERR_BRIDGE_REFUSED',
+    server: 'node-tls',
+    bridge: 'ours',
+    target: 'not-allowed',
+    payload: lines(10),
+    error: 'ERR_BRIDGE_REFUSED',
+  },
 ];
 
 const hex = (bytes) => Buffer.from(bytes).toString('hex');
@@ -84,7 +172,18 @@ async function startServer(kind, identity, key, stops) {
     case 'openssl-tls13':
       return keep(await opensslServer(['-nocert', '-tls1_3', ...pskArgs(identity, key), '-rev']));
     case 'openssl-tls12':
-      return keep(await opensslServer(['-nocert', '-tls1_2', ...pskArgs(identity, key), '-psk_hint', 'e2e-hint', '-cipher', 'ECDHE-PSK-CHACHA20-POLY1305:PSK-AES128-GCM-SHA256', '-rev']));
+      return keep(
+        await opensslServer([
+          '-nocert',
+          '-tls1_2',
+          ...pskArgs(identity, key),
+          '-psk_hint',
+          'e2e-hint',
+          '-cipher',
+          'ECDHE-PSK-CHACHA20-POLY1305:PSK-AES128-GCM-SHA256',
+          '-rev',
+        ]),
+      );
     case 'openssl-sha384':
     case 'openssl-early': {
       const early = kind === 'openssl-early';

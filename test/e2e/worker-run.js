@@ -105,7 +105,10 @@ export async function twoWorkers(createTlsWorker, { a, b, how = 'terminate' }) {
   const second = await start(b);
   try {
     result.firstBefore = await echo(first.socket, 'first\n', 'tsrif\n');
-    if (how === 'crash') await first.worker.crash().catch((e) => { if (e.code !== 'ERR_WORKER_GONE') throw e; }); // it may die before its answer arrives
+    if (how === 'crash')
+      await first.worker.crash().catch((e) => {
+        if (e.code !== 'ERR_WORKER_GONE') throw e;
+      }); // it may die before its answer arrives
     else first.worker.terminate();
     const reader = first.socket.readable.getReader();
     try {
@@ -114,8 +117,14 @@ export async function twoWorkers(createTlsWorker, { a, b, how = 'terminate' }) {
     } catch (error) {
       result.firstAfter = describeError(error);
     }
-    result.firstClosed = await first.socket.closed.then(() => 'resolved', (e) => describeError(e));
-    result.firstCall = await first.worker.listPsks().then(() => 'answered', (e) => describeError(e));
+    result.firstClosed = await first.socket.closed.then(
+      () => 'resolved',
+      (e) => describeError(e),
+    );
+    result.firstCall = await first.worker.listPsks().then(
+      () => 'answered',
+      (e) => describeError(e),
+    );
     result.secondAfter = await echo(second.socket, 'second\n', 'dnoces\n');
     const third = await start(a);
     result.newWorker = await echo(third.socket, 'third\n', 'driht\n');
@@ -200,7 +209,11 @@ export async function rawMessages(createTlsWorker, WorkerClass, { url, identity,
       'a key that is a string': { call: 9009, method: 'importPsk', args: ['x', '00112233445566778899aabbccddeeff'] },
       'an identity that is an object': { call: 9010, method: 'importPsk', args: [{ toString: 'x' }, new ArrayBuffer(32)] },
       'an identity of a megabyte': { call: 9011, method: 'deletePsk', args: ['i'.repeat(1 << 20)] },
-      'an option named __proto__': { call: 9012, method: 'open', args: [77, 'client', url, JSON.parse('{"__proto__": {"polluted": "yes"}, "identity": "x"}'), { kind: 'port', port: null }] },
+      'an option named __proto__': {
+        call: 9012,
+        method: 'open',
+        args: [77, 'client', url, JSON.parse('{"__proto__": {"polluted": "yes"}, "identity": "x"}'), { kind: 'port', port: null }],
+      },
       'an unknown option': { call: 9013, method: 'importPsk', args: ['x', new ArrayBuffer(32), { cipher: 'TLS_AES_128_GCM_SHA256', extractable: true }] },
       'a channel of the wrong shape': { call: 9014, method: 'open', args: [78, 'client', url, { identity }, { kind: 'streams', toPage: 1, fromPage: 2 }] },
       'a role that is not one': { call: 9015, method: 'open', args: [79, 'admin', url, {}, { kind: 'port', port: null }] },

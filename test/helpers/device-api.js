@@ -11,8 +11,19 @@ export function deviceApi(req, res, body) {
   (async () => {
     switch (url.pathname) {
       case '/echo':
-        res.writeHead(200, { 'content-type': 'application/json', 'x-request-te': req.headers['transfer-encoding'] ?? '', 'x-request-length': req.headers['content-length'] ?? '' });
-        return res.end(JSON.stringify({ method: req.method, type: req.headers['content-type'] ?? null, body: body.toString('base64'), sha256: createHash('sha256').update(body).digest('hex') }));
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'x-request-te': req.headers['transfer-encoding'] ?? '',
+          'x-request-length': req.headers['content-length'] ?? '',
+        });
+        return res.end(
+          JSON.stringify({
+            method: req.method,
+            type: req.headers['content-type'] ?? null,
+            body: body.toString('base64'),
+            sha256: createHash('sha256').update(body).digest('hex'),
+          }),
+        );
       case '/chunked': {
         // No Content-Length: Node sends it chunked.
         const size = Number(url.searchParams.get('bytes'));
@@ -50,4 +61,3 @@ export function deviceApi(req, res, body) {
     }
   })();
 }
-

@@ -17,13 +17,29 @@ const hex = (bytes) => Buffer.from(bytes).toString('hex');
 export async function mqttSetup(topic) {
   const clientKey = key32();
   const subKey = key32();
-  const users = new Map([['client-1', clientKey], ['native-sub', subKey]]);
+  const users = new Map([
+    ['client-1', clientKey],
+    ['native-sub', subKey],
+  ]);
   let broker = await mosquittoBroker({ users });
   const port = broker.port;
   const bridge = await startBridge({ allow: [`127.0.0.1:${port}`] });
   // stdbuf: mosquitto_sub's stdout is a pipe here, which stdio would buffer.
-  const sub = startPeer('mosquitto_sub', 'stdbuf', ['-oL', 'mosquitto_sub',
-    '-h', '127.0.0.1', '-p', String(port), '--psk', hex(subKey), '--psk-identity', 'native-sub', '-t', `${topic}/native`, '-v', '-d',
+  const sub = startPeer('mosquitto_sub', 'stdbuf', [
+    '-oL',
+    'mosquitto_sub',
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '--psk',
+    hex(subKey),
+    '--psk-identity',
+    'native-sub',
+    '-t',
+    `${topic}/native`,
+    '-v',
+    '-d',
   ]);
   await sub.waitFor('received SUBACK');
   return {
@@ -31,8 +47,20 @@ export async function mqttSetup(topic) {
     clientKey,
     async runWithRestart(run) {
       const running = run();
-      const seen = sub.waitFor(`${topic}/native ready`, { timeoutMs: 20_000 }).then(() => true, () => false);
-      if (!(await Promise.race([seen, running.then(() => false, () => false)])) || !(await seen)) {
+      const seen = sub.waitFor(`${topic}/native ready`, { timeoutMs: 20_000 }).then(
+        () => true,
+        () => false,
+      );
+      if (
+        !(await Promise.race([
+          seen,
+          running.then(
+            () => false,
+            () => false,
+          ),
+        ])) ||
+        !(await seen)
+      ) {
         // The client's own account of what went wrong (its steps are bounded by timeouts).
         throw new Error(`the native subscriber never received "ready": ${JSON.stringify(await running)}`);
       }
@@ -57,4 +85,3 @@ export function checkMqttRun(out) {
   assert.equal(out.connects, 2, 'connected, then connected again after the restart');
   assert.equal(out.endError, undefined);
 }
-

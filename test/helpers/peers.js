@@ -150,9 +150,7 @@ export async function gnutlsServer({ users, priority, hint }) {
 
 /** `gnutls-cli` to 127.0.0.1:port with a PSK. */
 export function gnutlsClient(port, { identity, key, priority }) {
-  return startPeer('gnutls-cli', 'gnutls-cli', [
-    '-p', String(port), '127.0.0.1', '--pskusername', identity, '--pskkey', hexOf(key), '--priority', priority,
-  ]);
+  return startPeer('gnutls-cli', 'gnutls-cli', ['-p', String(port), '127.0.0.1', '--pskusername', identity, '--pskkey', hexOf(key), '--priority', priority]);
 }
 
 /**
@@ -183,7 +181,6 @@ export async function nodeTlsServer({ identity, key, hint }, onConnection) {
 export function nodeTlsEchoServer(options) {
   return nodeTlsServer(options, (socket) => socket.pipe(socket));
 }
-
 
 /** A TCP server on loopback that accepts and never says anything (stop() drops its connections). */
 export async function silentServer() {
@@ -338,16 +335,28 @@ export async function mosquittoBroker({ users, hint = 'mqtt-psk', port: wanted }
   writeFileSync(pskFile, [...users].map(([id, key]) => `${id}:${hexOf(key)}\n`).join(''), { mode: 0o600 });
   const port = wanted ?? (await freePort()); // a given port: the same broker again, after a restart
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [
-    `listener ${port} 127.0.0.1`, `psk_hint ${hint}`, `psk_file ${pskFile}`, 'use_identity_as_username true',
-    'allow_anonymous false', 'user root', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      `psk_hint ${hint}`,
+      `psk_file ${pskFile}`,
+      'use_identity_as_username true',
+      'allow_anonymous false',
+      'user root',
+      'persistence false',
+      'log_dest stderr',
+      'log_type error',
+      'log_type warning',
+      '',
+    ].join('\n'),
+  );
   const peer = startPeer('mosquitto', 'mosquitto', ['-c', conf]);
   try {
     await waitListening(port, 10000);
   } catch (error) {
     await peer.stop();
-    throw new Error(`${error.message}:\n${peer.output}`);
+    throw new Error(`${error.message}:\n${peer.output}`, { cause: error });
   }
   peer.port = port;
   const stop = peer.stop.bind(peer);

@@ -13,13 +13,12 @@ static SSL *lookup_ssl(void)
     if (ssl != NULL)
         return ssl;
     ctx = SSL_CTX_new(TLS_method());
-    if (ctx != NULL
-            && SSL_CTX_set_cipher_list(ctx, "ALL:COMPLEMENTOFALL")
-            && SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
-                                             "TLS_CHACHA20_POLY1305_SHA256:"
-                                             "TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256"))
+    if (ctx != NULL && SSL_CTX_set_cipher_list(ctx, "ALL:COMPLEMENTOFALL")
+        && SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                                         "TLS_CHACHA20_POLY1305_SHA256:"
+                                         "TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256"))
         ssl = SSL_new(ctx);
-    SSL_CTX_free(ctx);  /* the SSL keeps its own reference */
+    SSL_CTX_free(ctx); /* the SSL keeps its own reference */
     return ssl;
 }
 
@@ -42,7 +41,7 @@ const SSL_CIPHER *opw_cipher_by_name(const char *name)
         const char *standard = SSL_CIPHER_standard_name(cipher);
 
         if (strcmp(SSL_CIPHER_get_name(cipher), name) == 0
-                || (standard != NULL && strcmp(standard, name) == 0))
+            || (standard != NULL && strcmp(standard, name) == 0))
             return cipher;
     }
     return NULL;

@@ -3,8 +3,8 @@
  *
  *   peer bytes --opw_conn_feed--> [rbio] --> SSL --> [wbio] --opw_conn_drain--> peer
  *
- * The I/O functions clear the error queue first (SSL_get_error needs that) and return an
- * SSL_get_error() value, 0 meaning success.
+ * The engine calls clear the error queue first (SSL_get_error needs that) and return an
+ * SSL_get_error() value, 0 meaning success; what they produce goes to out-parameters.
  */
 #include <openssl/ec.h>
 #include <openssl/crypto.h>
@@ -16,8 +16,8 @@
 
 /* What the facade needs to know after a failure, beyond the error queue. */
 typedef struct {
-    int alert_sent;        /* (level << 8) | description of the last alert sent, or -1 */
-    int alert_received;    /* the same for the last alert received */
+    int alert_sent;     /* (level << 8) | description of the last alert sent, or -1 */
+    int alert_received; /* the same for the last alert received */
 } CONN_STATE;
 
 static void record_alerts(const SSL *ssl, int where, int value)
@@ -118,29 +118,36 @@ int opw_conn_write_early_data(SSL *ssl, const uint8_t *data, size_t len, size_t 
 {
     ERR_clear_error();
     *written = 0;
-    return SSL_write_early_data(ssl, data, len, written) ? SSL_ERROR_NONE
-                                                         : SSL_get_error(ssl, 0);
+    return SSL_write_early_data(ssl, data, len, written) ? SSL_ERROR_NONE : SSL_get_error(ssl, 0);
 }
 
-/* Returns SSL_READ_EARLY_DATA_SUCCESS (1) or _FINISH (2), or -SSL_get_error() on failure. */
-int opw_conn_read_early_data(SSL *ssl, uint8_t *out, size_t cap, size_t *nread)
+/* *finished: 1 once there is no more early data to read (SSL_READ_EARLY_DATA_FINISH). */
+int opw_conn_read_early_data(SSL *ssl, uint8_t *out, size_t cap, size_t *nread, int *finished)
 {
     int ret;
 
     ERR_clear_error();
     *nread = 0;
+    *finished = 0;
     ret = SSL_read_early_data(ssl, out, cap, nread);
-    return ret == SSL_READ_EARLY_DATA_ERROR ? -SSL_get_error(ssl, 0) : ret;
+    if (ret == SSL_READ_EARLY_DATA_ERROR)
+        return SSL_get_error(ssl, 0);
+    *finished = ret == SSL_READ_EARLY_DATA_FINISH;
+    return SSL_ERROR_NONE;
 }
 
-/* Returns 0 (close_notify sent), 1 (sent and received), or -SSL_get_error() on failure. */
-int opw_conn_shutdown(SSL *ssl)
+/* *complete: 1 once close_notify was both sent and received (SSL_shutdown returned 1). */
+int opw_conn_shutdown(SSL *ssl, int *complete)
 {
     int ret;
 
     ERR_clear_error();
+    *complete = 0;
     ret = SSL_shutdown(ssl);
-    return ret >= 0 ? ret : -SSL_get_error(ssl, ret);
+    if (ret < 0)
+        return SSL_get_error(ssl, ret);
+    *complete = ret == 1;
+    return SSL_ERROR_NONE;
 }
 
 int opw_conn_is_server(SSL *ssl)
@@ -194,7 +201,8 @@ const char *opw_conn_key_exchange_group(SSL *ssl)
         return NULL;
     switch (EVP_PKEY_id(key)) {
     case EVP_PKEY_EC:
-        name = EC_curve_nid2nist(EC_GROUP_get_curve_name(EC_KEY_get0_group(EVP_PKEY_get0_EC_KEY(key))));
+        name = EC_curve_nid2nist(
+            EC_GROUP_get_curve_name(EC_KEY_get0_group(EVP_PKEY_get0_EC_KEY(key))));
         break;
     case EVP_PKEY_DH:
         name = "DH";
@@ -221,11 +229,6 @@ int opw_conn_alert(SSL *ssl, int received)
     CONN_STATE *state = SSL_get_app_data(ssl);
 
     return received ? state->alert_received : state->alert_sent;
-}
-
-long opw_conn_verify_result(SSL *ssl)
-{
-    return SSL_get_verify_result(ssl);
 }
 
 const char *opw_conn_psk_identity(SSL *ssl)

@@ -23,7 +23,7 @@ SSL_CTX *opw_ctx_new(int server)
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     if (server) {
-        SSL_CTX_set_dh_auto(ctx, 1);    /* DHE-PSK: FFDHE parameters sized to the suite */
+        SSL_CTX_set_dh_auto(ctx, 1); /* DHE-PSK: FFDHE parameters sized to the suite */
         SSL_CTX_set_client_hello_cb(ctx, opw_client_hello_cb, NULL);
     }
     return ctx;
@@ -37,7 +37,7 @@ void opw_ctx_free(SSL_CTX *ctx)
 int opw_ctx_set_versions(SSL_CTX *ctx, int min_version, int max_version)
 {
     return SSL_CTX_set_min_proto_version(ctx, min_version)
-        && SSL_CTX_set_max_proto_version(ctx, max_version);
+           && SSL_CTX_set_max_proto_version(ctx, max_version);
 }
 
 int opw_ctx_set_ciphersuites(SSL_CTX *ctx, const char *list)
@@ -116,7 +116,7 @@ int opw_ctx_use_certificate_chain_pem(SSL_CTX *ctx, const char *pem, size_t len)
             goto end;
     }
     ok = pem_input_ended();
- end:
+end:
     X509_free(cert);
     BIO_free(bio);
     return ok;

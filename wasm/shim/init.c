@@ -9,7 +9,8 @@ int opw_init(void)
 {
     /* No configuration file, ever: this build has no filesystem. */
     if (!OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_LOAD_SSL_STRINGS
-                          | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL))
+                              | OPENSSL_INIT_LOAD_CRYPTO_STRINGS,
+                          NULL))
         return 0;
     /* Refuse to run without a working CSPRNG: nothing below may use a weak seed. */
     return opw_random_install();
@@ -28,11 +29,6 @@ uint8_t *opw_alloc(size_t len)
 void opw_free(void *ptr)
 {
     OPENSSL_free(ptr);
-}
-
-void opw_cleanse(void *ptr, size_t len)
-{
-    OPENSSL_cleanse(ptr, len);
 }
 
 void opw_cleanse_free(void *ptr, size_t len)
@@ -55,9 +51,4 @@ uint32_t opw_err_get(void)
 void opw_err_string(uint32_t code, char *buf, size_t len)
 {
     ERR_error_string_n(code, buf, len);
-}
-
-void opw_err_clear(void)
-{
-    ERR_clear_error();
 }

@@ -43,7 +43,8 @@ static int new_session(SSL *ssl, SSL_SESSION *session)
 void opw_ctx_set_new_session_callback(SSL_CTX *ctx, int on)
 {
     if (on && SSL_CTX_get_ssl_method(ctx) != TLS_server_method())
-        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_set_session_cache_mode(ctx,
+                                       SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(ctx, on ? new_session : NULL);
 }
 
@@ -63,7 +64,7 @@ size_t opw_session_to_pem(SSL_SESSION *session, char **out)
         goto end;
     memcpy(*out, data, (size_t)len);
     copied = (size_t)len;
- end:
+end:
     /* The BIO held the master key in PEM: clear it before it goes back to the allocator. */
     if (data != NULL && bio != NULL)
         OPENSSL_cleanse(data, (size_t)BIO_get_mem_data(bio, &data));
@@ -86,7 +87,8 @@ SSL_SESSION *opw_session_from_pem(const char *pem, size_t len)
     SSL_SESSION *session = NULL;
 
     if (bio != NULL
-            && PEM_bytes_read_bio_secmem(&der, &der_len, NULL, PEM_STRING_SSL_SESSION, bio, NULL, NULL)) {
+        && PEM_bytes_read_bio_secmem(&der, &der_len, NULL, PEM_STRING_SSL_SESSION, bio, NULL,
+                                     NULL)) {
         p = der;
         session = d2i_SSL_SESSION(NULL, &p, der_len);
         if (session == NULL)

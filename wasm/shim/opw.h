@@ -1,18 +1,31 @@
 /*
- * opw.h: the whole FFI surface between the TypeScript facade and OpenSSL.
+ * opw.h: the whole FFI surface between the TypeScript facade and OpenSSL, both ways.
  *
  * Every function the .wasm exports is declared here, one per line, as
  *     OPW_EXPORT <return type> opw_<name>(<parameters>);
- * scripts/gen-ffi.mjs reads these lines to write the export list for emcc and the typed
- * declarations in src/ffi.ts, so the two can never disagree with this file.
+ * and every function it imports from JavaScript as
+ *     OPW_IMPORT(<failure value>) <return type> opw_js_<name>(<parameters>);
+ * scripts/gen-ffi.mjs reads these lines and writes, from them alone: emcc's export list, the
+ * --js-library that forwards each import to the facade, and the typed, guarded bindings in
+ * src/core/ffi.ts (exports) and src/core/ffi-imports.ts (imports), so none of them can
+ * disagree with this file.
  *
  * Conventions
  * - Status returns: 1 success, 0 failure with the reason on OpenSSL's error queue,
  *   unless a comment says otherwise.
- * - "ssl error" returns are SSL_get_error() values (0 = SSL_ERROR_NONE).
+ * - Engine calls (opw_conn_handshake, _read, _write, _write_early_data, _read_early_data,
+ *   _shutdown) clear the error queue first and return an SSL_get_error() value, 0
+ *   (SSL_ERROR_NONE) meaning success; what they produce goes to out-parameters.
  * - Buffers passed in are borrowed for the duration of the call; pointers returned are
  *   borrowed from OpenSSL (static tables, or owned by the object passed in) unless the
  *   name says new/get1, in which case the caller owns one reference.
+ * - Memory that changes hands is marked, and the generated types follow the marks:
+ *   OPW_OWNED on a returned buffer: the caller frees it (opw_free, or opw_cleanse_free);
+ *   OPW_OWNED on a buffer parameter: the call takes it over (frees it);
+ *   OPW_OWNED on a T ** out-parameter: *out is the caller's to free;
+ *   OPW_BORROWED on a T ** out-parameter: *out points into memory OpenSSL owns, never freed.
+ * - An import never throws into wasm: if the facade's hook throws (or is not installed yet),
+ *   the import returns the failure value given in OPW_IMPORT(…), which fails closed.
  */
 #ifndef OPW_H
 #define OPW_H
@@ -23,21 +36,21 @@
 #include <emscripten/emscripten.h>
 
 #define OPW_EXPORT EMSCRIPTEN_KEEPALIVE
+#define OPW_IMPORT(failure_value) extern
+#define OPW_OWNED
+#define OPW_BORROWED
 
 /* init.c: library set-up, memory, errors */
 OPW_EXPORT int opw_init(void);
 OPW_EXPORT const char *opw_version(void);
-OPW_EXPORT uint8_t *opw_alloc(size_t len);
-OPW_EXPORT void opw_free(void *ptr);
-OPW_EXPORT void opw_cleanse_free(void *ptr, size_t len);
-OPW_EXPORT void opw_cleanse(void *ptr, size_t len);
+OPW_EXPORT OPW_OWNED uint8_t *opw_alloc(size_t len);
+OPW_EXPORT void opw_free(OPW_OWNED void *ptr);
+OPW_EXPORT void opw_cleanse_free(OPW_OWNED void *ptr, size_t len);
 OPW_EXPORT size_t opw_heap_in_use(void);
 OPW_EXPORT uint32_t opw_err_get(void);
 OPW_EXPORT void opw_err_string(uint32_t code, char *buf, size_t len);
-OPW_EXPORT void opw_err_clear(void);
 
 /* random.c: the CSPRNG seed source */
-OPW_EXPORT int opw_random_status(void);
 OPW_EXPORT int opw_random_bytes(uint8_t *buf, size_t len);
 
 /* context.c: SSL_CTX */
@@ -65,7 +78,7 @@ OPW_EXPORT void opw_ctx_set_psk_server_callback(SSL_CTX *ctx, int on);
 OPW_EXPORT void opw_ctx_set_keylog(SSL_CTX *ctx, int on);
 OPW_EXPORT void opw_ctx_set_msg_callback(SSL_CTX *ctx, int on);
 OPW_EXPORT void opw_ctx_set_new_session_callback(SSL_CTX *ctx, int on);
-OPW_EXPORT size_t opw_session_to_pem(SSL_SESSION *session, char **out);
+OPW_EXPORT size_t opw_session_to_pem(SSL_SESSION *session, OPW_OWNED char **out);
 OPW_EXPORT SSL_SESSION *opw_session_from_pem(const char *pem, size_t len);
 
 /* connection.c: SSL over two memory BIOs (sans-IO) */
@@ -78,9 +91,11 @@ OPW_EXPORT void opw_conn_feed_eof(SSL *ssl);
 OPW_EXPORT int opw_conn_handshake(SSL *ssl);
 OPW_EXPORT int opw_conn_read(SSL *ssl, uint8_t *out, size_t cap, size_t *nread);
 OPW_EXPORT int opw_conn_write(SSL *ssl, const uint8_t *data, size_t len, size_t *written);
-OPW_EXPORT int opw_conn_write_early_data(SSL *ssl, const uint8_t *data, size_t len, size_t *written);
-OPW_EXPORT int opw_conn_read_early_data(SSL *ssl, uint8_t *out, size_t cap, size_t *nread);
-OPW_EXPORT int opw_conn_shutdown(SSL *ssl);
+OPW_EXPORT int opw_conn_write_early_data(SSL *ssl, const uint8_t *data, size_t len,
+                                         size_t *written);
+OPW_EXPORT int opw_conn_read_early_data(SSL *ssl, uint8_t *out, size_t cap, size_t *nread,
+                                        int *finished);
+OPW_EXPORT int opw_conn_shutdown(SSL *ssl, int *complete);
 OPW_EXPORT int opw_conn_is_server(SSL *ssl);
 OPW_EXPORT int opw_conn_is_init_finished(SSL *ssl);
 OPW_EXPORT int opw_conn_shutdown_state(SSL *ssl);
@@ -92,7 +107,6 @@ OPW_EXPORT int opw_conn_session_reused(SSL *ssl);
 OPW_EXPORT const char *opw_conn_key_exchange_group(SSL *ssl);
 OPW_EXPORT int opw_conn_early_data_status(SSL *ssl);
 OPW_EXPORT int opw_conn_alert(SSL *ssl, int received);
-OPW_EXPORT long opw_conn_verify_result(SSL *ssl);
 OPW_EXPORT const char *opw_conn_psk_identity(SSL *ssl);
 OPW_EXPORT const char *opw_conn_psk_identity_hint(SSL *ssl);
 OPW_EXPORT SSL_SESSION *opw_conn_get1_session(SSL *ssl);
@@ -104,8 +118,9 @@ OPW_EXPORT int opw_conn_tls13_enabled(SSL *ssl);
 OPW_EXPORT int opw_conn_has_pending(SSL *ssl);
 OPW_EXPORT int opw_conn_has_certificate(SSL *ssl);
 OPW_EXPORT int opw_conn_may_be_own_ticket(SSL *ssl, const uint8_t *identity, size_t len);
-OPW_EXPORT size_t opw_conn_client_hello_ext(SSL *ssl, unsigned int type, const uint8_t **out);
-OPW_EXPORT size_t opw_conn_client_hello_ciphers(SSL *ssl, const uint8_t **out);
+OPW_EXPORT size_t opw_conn_client_hello_ext(SSL *ssl, unsigned int type,
+                                            OPW_BORROWED const uint8_t **out);
+OPW_EXPORT size_t opw_conn_client_hello_ciphers(SSL *ssl, OPW_BORROWED const uint8_t **out);
 OPW_EXPORT void opw_conn_set_psk_use_session_callback(SSL *ssl, int on);
 OPW_EXPORT void opw_conn_set_psk_client_callback(SSL *ssl, int on);
 OPW_EXPORT void opw_conn_set_psk_find_session_callback(SSL *ssl, int on);
@@ -135,24 +150,22 @@ OPW_EXPORT const EVP_MD *opw_cipher_handshake_digest(const SSL_CIPHER *cipher);
 OPW_EXPORT const char *opw_digest_name(const EVP_MD *md);
 OPW_EXPORT int opw_digest_size(const EVP_MD *md);
 
-/* Implemented in JavaScript (wasm/shim/library.js): the facade's side of each callback. */
-extern int opw_js_random(uint8_t *buf, size_t len);
-extern int opw_js_psk_use_session(SSL *ssl, const EVP_MD *md, const unsigned char **id,
-                                  size_t *idlen, SSL_SESSION **sess);
-extern unsigned int opw_js_psk_client(SSL *ssl, const char *hint, char *identity,
-                                      unsigned int max_identity_len, unsigned char *psk,
-                                      unsigned int max_psk_len);
-extern int opw_js_psk_find_session(SSL *ssl, const unsigned char *identity, size_t identity_len,
-                                   SSL_SESSION **sess);
-extern unsigned int opw_js_psk_server(SSL *ssl, const char *identity, unsigned char *psk,
-                                      unsigned int max_psk_len);
-/* Returns 0 to go on, or the TLS alert to fail the handshake with. */
-extern int opw_js_client_hello(SSL *ssl);
-extern void opw_js_keylog(SSL *ssl, const char *line);
-/* Returns 1 if the facade took the reference to `session`, 0 if not. */
-extern int opw_js_new_session(SSL *ssl, SSL_SESSION *session);
-extern void opw_js_message(SSL *ssl, int write_p, int version, int content_type, const void *buf,
-                           size_t len);
+/* Imports, implemented by the facade; the failure value is what each returns if that fails. */
+/* One a line: clang-format takes OPW_IMPORT(...) for a call and would break the line after it. */
+/* clang-format off */
+OPW_IMPORT(0) int opw_js_random(uint8_t *buf, size_t len);
+OPW_IMPORT(0) int opw_js_psk_use_session(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t *idlen, SSL_SESSION **sess);
+/* 0xffffffff is above PSK_MAX_PSK_LEN: a fatal error in TLS 1.2 and 1.3 alike (0 would mean "no PSK"). */
+OPW_IMPORT(0xffffffff) unsigned int opw_js_psk_client(SSL *ssl, const char *hint, char *identity, unsigned int max_identity_len, unsigned char *psk, unsigned int max_psk_len);
+OPW_IMPORT(0) int opw_js_psk_find_session(SSL *ssl, const unsigned char *identity, size_t identity_len, SSL_SESSION **sess);
+OPW_IMPORT(0xffffffff) unsigned int opw_js_psk_server(SSL *ssl, const char *identity, unsigned char *psk, unsigned int max_psk_len);
+/* Returns 0 to go on, or the TLS alert to fail the handshake with (80: internal_error). */
+OPW_IMPORT(80) int opw_js_client_hello(SSL *ssl);
+OPW_IMPORT() void opw_js_keylog(SSL *ssl, const char *line);
+/* Returns 1 if the facade took the reference to `session`, 0 if not; 1 on failure: at worst a leak, never a double free. */
+OPW_IMPORT(1) int opw_js_new_session(SSL *ssl, SSL_SESSION *session);
+OPW_IMPORT() void opw_js_message(SSL *ssl, int write_p, int version, int content_type, const void *buf, size_t len);
+/* clang-format on */
 
 /* Shared between the shim's files, not exported. */
 int opw_random_install(void);

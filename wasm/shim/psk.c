@@ -2,9 +2,10 @@
  * psk.c: the four PSK callback trampolines, C -> JavaScript.
  *
  * OpenSSL calls these synchronously in the middle of a handshake step. Each forwards to an
- * import implemented by the facade (wasm/shim/library.js), which finds the connection by its
- * SSL pointer, runs the application's callback, and never throws: a JavaScript exception
- * becomes a failure return here and is rethrown by the facade as the handshake error's cause.
+ * import implemented by the facade (declared in opw.h; src/core/ffi-imports.ts), which finds
+ * the connection by its SSL pointer, runs the application's callback, and never throws: a
+ * JavaScript exception becomes a failure return here and is rethrown by the facade as the
+ * handshake error's cause.
  */
 #include <openssl/ssl.h>
 #include "opw.h"

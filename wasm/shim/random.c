@@ -14,8 +14,7 @@
 
 static const char personalisation[] = "openssl-psk-wasm master DRBG";
 
-static size_t fill_from_platform(unsigned char **pout, size_t min_len, size_t max_len,
-                                 size_t want)
+static size_t fill_from_platform(unsigned char **pout, size_t min_len, size_t max_len, size_t want)
 {
     size_t len = want < min_len ? min_len : want;
     unsigned char *buf;
@@ -33,14 +32,14 @@ static size_t fill_from_platform(unsigned char **pout, size_t min_len, size_t ma
     return len;
 }
 
-static size_t get_entropy(RAND_DRBG *drbg, unsigned char **pout, int entropy,
-                          size_t min_len, size_t max_len, int prediction_resistance)
+static size_t get_entropy(RAND_DRBG *drbg, unsigned char **pout, int entropy, size_t min_len,
+                          size_t max_len, int prediction_resistance)
 {
     return fill_from_platform(pout, min_len, max_len, (size_t)(entropy + 7) / 8);
 }
 
-static size_t get_nonce(RAND_DRBG *drbg, unsigned char **pout, int entropy,
-                        size_t min_len, size_t max_len)
+static size_t get_nonce(RAND_DRBG *drbg, unsigned char **pout, int entropy, size_t min_len,
+                        size_t max_len)
 {
     return fill_from_platform(pout, min_len, max_len, (size_t)(entropy + 7) / 8);
 }
@@ -56,16 +55,11 @@ int opw_random_install(void)
 
     /* get0_master tried (and, with no seed source, failed) to instantiate: start over. */
     if (master == NULL || !RAND_DRBG_uninstantiate(master)
-            || !RAND_DRBG_set_callbacks(master, get_entropy, cleanup, get_nonce, cleanup)
-            || !RAND_DRBG_instantiate(master, (const unsigned char *)personalisation,
-                                      sizeof(personalisation) - 1))
+        || !RAND_DRBG_set_callbacks(master, get_entropy, cleanup, get_nonce, cleanup)
+        || !RAND_DRBG_instantiate(master, (const unsigned char *)personalisation,
+                                  sizeof(personalisation) - 1))
         return 0;
     return RAND_status() == 1;
-}
-
-int opw_random_status(void)
-{
-    return RAND_status();
 }
 
 int opw_random_bytes(uint8_t *buf, size_t len)

@@ -1,0 +1,67 @@
+/**
+ * The options of connectTls() and acceptTls(): every context option but the role, and what a
+ * socket adds, named once in SOCKET_OPTIONS (see OptionSchema), which tells a socket's own
+ * options from its context's and what of them crosses to the TLS worker.
+ */
+import { LOCAL, boolean, bytes, count, string, type OptionSchema } from '../core/checks.js';
+import type { ContextOptions, SslContext } from '../tls/context.js';
+import type { OpenSSL } from '../tls/openssl.js';
+import type { SslSession } from '../tls/session.js';
+import type { StaticPsk } from './static-psk.js';
+
+export interface TlsSocketOptions extends Omit<ContextOptions, 'role'> {
+  /** A static PSK: one for a client; one or several (by identity) for a server. */
+  psk?: StaticPsk | readonly StaticPsk[];
+  /** Client, TLS 1.3: data to send as 0-RTT early data with the ClientHello. Resent after the handshake if the server rejects it. */
+  earlyData?: Uint8Array;
+  /** Server name for SNI and certificate checks (client). */
+  serverName?: string;
+  /** Client: a session to resume (SSL_set_session), e.g. from getSession() or sessionFromPem(). */
+  session?: SslSession;
+  /** The OpenSSL instance to use (default: one shared instance, loaded on first use). */
+  openssl?: OpenSSL;
+  /** An existing context to use instead of building one from these options. */
+  context?: SslContext;
+  /** Give up the handshake after this long (default 30 000 ms). */
+  handshakeTimeoutMs?: number;
+  /** How long close() waits for the peer's close_notify (default 2 000 ms). */
+  closeTimeoutMs?: number;
+  /** Plaintext buffered for the reader before the transport is left unread (default 64 KiB). */
+  readHighWaterMark?: number;
+  /** Browser WebSocket only: unread bytes held before failing with ERR_BUFFER_FULL (default 8 MiB). */
+  maxBufferedBytes?: number;
+  /**
+   * Keep the writable open after the peer's close_notify (TLS 1.3 allows it). Default false:
+   * like a Node socket, the socket then sends its own close_notify and closes.
+   */
+  allowHalfOpen?: boolean;
+  /**
+   * Record the handshake's steps (message names, sizes, times: never bytes) for a ladder
+   * diagram: in `opened`'s info as `handshake`, and on the TlsError if the handshake fails.
+   * Not with `context` (the socket adds a message observer to the context it builds).
+   */
+  traceHandshake?: boolean;
+}
+
+/** The options a socket adds to its context's; a worker socket takes its PSK by identity instead of `psk`. */
+export const SOCKET_OPTIONS = {
+  psk: LOCAL,
+  earlyData: bytes,
+  serverName: string,
+  session: LOCAL,
+  openssl: LOCAL,
+  context: LOCAL,
+  handshakeTimeoutMs: count,
+  closeTimeoutMs: count,
+  readHighWaterMark: count,
+  maxBufferedBytes: count,
+  allowHalfOpen: boolean,
+  traceHandshake: boolean,
+} satisfies { [K in Exclude<keyof TlsSocketOptions, keyof ContextOptions>]-?: OptionSchema[string] };
+
+/** The context options among a socket's: everything SOCKET_OPTIONS does not name (unknown names too, which createContext() refuses). */
+export function contextOptionsOf(options: TlsSocketOptions): Omit<ContextOptions, 'role'> {
+  const rest: Record<string, unknown> = { ...options };
+  for (const name of Object.keys(SOCKET_OPTIONS)) delete rest[name];
+  return rest as Omit<ContextOptions, 'role'>;
+}
