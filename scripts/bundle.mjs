@@ -8,28 +8,30 @@
 //   tls-worker.js        the module worker that runs the TLS engine and holds the keys
 // The page's entries share their code through chunks (chunk-*.js), so that one TlsError class
 // (instanceof) and one engine serve them all; the worker is one file of its own.
-// Node-only imports (node:*, ws) stay out: browsers never reach them.
+// Nothing in them names a Node module (node:*, ws): see browserVersions.
 // With --test, also dist/test/tls-worker-debug.js: the worker with the test-only methods of
 // test/workers/debug-methods.js (never shipped: the package's files list has dist/browser only).
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = `${root}/dist/browser`;
 
-/** The .wasm and the worker script sit next to the bundle, not where lib/ has them. */
-const filesBesideBundle = {
-  name: 'files-beside-bundle',
+/**
+ * The browser's own versions of the modules that differ there: a module `x.ts` with a sibling
+ * `x.browser.ts` is replaced by it (the .wasm and the worker beside the bundle, no Node module
+ * named anywhere: src/core/wasm-url, src/core/read-file, src/socket/node-websocket,
+ * src/worker/platform).
+ */
+const browserVersions = {
+  name: 'browser-versions',
   setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]core[\\/]wasm-url\.ts$/ }, () => ({
-      contents: "export const defaultWasmUrl = () => new URL('./openssl-psk.wasm', import.meta.url);",
-      loader: 'ts',
-    }));
-    b.onLoad({ filter: /[\\/]src[\\/]worker[\\/]worker-url\.ts$/ }, () => ({
-      contents: "export const defaultWorkerUrl = () => new URL('./tls-worker.js', import.meta.url);",
-      loader: 'ts',
-    }));
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const candidate = join(args.resolveDir, args.path.replace(/\.js$/, '.browser.ts'));
+      return args.path.endsWith('.js') && existsSync(candidate) ? { path: candidate } : undefined;
+    });
   },
 };
 
@@ -39,11 +41,11 @@ const common = {
   platform: 'browser',
   target: 'es2022',
   sourcemap: true,
-  external: ['node:*', 'ws'],
-  plugins: [filesBesideBundle],
+  plugins: [browserVersions],
   logLevel: 'warning',
 };
 
+rmSync(out, { recursive: true, force: true }); // no chunk of an earlier build left beside these
 mkdirSync(out, { recursive: true });
 await build({
   ...common,

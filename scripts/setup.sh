@@ -46,6 +46,7 @@ fi
 ./build.sh
 if [[ $mode == test ]]; then ./build.sh --debug; fi # the debug variant, for a short fuzz run
 say "compiling TypeScript and bundling for browsers"
+rm -rf lib # nothing of an earlier layout left to be packed or imported
 npx tsc -p tsconfig.json
 npx tsc -p tsconfig.node.json
 if [[ $mode == test ]]; then node scripts/bundle.mjs --test; else node scripts/bundle.mjs; fi

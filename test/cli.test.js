@@ -278,6 +278,20 @@ describe('usage', { timeout: 60000 }, () => {
     }
   });
 
+  test('--version prints the package and OpenSSL versions; bridge --help prints its usage (exit 0)', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    const info = JSON.parse(readFileSync(new URL('../wasm/dist/build-info.json', import.meta.url), 'utf8'));
+    const version = startPeer('--version', process.execPath, [CLI, '--version']);
+    assert.equal((await version.exited).code, 0);
+    assert.equal(version.output, `openssl-psk-wasm ${pkg.version}, OpenSSL 1.1.1w (Debian's ${info.openssl} sources)\n`);
+    for (const help of ['--help', '-help', '-h']) {
+      const p = startPeer('bridge --help', process.execPath, [CLI, 'bridge', help]);
+      assert.equal((await p.exited).code, 0, help);
+      assert.match(p.output, /^usage: openssl-psk-wasm bridge --listen HOST:PORT --allow HOST:PORT/);
+      assert.doesNotMatch(p.output, /unknown option/);
+    }
+  });
+
   test('-help lists every flag with its meaning', async () => {
     const p = startPeer('s_client', process.execPath, [CLI, 's_client', '-help']);
     assert.equal((await p.exited).code, 0);

@@ -1,6 +1,7 @@
 /**
- * Where the .wasm is, relative to this module. The browser bundle (scripts/bundle.mjs)
- * replaces this file so that the URL points next to the bundle; both are written as
- * `new URL('…', import.meta.url)`, which Vite, webpack and esbuild recognise as an asset.
+ * Where the .wasm is, relative to this module (lib/core/): the package ships it once, in
+ * dist/browser/ beside the browser bundle, and Node loads that same file. The browser bundle
+ * uses wasm-url.browser.ts (scripts/bundle.mjs): the .wasm beside the bundle, as a
+ * `new URL('…', import.meta.url)` that Vite, webpack and esbuild's users recognise as an asset.
  */
-export const defaultWasmUrl = (): URL => new URL('../../wasm/dist/openssl-psk.wasm', import.meta.url);
+export const defaultWasmUrl = (): URL => new URL('../../dist/browser/openssl-psk.wasm', import.meta.url);

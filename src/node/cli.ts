@@ -3,6 +3,7 @@
  *   s_client, s_server   PSK TLS client and server with `openssl s_client`/`s_server` flags
  *   bridge               the WebSocket-to-TCP bridge (--listen, --allow, --origin, …)
  */
+import { readFileSync } from 'node:fs';
 import { startBridge, type BridgeEvent } from './bridge.js';
 import { UsageError } from './flags.js';
 import { CLIENT_USAGE, sClient } from './s-client.js';
@@ -17,7 +18,8 @@ Only --allow targets are reached; clients pick one with ws://BRIDGE/HOST:PORT.
 Behind a reverse proxy, --trust-proxy its address so that X-Forwarded-For names the client.
 `;
 
-const USAGE = `usage: openssl-psk-wasm s_client|s_server|bridge [options]   (-help after a command for its options)
+const USAGE = `usage: openssl-psk-wasm s_client|s_server|bridge [options]   (--help after a command for its options)
+       openssl-psk-wasm --version
 
   s_client   a PSK TLS client, like openssl s_client (-connect host:port or ws://bridge/host:port)
   s_server   a PSK TLS server, like openssl s_server
@@ -117,14 +119,33 @@ function printable(text: string): string {
   return JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+const HELP = new Set(['--help', '-help', '-h', 'help']);
+
+/** "openssl-psk-wasm 0.1.0, OpenSSL 1.1.1w (Debian's 1.1.1w-0+deb11u8 sources)": the package's and the module's build-info.json. */
+export function versionLine(): string {
+  const read = (path: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as Record<string, unknown>;
+  const { version } = read('../../package.json');
+  const { openssl } = read('../../wasm/dist/build-info.json');
+  const upstream = String(openssl).split('-')[0];
+  return `openssl-psk-wasm ${String(version)}, OpenSSL ${upstream} (Debian's ${String(openssl)} sources)\n`;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+  if (command === undefined || HELP.has(command)) {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
   }
+  if (command === '--version' || command === '-version' || command === 'version') {
+    process.stdout.write(versionLine());
+    return 0;
+  }
   const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
   const usages: Record<string, string> = { s_client: CLIENT_USAGE, s_server: SERVER_USAGE, bridge: BRIDGE_USAGE };
+  if (usages[command] !== undefined && rest.length === 1 && HELP.has(rest[0]!)) {
+    process.stdout.write(usages[command]);
+    return 0;
+  }
   try {
     if (command === 's_client') return await sClient(rest, io);
     if (command === 's_server') {

@@ -10,6 +10,7 @@
  * than grow without bound.
  */
 import { TlsError, textOf } from '../core/errors.js';
+import { nodeWebSocket } from './node-websocket.js';
 
 export interface Transport {
   /** The next bytes from the peer, or null at the end of the stream (see `failure`). Never throws. */
@@ -233,7 +234,7 @@ export class DuplexTransport implements Transport {
 /** Opens a WebSocket to `url`: the platform's, or in Node (which has none before 22) the `ws` package's. */
 export async function openWebSocket(url: string): Promise<WebSocketLike> {
   const Platform = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
-  const WebSocketClass = Platform ?? ((await import('ws' as string)) as { WebSocket: new (url: string) => WebSocketLike }).WebSocket;
+  const WebSocketClass = Platform ?? (await nodeWebSocket());
   let ws: WebSocketLike;
   try {
     ws = new WebSocketClass(url);

@@ -5,6 +5,7 @@
  */
 import createOpenSSLModule from '../../wasm/dist/openssl-psk.mjs';
 import { takeErrors } from '../core/error-queue.js';
+import { readFileUrl } from '../core/read-file.js';
 import { TlsError, textOf } from '../core/errors.js';
 import { bindShim, type RawExports } from '../core/ffi.js';
 import { installImports } from '../core/ffi-imports.js';
@@ -126,19 +127,55 @@ function platformRandom(): { fill: (view: Uint8Array) => void; failure: unknown 
 }
 
 async function compileFrom(url: URL): Promise<WebAssembly.Module> {
+  if (url.protocol === 'file:') {
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = await readFileUrl(url);
+    } catch (error) {
+      throw loadError(`${url.href} could not be read`, error);
+    }
+    return compileChecked(bytes, url, null);
+  }
+  let response: Response;
   try {
-    if (url.protocol === 'file:') {
-      const { readFile } = (await import('node:fs/promises' as string)) as { readFile(path: URL): Promise<Uint8Array<ArrayBuffer>> };
-      return await WebAssembly.compile(await readFile(url));
-    }
-    const response = await fetch(url, { credentials: 'same-origin' });
-    if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
-    if (typeof WebAssembly.compileStreaming === 'function' && response.headers.get('content-type') === 'application/wasm') {
-      return await WebAssembly.compileStreaming(response);
-    }
-    return await WebAssembly.compile(await response.arrayBuffer());
+    response = await fetch(url, { credentials: 'same-origin' });
   } catch (error) {
-    throw loadError(`${url.href} could not be loaded`, error);
+    throw loadError(`${url.href} could not be fetched (network, CORS or Content-Security-Policy connect-src)`, error);
+  }
+  const type = response.headers.get('content-type');
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => {});
+    throw new TlsError('ERR_WASM_LOAD', `${url.href} answered ${response.status} ${response.statusText} (${type ?? 'no content type'})${WHERE_TO_PUT_IT}`);
+  }
+  if (type === 'application/wasm' && typeof WebAssembly.compileStreaming === 'function') {
+    try {
+      return await WebAssembly.compileStreaming(response.clone());
+    } catch {
+      // not the module after all: the bytes below say what came instead
+    }
+  }
+  return compileChecked(new Uint8Array(await response.arrayBuffer()), url, type);
+}
+
+/** How to fix a .wasm that is not where the package looks for it. */
+const WHERE_TO_PUT_IT =
+  ': serve openssl-psk.wasm from the package (dist/browser/openssl-psk.wasm) at that URL as application/wasm, or say where it is with loadOpenSSL({ wasmUrl }) or createTlsWorker({ wasmUrl })';
+
+/** Compiles bytes fetched from `url`, saying what came instead if they are not a WebAssembly module. */
+async function compileChecked(bytes: Uint8Array<ArrayBuffer>, url: URL, type: string | null): Promise<WebAssembly.Module> {
+  const magic = [0x00, 0x61, 0x73, 0x6d];
+  if (bytes.length < 4 || magic.some((b, i) => bytes[i] !== b)) {
+    const head = Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join(' ');
+    const text = String.fromCharCode(...bytes.subarray(0, 16)).replace(/[^\x20-\x7e]/g, '.');
+    throw new TlsError(
+      'ERR_WASM_LOAD',
+      `${url.href} is not a WebAssembly module: ${bytes.length} bytes${type ? ` of ${type}` : ''} starting ${head || '(nothing)'} ${JSON.stringify(text)} (a module starts 00 61 73 6d)${WHERE_TO_PUT_IT}`,
+    );
+  }
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (error) {
+    throw loadError(`${url.href} could not be compiled`, error);
   }
 }
 

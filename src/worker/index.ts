@@ -15,16 +15,24 @@ import { TlsError, textOf } from '../core/errors.js';
 import { readChunks, type TlsSocketInfo, type TlsSocketLike } from '../socket/socket-shape.js';
 import { openChannel, type PageChannel, type StreamMode } from './channel.js';
 import { WorkerClient, type PlatformWorker } from './client.js';
-import type { PassphraseOptions, WorkerSocketOptions } from './protocol.js';
-import { defaultWorkerUrl } from './worker-url.js';
+import type { PassphraseOptions, StartOptions, WorkerSocketOptions } from './protocol.js';
+import { startWorker } from './platform.js';
 
 export type { PassphraseOptions, WorkerSocketOptions } from './protocol.js';
 export type { TlsSocketInfo, TlsSocketLike } from '../socket/socket-shape.js';
 export { canTransferStreams, type StreamMode } from './channel.js';
 
 export interface TlsWorkerOptions {
-  /** Where the worker script is (default: the package's, tls-worker.js beside the bundle). */
+  /**
+   * Where the worker script is (default: the package's, tls-worker.js beside the bundle, which
+   * Vite and webpack emit with the application). It must be same-origin with the page.
+   */
   workerUrl?: string | URL;
+  /**
+   * Where the worker fetches openssl-psk.wasm (default: beside its script). Given to the
+   * worker once, at its start, before any key; e.g. a CDN's URL (served with CORS).
+   */
+  wasmUrl?: string | URL;
   /**
    * How each socket's plaintext crosses: 'port' (the default: a MessagePort per socket with
    * credit-based backpressure, in every engine) or 'transfer' (streams transferred to the
@@ -35,67 +43,27 @@ export interface TlsWorkerOptions {
   tap?: (data: unknown) => void;
 }
 
-const isNode =
-  typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string' &&
-  typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'undefined' &&
-  typeof (globalThis as { window?: unknown }).window === 'undefined';
-
 /** Starts a TLS worker and waits until it answers. */
 export async function createTlsWorker(options: TlsWorkerOptions = {}): Promise<TlsWorker> {
   const streams = options.streams ?? 'port';
   if (streams !== 'transfer' && streams !== 'port') {
     throw new TlsError('ERR_INVALID_ARGUMENT', "streams must be 'port' (the default) or 'transfer'");
   }
-  const platform = isNode ? await nodeWorker(options.workerUrl) : browserWorker(options.workerUrl);
+  const platform = await startWorker(options.workerUrl);
   if (options.tap) {
     const tap = options.tap;
     platform.onMessage((data) => tap(data));
   }
   const worker = new TlsWorker(platform, streams, options.tap);
-  await worker.listPsks(); // answers once its script has loaded
-  return worker;
-}
-
-function browserWorker(workerUrl: string | URL | undefined): PlatformWorker {
-  const url = new URL(workerUrl ?? defaultWorkerUrl(), globalThis.location?.href);
-  let worker: Worker;
   try {
-    worker = new Worker(url, { type: 'module' });
+    // Its first call loads OpenSSL: a worker that cannot (its .wasm missing, blocked, not
+    // wasm) fails here, not at the first importPsk() or connect().
+    await worker.start(options.wasmUrl === undefined ? {} : { wasmUrl: String(new URL(options.wasmUrl, globalThis.location?.href)) });
   } catch (error) {
-    throw new TlsError('ERR_INVALID_ARGUMENT', `cannot start the TLS worker from ${url.href}: ${textOf(error)}`, { cause: error });
+    worker.terminate();
+    throw error;
   }
-  return {
-    postMessage: (message, transfer) => worker.postMessage(message, transfer),
-    onMessage: (listener) => worker.addEventListener('message', (event) => listener(event.data)),
-    watch(onGone) {
-      worker.addEventListener('error', (event) => {
-        event.preventDefault();
-        onGone(`the worker crashed: ${event.message || 'an error it did not handle (or its script failed to load)'}`);
-      });
-      worker.addEventListener('messageerror', () => onGone('a message from the worker could not be read'));
-    },
-    terminate: () => worker.terminate(),
-  };
-}
-
-async function nodeWorker(workerUrl: string | URL | undefined): Promise<PlatformWorker> {
-  const { Worker } = (await import('node:worker_threads' as string)) as {
-    Worker: new (url: URL) => {
-      postMessage(message: unknown, transfer: unknown[]): void;
-      on(event: string, listener: (value: unknown) => void): void;
-      terminate(): Promise<number>;
-    };
-  };
-  const worker = new Worker(new URL(workerUrl ?? new URL('../node/node-tls-worker.js', import.meta.url)));
-  return {
-    postMessage: (message, transfer) => worker.postMessage(message, transfer),
-    onMessage: (listener) => worker.on('message', listener),
-    watch(onGone) {
-      worker.on('error', (error) => onGone(`the worker crashed: ${textOf(error)}`));
-      worker.on('exit', (code) => onGone(`the worker exited (code ${String(code)})`));
-    },
-    terminate: () => worker.terminate(),
-  };
+  return worker;
 }
 
 export class TlsWorker {
@@ -118,6 +86,11 @@ export class TlsWorker {
   /** True once the worker has crashed or been terminated. */
   get gone(): boolean {
     return this.#client.gone !== null;
+  }
+
+  /** @internal createTlsWorker() makes this call, the worker's first. */
+  start(options: StartOptions): Promise<void> {
+    return this.#client.call('start', [options]);
   }
 
   /**

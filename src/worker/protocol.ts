@@ -34,6 +34,11 @@ export interface WorkerSocketOptions extends Omit<
   traceHandshake?: boolean;
 }
 
+export interface StartOptions {
+  /** Where the worker fetches openssl-psk.wasm from (e.g. a CDN's URL, served with CORS). */
+  wasmUrl?: string;
+}
+
 export interface PassphraseOptions {
   /** PBKDF2 iterations (default 600 000, OWASP's figure for PBKDF2-HMAC-SHA256). */
   iterations?: number;
@@ -61,6 +66,12 @@ export const PORT_WINDOW = 512 * 1024;
 
 /** The methods the worker answers, with the arguments each takes. */
 export interface TlsWorkerMethods {
+  /**
+   * Loads OpenSSL, from `wasmUrl` if given (the package's .wasm otherwise): the first call, once,
+   * before any key exists. createTlsWorker() makes it, so that a worker that cannot load the
+   * module fails at once rather than at its first use.
+   */
+  start(options: StartOptions): void;
   importPsk(identity: string, key: ArrayBuffer, options: { cipher?: string }): void;
   importPskFromPassphrase(identity: string, passphrase: string, salt: Uint8Array, options: PassphraseOptions): void;
   deletePsk(identity: string): boolean;

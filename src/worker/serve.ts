@@ -21,6 +21,10 @@ type Handler = (args: readonly unknown[]) => unknown;
 /** The public methods, each with its checks. */
 function apiHandlers(service: TlsWorkerService): Record<MethodName, Handler> {
   return {
+    start: (a) => {
+      check.arity(a, 1, 1, 'start');
+      return service.start(check.startOptions(a[0], 'options'));
+    },
     importPsk: (a) =>
       wipedAfter(a[1], () => {
         check.arity(a, 2, 3, 'importPsk');

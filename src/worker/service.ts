@@ -12,7 +12,7 @@ import type { TlsSocketInfo } from '../socket/socket-shape.js';
 import { acceptTls, connectTls, type TlsSocket } from '../socket/socket.js';
 import type { StaticPsk } from '../socket/static-psk.js';
 import { openWebSocket } from '../socket/transport.js';
-import { PORT_WINDOW, type PassphraseOptions, type SocketChannel, type WorkerSocketOptions } from './protocol.js';
+import { PORT_WINDOW, type PassphraseOptions, type SocketChannel, type StartOptions, type WorkerSocketOptions } from './protocol.js';
 import { streamsOverPort } from './port-streams.js';
 
 const DEFAULT_SUITE = 'TLS_AES_128_GCM_SHA256';
@@ -22,6 +22,16 @@ export class TlsWorkerService {
   readonly #keys = new Map<string, { key: SecretKey; cipher: string }>();
   /** Each socket by the page's number, from open() until it has closed. */
   readonly #sockets = new Map<number, Promise<TlsSocket>>();
+
+  /**
+   * Loads OpenSSL (from `wasmUrl`, or the package's .wasm): once, before anything else has
+   * loaded it, so that no later message can swap the module under imported keys.
+   */
+  async start({ wasmUrl }: StartOptions): Promise<void> {
+    if (this.#openssl) throw new TlsError('ERR_INVALID_ARGUMENT', 'start() comes first and once: this worker has loaded OpenSSL already');
+    this.#openssl = loadOpenSSL(wasmUrl === undefined ? {} : { wasmUrl });
+    await this.#openssl;
+  }
 
   /** The worker's OpenSSL instance (loaded on first use). For code running in the worker only. */
   instance(): Promise<OpenSSL> {

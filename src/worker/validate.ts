@@ -7,7 +7,7 @@ import { bytes, count, kindOf, nonEmptyString, oneOf, plainChecks, refuse, strin
 import { TlsError } from '../core/errors.js';
 import { SOCKET_OPTIONS } from '../socket/socket-options.js';
 import { CONTEXT_OPTIONS } from '../tls/context.js';
-import type { PassphraseOptions, SocketChannel, WorkerSocketOptions } from './protocol.js';
+import type { PassphraseOptions, SocketChannel, StartOptions, WorkerSocketOptions } from './protocol.js';
 
 export { bytes, kindOf, string };
 
@@ -70,6 +70,19 @@ const PASSPHRASE_OPTIONS = {
 
 export const socketOptions: Check<WorkerSocketOptions> = (value, what) => options<WorkerSocketOptions>(WORKER_SOCKET_OPTIONS as never, value, what);
 export const passphraseOptions: Check<PassphraseOptions> = (value, what) => options<PassphraseOptions>(PASSPHRASE_OPTIONS, value, what);
+/** An http(s) or blob: URL, as the page gives it for the worker's .wasm. */
+const moduleUrl: Check<string> = (value, what) => {
+  const text = string(value, what);
+  let parsed: URL;
+  try {
+    parsed = new URL(text, (globalThis as { location?: { href: string } }).location?.href);
+  } catch {
+    return refuse(what, 'a URL', value);
+  }
+  if (!['https:', 'http:', 'blob:', 'file:'].includes(parsed.protocol)) return refuse(what, 'an http(s) URL', value);
+  return parsed.href;
+};
+export const startOptions: Check<StartOptions> = (value, what) => options<StartOptions>({ wasmUrl: moduleUrl }, value, what);
 export const importOptions: Check<{ cipher?: string }> = (value, what) => options<{ cipher?: string }>({ cipher: string }, value, what);
 export { role, url };
 

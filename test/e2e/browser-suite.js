@@ -623,4 +623,59 @@ export function browserTests(engine) {
       }
     });
   });
+
+  describe(`${engine}: the package served from a CDN (another origin)`, () => {
+    test("the worker script from the page's origin, the .wasm from the CDN with CORS: page and worker echo; without CORS a typed ERR_WASM_LOAD at once; a cross-origin worker script is refused", async () => {
+      const key = random(32);
+      const echo = await nodeTlsEchoServer({ identity: 'cdn', key });
+      const bridge = await startBridge({ allow: [`127.0.0.1:${echo.port}`] });
+      const cdn = await serveStatic({ mounts: { '/pkg/': here('../../dist/browser/') }, headers: { 'access-control-allow-origin': '*' } });
+      const noCors = await serveStatic({ mounts: { '/pkg/': here('../../dist/browser/') } });
+      try {
+        const r = await withPage(web, '/e2e/page.html', (page) =>
+          page.evaluate(
+            async ({ url, keyHex, cdn, noCors }) => {
+              const { loadOpenSSL, connectTls } = await import('/lib/openssl-psk-wasm.js');
+              const { createTlsWorker } = await import('/lib/worker.js');
+              const key = Uint8Array.from(keyHex.match(/../g), (b) => parseInt(b, 16));
+              const echo = async (socket, line) => {
+                await socket.opened;
+                const writer = socket.writable.getWriter();
+                await writer.write(new TextEncoder().encode(line));
+                const { value } = await socket.readable.getReader().read();
+                await socket.close();
+                return new TextDecoder().decode(value);
+              };
+              const out = {};
+              const openssl = await loadOpenSSL({ wasmUrl: `${cdn}/pkg/openssl-psk.wasm` });
+              out.page = await echo(connectTls(url, { psk: { identity: 'cdn', key }, openssl }), 'page');
+              const worker = await createTlsWorker({ workerUrl: '/lib/tls-worker.js', wasmUrl: `${cdn}/pkg/openssl-psk.wasm` });
+              await worker.importPsk('cdn', key.slice().buffer);
+              out.worker = await echo(worker.connect(url, { identity: 'cdn' }), 'worker');
+              worker.terminate();
+              out.noCors = await createTlsWorker({ workerUrl: '/lib/tls-worker.js', wasmUrl: `${noCors}/pkg/openssl-psk.wasm` }).then(
+                (w) => (w.terminate(), 'started'),
+                (e) => `${e.code}: ${e.message}`,
+              );
+              out.crossOriginScript = await createTlsWorker({ workerUrl: `${cdn}/pkg/tls-worker.js` }).then(
+                (w) => (w.terminate(), 'started'),
+                (e) => e.code,
+              );
+              return out;
+            },
+            { url: `${bridge.url}/127.0.0.1:${echo.port}`, keyHex: hex(key), cdn: cdn.url, noCors: noCors.url },
+          ),
+        );
+        assert.equal(r.page, 'page');
+        assert.equal(r.worker, 'worker');
+        assert.match(r.noCors, /^ERR_WASM_LOAD: .*\/pkg\/openssl-psk\.wasm could not be fetched \(network, CORS/);
+        assert.ok(['ERR_INVALID_ARGUMENT', 'ERR_WORKER_GONE'].includes(r.crossOriginScript), r.crossOriginScript);
+      } finally {
+        await bridge.close();
+        await echo.stop();
+        await cdn.close();
+        await noCors.close();
+      }
+    });
+  });
 }
