@@ -289,6 +289,8 @@ export async function portFlood(createTlsWorker, WorkerClass, { url, silentUrl, 
     result.opened = opened ? (opened.error ? opened.error.code : 'resolved') : 'no answer';
     const closed = await wait(8002);
     result.floodSocketClosed = closed ? (closed.error ? closed.error.code : 'resolved') : 'no answer';
+    // The abort comes on the socket's own port: no order with the reply on the worker's.
+    for (let i = 0; i < 400 && !fromWorker.some((m) => m && m.t === 'abort'); i++) await new Promise((r) => setTimeout(r, 25));
     result.floodAbort = fromWorker.find((m) => m && m.t === 'abort')?.error?.code ?? null;
     result.goodAfter = await echo(good, 'still here\n', 'still here\n');
     await good.close();
