@@ -11,6 +11,8 @@
  * within the same origin only. It returns a standard Response whose body streams as it
  * arrives. What a browser's fetch() does around the network (mode, credentials, cache, CORS,
  * cookies) does not apply and is ignored.
+ *
+ * @module openssl-psk-wasm/fetch
  */
 import { TlsError, textOf } from '../core/errors.js';
 import { connectTls } from '../socket/socket.js';

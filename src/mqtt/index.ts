@@ -12,6 +12,8 @@
  * The builder opens a new socket each time the client connects, so MQTT.js's reconnection
  * (a broker restarted, a network lost) works as over TCP. `socketDuplex(socket)` is the same
  * Duplex for any other library that speaks over a Node stream.
+ *
+ * @module openssl-psk-wasm/mqtt
  */
 import { Duplex } from 'readable-stream';
 import { TlsError, textOf } from '../core/errors.js';

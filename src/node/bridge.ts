@@ -18,6 +18,8 @@
  *   a flood of them cannot keep a fresh client out (bridge-admission.ts); idle tunnels close
  *   after idleTimeoutMs, and a closing WebSocket gets CLOSE_MS to answer before it is cut.
  * - When either side closes, so does the other (after what was already sent).
+ *
+ * @module openssl-psk-wasm/bridge
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';

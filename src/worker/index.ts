@@ -10,6 +10,8 @@
  * of its own (or, on request, on transferred streams), with backpressure either way. If the
  * worker crashes or is terminated, every socket and pending call fails with ERR_WORKER_GONE;
  * start a new worker.
+ *
+ * @module openssl-psk-wasm/worker
  */
 import { TlsError, textOf } from '../core/errors.js';
 import { readChunks, type TlsSocketInfo, type TlsSocketLike } from '../socket/socket-shape.js';
