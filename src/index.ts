@@ -1,6 +1,8 @@
 /**
  * openssl-psk-wasm: OpenSSL 1.1.1w in WebAssembly, speaking PSK TLS (TLS 1.2 PSK suites and
  * TLS 1.3 external PSKs with early data) through a sans-IO engine.
+ *
+ * @module openssl-psk-wasm
  */
 export { loadOpenSSL, compileOpenSSL, type LoadOptions } from './tls/loader.js';
 export { OpenSSL, type HeapStats } from './tls/openssl.js';

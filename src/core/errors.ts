@@ -81,7 +81,9 @@ export type TlsErrorCode =
 
 /** A TLS alert, as sent or received on the wire (RFC 8446 §6). */
 export interface TlsAlert {
+  /** Whether this side sent it or received it from the peer. */
   readonly direction: 'sent' | 'received';
+  /** The AlertLevel. */
   readonly level: 'warning' | 'fatal';
   /** The AlertDescription number, e.g. 20. */
   readonly code: number;
@@ -89,23 +91,38 @@ export interface TlsAlert {
   readonly name: string;
 }
 
+/** What a TlsError carries besides its code and message (the constructor's third argument). */
 export interface TlsErrorDetails {
   /** OpenSSL's error queue at the time of the failure, oldest first (ERR_error_string_n). */
   openssl?: readonly string[];
+  /** The alert sent or received that ended the connection. */
   alert?: TlsAlert;
+  /** The error that caused this one (Error's `cause`). */
   cause?: unknown;
   /** The WebSocket close code and reason, for transport errors. */
   closeCode?: number;
+  /** The WebSocket close reason, for transport errors. */
   closeReason?: string;
+  /** The handshake's steps up to the failure (socket option traceHandshake). */
   handshake?: readonly HandshakeStep[];
 }
 
+/**
+ * Every error this package gives: a stable `code` to branch on (TlsErrorCode), a message that
+ * says what happened, and what OpenSSL, the peer or the transport said.
+ */
 export class TlsError extends Error {
+  /** Always 'TlsError'. */
   override readonly name = 'TlsError';
+  /** What went wrong, as a stable code. */
   readonly code: TlsErrorCode;
+  /** OpenSSL's error queue at the time of the failure, oldest first (ERR_error_string_n); often empty. */
   readonly openssl: readonly string[];
+  /** The alert sent or received that ended the connection, if any. */
   readonly alert: TlsAlert | undefined;
+  /** The WebSocket close code, for transport errors (1008 from a bridge that refused, …). */
   readonly closeCode: number | undefined;
+  /** The WebSocket close reason, for transport errors. */
   readonly closeReason: string | undefined;
   /** With the socket option traceHandshake: the handshake's steps up to the failure (names, sizes, times). */
   readonly handshake: readonly HandshakeStep[] | undefined;

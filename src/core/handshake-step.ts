@@ -4,7 +4,9 @@
  * carry it, so that core/ needs nothing from tls/.
  */
 export interface HandshakeStep {
+  /** Whether this side sent it or received it. */
   direction: 'sent' | 'received';
+  /** The record's content: a handshake message, an alert, or a ChangeCipherSpec. */
   kind: 'handshake' | 'alert' | 'change_cipher_spec';
   /** 'ClientHello', 'HelloRetryRequest', 'Finished', …; for an alert its name ('decrypt_error'). */
   name: string;

@@ -2,15 +2,21 @@
  * pskFetch: fetch() over TLS-PSK. A device's HTTPS-PSK API (a BMC's Redfish, an IoT gateway's
  * REST) from a page, a worker or Node, through any socket of connectTls()'s shape:
  *
- *   const pskFetch = createPskFetch({ bridge: 'ws://127.0.0.1:8080', tls: { psk: { identity, key } } });
- *   const res = await pskFetch('https://10.0.0.7:8443/redfish/v1/Systems');
- *   console.log(res.status, await res.json());
+ * ```ts
+ * import { createPskFetch } from 'openssl-psk-wasm/fetch';
+ *
+ * const pskFetch = createPskFetch({ bridge: 'ws://127.0.0.1:8080', tls: { psk: { identity: 'bmc-admin', key } } });
+ * const res = await pskFetch('https://10.0.0.7:8443/redfish/v1/Systems');
+ * console.log(res.status, await res.json());
+ * ```
  *
  * HTTP/1.1 with Content-Length and chunked bodies both ways; keep-alive (a small pool of
  * connections per origin); AbortSignal; a timeout for the response head; redirects followed
  * within the same origin only. It returns a standard Response whose body streams as it
  * arrives. What a browser's fetch() does around the network (mode, credentials, cache, CORS,
  * cookies) does not apply and is ignored.
+ *
+ * @module openssl-psk-wasm/fetch
  */
 import { TlsError, textOf } from '../core/errors.js';
 import { connectTls } from '../socket/socket.js';
@@ -20,6 +26,7 @@ import { ConnectionPool, type FetchSocket, type HttpConnection } from './pool.js
 
 export type { FetchSocket } from './pool.js';
 
+/** createPskFetch()'s options: how each origin's socket is opened (`connect`, or `bridge`/`target` with `tls`), and the pool's bounds. */
 export interface PskFetchOptions {
   /**
    * Opens a TLS socket to `origin` (an https: URL's origin; `hostPort` is its `host:port` with
@@ -68,6 +75,34 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 /** Headers the connection owns: the caller's are dropped (fetch() forbids them too). */
 const CONNECTION_HEADERS = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'te', 'trailer', 'upgrade']);
 
+/**
+ * A fetch() over TLS-PSK, with its own pool of kept-alive connections.
+ *
+ * @example Through the bridge
+ * ```ts
+ * // npx openssl-psk-wasm bridge --listen 127.0.0.1:8080 --allow 10.0.0.7:8443
+ * import { createPskFetch } from 'openssl-psk-wasm/fetch';
+ *
+ * const psk = { identity: 'bmc-admin', key: deviceKey }; // deviceKey: the device's PSK, a Uint8Array
+ * const pskFetch = createPskFetch({ bridge: 'ws://127.0.0.1:8080', tls: { psk } });
+ * const res = await pskFetch('https://10.0.0.7:8443/redfish/v1/Systems');
+ * console.log(res.status, await res.json());
+ * pskFetch.close(); // closes the kept-alive connections
+ * ```
+ *
+ * @example With the key in the TLS worker, HTTP in the page
+ * ```ts
+ * import { createPskFetch } from 'openssl-psk-wasm/fetch';
+ * import { createTlsWorker } from 'openssl-psk-wasm/worker';
+ *
+ * const worker = await createTlsWorker();
+ * await worker.importPsk('bmc-admin', keyBuffer); // an ArrayBuffer, transferred to the worker
+ * const pskFetch = createPskFetch({
+ *   connect: (origin, hostPort) => worker.connect(`ws://127.0.0.1:8080/${hostPort}`, { identity: 'bmc-admin' }),
+ * });
+ * const systems = await (await pskFetch('https://10.0.0.7:8443/redfish/v1/Systems')).json();
+ * ```
+ */
 export function createPskFetch(options: PskFetchOptions): PskFetch {
   const connect = connectorOf(options);
   const timeoutMs = options.timeoutMs ?? 30_000;

@@ -8,9 +8,13 @@ import { TlsError } from '../core/errors.js';
 
 /** What pskFetch needs of a TLS socket: connectTls()'s TlsSocket and the worker's socket both fit. */
 export interface FetchSocket {
+  /** Resolves once the handshake is done; rejects if it fails. */
   readonly opened: Promise<unknown>;
+  /** Plaintext from the server. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** Plaintext to the server. */
   readonly writable: WritableStream<Uint8Array>;
+  /** Sends close_notify and closes. */
   close(): Promise<void>;
 }
 

@@ -3,27 +3,54 @@
  * the client a Node-style Duplex over a TLS-PSK socket, in pages, the TLS worker's sockets and
  * Node alike:
  *
- *   import { MqttClient } from 'mqtt';
- *   const client = new MqttClient(
- *     mqttStreamBuilder(() => connectTls(`${bridge}/10.0.0.7:8883`, { psk: { identity, key } })),
- *     { clientId: 'sensor-page', reconnectPeriod: 1000 },
- *   );
+ * ```ts
+ * import { MqttClient } from 'mqtt';
+ * import { connectTls } from 'openssl-psk-wasm';
+ * import { mqttStreamBuilder } from 'openssl-psk-wasm/mqtt';
+ *
+ * const client = new MqttClient(
+ *   mqttStreamBuilder(() => connectTls('ws://127.0.0.1:8080/10.0.0.7:8883', { psk: { identity: 'sensor-page', key } })),
+ *   { clientId: 'sensor-page', reconnectPeriod: 1000 },
+ * );
+ * ```
  *
  * The builder opens a new socket each time the client connects, so MQTT.js's reconnection
  * (a broker restarted, a network lost) works as over TCP. `socketDuplex(socket)` is the same
  * Duplex for any other library that speaks over a Node stream.
+ *
+ * @module openssl-psk-wasm/mqtt
  */
 import { Duplex } from 'readable-stream';
 import { TlsError, textOf } from '../core/errors.js';
 
 /** What the adapter needs of a TLS socket: connectTls()'s TlsSocket and the worker's socket both fit. */
 export interface DuplexSocket {
+  /** Plaintext from the peer. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** Plaintext to the peer; closing it sends close_notify. */
   readonly writable: WritableStream<Uint8Array>;
+  /** Sends close_notify and closes. */
   close(): Promise<void>;
 }
 
-/** For `new MqttClient(builder, options)`: each call opens a socket with `connect()` and wraps it. */
+/**
+ * For `new MqttClient(builder, options)`: each call opens a socket with `connect()` and wraps it.
+ *
+ * @example MQTT.js to a TLS-PSK broker through the bridge
+ * ```ts
+ * import { MqttClient } from 'mqtt';
+ * import { connectTls } from 'openssl-psk-wasm';
+ * import { mqttStreamBuilder } from 'openssl-psk-wasm/mqtt';
+ *
+ * const psk = { identity: 'page-1', key: brokerKey }; // the broker's psk_file line for page-1
+ * const client = new MqttClient(
+ *   mqttStreamBuilder(() => connectTls('ws://127.0.0.1:8080/10.0.0.7:8883', { psk })),
+ *   { clientId: 'page-1', reconnectPeriod: 1000 },
+ * );
+ * client.on('message', (topic, payload) => console.log(topic, payload.toString()));
+ * client.on('connect', () => void client.subscribeAsync('sensors/#'));
+ * ```
+ */
 export function mqttStreamBuilder(connect: () => DuplexSocket): () => Duplex {
   if (typeof connect !== 'function') {
     throw new TlsError('ERR_INVALID_ARGUMENT', 'mqttStreamBuilder() needs a function that opens a socket, e.g. () => connectTls(url, { psk })');

@@ -26,6 +26,7 @@ export interface AdmissionLimits {
   trustedProxies: readonly string[];
 }
 
+/** Why the bridge cut a socket that was not (yet) a tunnel: the bound it reached. */
 export type EvictionReason =
   | 'no byte within firstByteTimeoutMs'
   | 'upgrade not finished within upgradeTimeoutMs'

@@ -18,6 +18,8 @@
  *   a flood of them cannot keep a fresh client out (bridge-admission.ts); idle tunnels close
  *   after idleTimeoutMs, and a closing WebSocket gets CLOSE_MS to answer before it is cut.
  * - When either side closes, so does the other (after what was already sent).
+ *
+ * @module openssl-psk-wasm/bridge
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
@@ -31,9 +33,17 @@ export type { EvictionReason } from './bridge-admission.js';
 /** How long a WebSocket the bridge closes may take to answer the close frame before it is cut. */
 const CLOSE_MS = REFUSED_CLOSE_MS;
 
+/** startBridge()'s options: what it may reach, who may use it, and its bounds. */
 export interface BridgeOptions {
   /** Where to listen, 'HOST:PORT' or { host, port } (default 127.0.0.1 and a free port). */
-  listen?: string | { host: string; port: number };
+  listen?:
+    | string
+    | {
+        /** The address to listen on. */
+        host: string;
+        /** The port (0: a free one). */
+        port: number;
+      };
   /** TCP targets that may be reached, as 'HOST:PORT'. */
   allow: readonly string[];
   /** Allowed Origin header values (e.g. 'http://127.0.0.1:8080'); omitted: any origin. */
@@ -69,18 +79,74 @@ export interface BridgeOptions {
  * but otherwise as the client sent it: escape it before printing (the command line does).
  */
 export type BridgeEvent =
-  | { type: 'open'; id: number; target: string; origin: string | undefined; address: string }
+  /** A tunnel opened. */
+  | {
+      /** The event's kind. */
+      type: 'open';
+      /** The tunnel's number, the same in its 'close' event. */
+      id: number;
+      /** The TCP server, HOST:PORT. */
+      target: string;
+      /** The request's Origin header, if any. */
+      origin: string | undefined;
+      /** The client's address. */
+      address: string;
+    }
   /** `reason` is the fixed close reason; `detail` what in the request was refused (its path or Origin). */
-  | { type: 'refused'; id: number; code: number; reason: string; detail: string; origin: string | undefined; address: string }
-  | { type: 'close'; id: number; target: string; bytesUp: number; bytesDown: number; reason: string }
+  | {
+      /** The event's kind. */
+      type: 'refused';
+      /** The connection's number. */
+      id: number;
+      /** The WebSocket close code sent (1008, 1013, …). */
+      code: number;
+      /** The fixed close reason sent. */
+      reason: string;
+      /** What in the request was refused: its path or Origin, as sent (cut to MAX_LOGGED). */
+      detail: string;
+      /** The request's Origin header, if any. */
+      origin: string | undefined;
+      /** The client's address. */
+      address: string;
+    }
+  /** A tunnel closed. */
+  | {
+      /** The event's kind. */
+      type: 'close';
+      /** The tunnel's number, as in its 'open' event. */
+      id: number;
+      /** The TCP server, HOST:PORT. */
+      target: string;
+      /** Bytes carried from the WebSocket client to the TCP server. */
+      bytesUp: number;
+      /** Bytes carried from the TCP server to the WebSocket client. */
+      bytesDown: number;
+      /** Why it closed. */
+      reason: string;
+    }
   /** A socket that was not a tunnel was cut: a deadline passed, or its place was needed. */
-  | { type: 'evicted'; address: string; why: EvictionReason }
+  | {
+      /** The event's kind. */
+      type: 'evicted';
+      /** The client's address. */
+      address: string;
+      /** Which bound cut it. */
+      why: EvictionReason;
+    }
   /** Something failed inside the bridge while handling a connection; that connection was dropped. */
-  | { type: 'error'; id: number | undefined; message: string };
+  | {
+      /** The event's kind. */
+      type: 'error';
+      /** The connection's number, if it had one. */
+      id: number | undefined;
+      /** What failed. */
+      message: string;
+    };
 
 /** Longest request-derived text an event carries. */
 export const MAX_LOGGED = 256;
 
+/** What a bridge holds now and has carried: Bridge.stats(). */
 export interface BridgeStats {
   /** Tunnels open now. */
   tunnels: number;
@@ -92,18 +158,25 @@ export interface BridgeStats {
   queuedToClients: number;
   /** Bytes queued towards TCP servers, summed over the tunnels. */
   queuedToServers: number;
-  /** Totals since start: tunnels opened, WebSockets refused, sockets cut before becoming tunnels. */
+  /** Tunnels opened since the start. */
   opened: number;
+  /** WebSockets refused since the start. */
   refused: number;
+  /** Sockets cut before they became tunnels, since the start. */
   evicted: number;
+  /** Bytes carried from WebSocket clients to TCP servers since the start. */
   bytesUp: number;
+  /** Bytes carried from TCP servers to WebSocket clients since the start. */
   bytesDown: number;
 }
 
+/** A running bridge, from startBridge(). */
 export interface Bridge {
   /** ws://HOST:PORT of the bridge. */
   readonly url: string;
+  /** The address it listens on. */
   readonly host: string;
+  /** The port it listens on (the one chosen, when `listen` asked for a free one). */
   readonly port: number;
   /** Tunnels open now. */
   readonly connections: number;
@@ -113,7 +186,25 @@ export interface Bridge {
   close(): Promise<void>;
 }
 
-/** Starts a bridge; resolves once it listens. */
+/**
+ * Starts a bridge; resolves once it listens. Pages then reach an allowed TCP server through
+ * it as `${bridge.url}/HOST:PORT`.
+ *
+ * @example
+ * ```ts
+ * import { startBridge } from 'openssl-psk-wasm/bridge';
+ *
+ * const bridge = await startBridge({
+ *   listen: '127.0.0.1:8080',
+ *   allow: ['10.0.0.7:4433'], // the only TCP server it reaches
+ *   origins: ['https://app.example'], // the only page origin it serves
+ *   onEvent: (event) => console.error(JSON.stringify(event)),
+ * });
+ * console.log(`connectTls('${bridge.url}/10.0.0.7:4433', …) reaches the device`);
+ * // … later
+ * await bridge.close();
+ * ```
+ */
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const settings = settingsOf(options);
   const log = eventLog(options.onEvent);

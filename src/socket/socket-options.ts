@@ -9,6 +9,7 @@ import type { OpenSSL } from '../tls/openssl.js';
 import type { SslSession } from '../tls/session.js';
 import type { StaticPsk } from './static-psk.js';
 
+/** connectTls()'s and acceptTls()'s options: a static PSK or the PSK callbacks, every context option, and the socket's own. */
 export interface TlsSocketOptions extends Omit<ContextOptions, 'role'> {
   /** A static PSK: one for a client; one or several (by identity) for a server. */
   psk?: StaticPsk | readonly StaticPsk[];

@@ -6,10 +6,15 @@
  */
 import type { HandshakeStep } from '../core/handshake-step.js';
 
+/** What a socket's `opened` resolves with: the session the handshake negotiated. */
 export interface TlsSocketInfo {
+  /** 'TLSv1.3' or 'TLSv1.2'. */
   protocol: string;
+  /** The suite, by its standard name (e.g. 'TLS_AES_128_GCM_SHA256'). */
   cipher: string;
+  /** True when the PSK (TLS 1.3) or a resumed session was used. */
   sessionReused: boolean;
+  /** Client: whether the server accepted the early data (if not, it was sent again after the handshake). */
   earlyDataAccepted: boolean;
   /** The key exchange group ('X25519', 'P-256', 'DH'), or null for TLS 1.3 psk_ke and TLS 1.2 plain PSK. */
   keyExchangeGroup: string | null;

@@ -11,6 +11,7 @@ import { keyLength, type KeyMaterial } from '../tls/secret.js';
 import { MAX_MASTER_KEY_LENGTH, type SslSession } from '../tls/session.js';
 import { contextOptionsOf, type TlsSocketOptions } from './socket-options.js';
 
+/** A static PSK for connectTls()/acceptTls()'s `psk` option: an identity and its key. */
 export interface StaticPsk {
   /** The PSK identity. */
   identity: string;

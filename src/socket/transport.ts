@@ -25,19 +25,29 @@ export interface Transport {
 
 /** The WebSocket API the transport needs: the browser's, and the `ws` package's. */
 export interface WebSocketLike {
+  /** WebSocket.readyState: 0 connecting, 1 open, 2 closing, 3 closed. */
   readonly readyState: number;
+  /** Bytes queued by send() and not yet sent. */
   readonly bufferedAmount: number;
+  /** Set to 'arraybuffer' by the transport. */
   binaryType: string;
+  /** Sends one binary message. */
   send(data: Uint8Array): void;
+  /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
+  /** For the 'open', 'message', 'error' and 'close' events. */
   addEventListener(type: string, listener: (event: never) => void): void;
-  /** `ws` only: stop and restart reading from the socket (receive backpressure). */
+  /** `ws` only: stop reading from the socket (receive backpressure). */
   pause?(): void;
+  /** `ws` only: read from the socket again. */
   resume?(): void;
 }
 
+/** A byte stream both ways, e.g. a Node TCP socket as `Duplex.toWeb(socket)`. */
 export interface ByteDuplex {
+  /** Bytes from the peer. */
   readable: ReadableStream<Uint8Array>;
+  /** Bytes to the peer; closed at the end. */
   writable: WritableStream<Uint8Array>;
 }
 

@@ -31,9 +31,11 @@ const SSL_RECEIVED_SHUTDOWN = 2;
 /** One TLS record's worth of plaintext: the unit of read() and of write()'s copies. */
 const RECORD_SIZE = 16384;
 
+/** SSL_get_early_data_status(): whether this connection's early data was sent, and its fate. */
 export type EarlyDataStatus = 'not-sent' | 'rejected' | 'accepted';
 const EARLY_DATA_STATUS: EarlyDataStatus[] = ['not-sent', 'rejected', 'accepted'];
 
+/** What one readEarlyData() call got (SSL_read_early_data). */
 export interface EarlyDataRead {
   /** Early data received by this call, or null if none arrived. */
   data: Uint8Array | null;
@@ -41,6 +43,7 @@ export interface EarlyDataRead {
   finished: boolean;
 }
 
+/** SslContext.createConnection()'s options. */
 export interface ConnectionOptions {
   /**
    * Server name: sent as SNI (unless an IP address) and checked against the certificate
@@ -55,14 +58,33 @@ export interface ConnectionOptions {
  * PSK must match. Return the PSK's identity and session (return 1 with *sess set), `null` to
  * go on without a PSK (return 1 with *sess NULL), or `false` to fail (return 0; so does a throw).
  */
-export type PskUseSessionCallback = (conn: TlsConnection, md: Digest | null) => { identity: Uint8Array | string; session: SslSession } | null | false;
+export type PskUseSessionCallback = (
+  conn: TlsConnection,
+  md: Digest | null,
+) =>
+  | {
+      /** The PSK's identity, sent to the server. */
+      identity: Uint8Array | string;
+      /** The PSK as a session (createPskSession()). */
+      session: SslSession;
+    }
+  | null
+  | false;
 
 /**
  * SSL_psk_client_cb_func (client, TLS 1.2; also TLS 1.3 when no use-session callback is set,
  * with `hint` null and a SHA-256 PSK). Return the identity and key, or `null` (return 0): under
  * TLS 1.2 the connection then fails; under TLS 1.3 it goes on without a PSK.
  */
-export type PskClientCallback = (conn: TlsConnection, hint: string | null) => { identity: string; psk: KeyMaterial } | null;
+export type PskClientCallback = (
+  conn: TlsConnection,
+  hint: string | null,
+) => {
+  /** The identity, sent to the server. */
+  identity: string;
+  /** The key. */
+  psk: KeyMaterial;
+} | null;
 
 /**
  * SSL_psk_find_session_cb_func (server, TLS 1.3). Return the session for `identity`, `null`
@@ -78,11 +100,18 @@ export type PskServerCallback = (conn: TlsConnection, identity: string) => KeyMa
 
 /** NSS key log line: "CLIENT_HANDSHAKE_TRAFFIC_SECRET <client random> <secret>". A secret. */
 export type KeylogCallback = (line: string, conn: TlsConnection) => void;
+/** Each protocol message and record header sent or received (SSL_CTX_set_msg_callback); describeMessage() formats it. */
 export type MessageCallback = (message: TlsMessage, conn: TlsConnection) => void;
 /** A new session (TLS 1.3: each ticket received or sent); it is the callback's to keep or free(). */
 export type NewSessionCallback = (session: SslSession, conn: TlsConnection) => void;
 
+/**
+ * An SSL with two memory BIOs: the sans-IO engine. feed() it the peer's bytes, call
+ * handshake(), read() and write(), and send what drain() returns. Made by
+ * SslContext.createConnection(); free() it when done.
+ */
 export class TlsConnection extends Lifetime {
+  /** Which side of the handshake it takes. */
   readonly role: 'client' | 'server';
   readonly #rt: Runtime;
   readonly #ssl: SslPtr;

@@ -39,7 +39,9 @@ export const DEFAULT_CLIENT_CIPHERSUITES = 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES
  */
 export const DEFAULT_CLIENT_CIPHER_LIST = 'ECDHE-PSK-CHACHA20-POLY1305:PSK-CHACHA20-POLY1305:ECDHE-PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256:DEFAULT';
 
+/** OpenSSL.createContext()'s options: the role, the SSL_CTX settings, the PSK callbacks and the observers. */
 export interface ContextOptions {
+  /** Which side of the handshake the context's connections take. */
   role: 'client' | 'server';
   /** Lowest protocol version: 'TLSv1.2' (default) or 'TLSv1.3'. */
   minVersion?: ProtocolVersion;
@@ -132,7 +134,13 @@ export const CONTEXT_OPTIONS = {
   onNewSession: LOCAL,
 } satisfies { [K in keyof ContextOptions]-?: OptionSchema[string] };
 
+/**
+ * An SSL_CTX: the settings and callbacks its connections copy when they are created. Made by
+ * {@link OpenSSL.createContext} (see its example); free() it when done, or pass it to
+ * connectTls()/acceptTls() as `context`.
+ */
 export class SslContext extends Lifetime {
+  /** Which side of the handshake its connections take. */
   readonly role: 'client' | 'server';
   readonly #rt: Runtime;
   readonly #ctx: SslCtxPtr;

@@ -14,6 +14,7 @@ import { OpenSSL } from './openssl.js';
 import { Runtime } from '../core/runtime.js';
 import { defaultWasmUrl } from '../core/wasm-url.js';
 
+/** Where loadOpenSSL() and compileOpenSSL() find the module; at most one of these is needed. */
 export interface LoadOptions {
   /** The .wasm bytes, if you have them already. */
   wasmBinary?: ArrayBuffer | ArrayBufferView;
@@ -51,7 +52,20 @@ export function compileOpenSSL(options: Omit<LoadOptions, 'module'> = {}): Promi
   return module;
 }
 
-/** Loads a new, independent OpenSSL instance. */
+/**
+ * Loads a new, independent OpenSSL instance. connectTls() and acceptTls() load a shared one by
+ * themselves; load your own for the sans-IO engine, or to say where the .wasm is.
+ *
+ * @example
+ * ```ts
+ * import { connectTls, loadOpenSSL } from 'openssl-psk-wasm';
+ *
+ * const openssl = await loadOpenSSL({ wasmUrl: '/static/openssl-psk.wasm' }); // or loadOpenSSL(): the package's
+ * console.log(openssl.version); // 'OpenSSL 1.1.1w  11 Sep 2023'
+ * const socket = connectTls('ws://127.0.0.1:8080/10.0.0.7:4433', { psk: { identity: 'dev-1', key }, openssl });
+ * await socket.opened;
+ * ```
+ */
 export function loadOpenSSL(options: LoadOptions = {}): Promise<OpenSSL> {
   return loadWithGlue(createOpenSSLModule, options);
 }

@@ -12,11 +12,13 @@ import { SslSession } from './session.js';
 
 /** One protocol message or record header, as SSL_CTX_set_msg_callback reports it. */
 export interface TlsMessage {
+  /** Whether this side sent it or received it. */
   direction: 'sent' | 'received';
   /** The protocol version number, e.g. 0x0304 (TLS 1.3). */
   version: number;
   /** 20 ChangeCipherSpec, 21 Alert, 22 Handshake, 23 ApplicationData; 256 a record header, 257 TLS 1.3 inner content type. */
   contentType: number;
+  /** The message's bytes (a copy). */
   bytes: Uint8Array;
 }
 

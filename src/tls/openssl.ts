@@ -12,6 +12,7 @@ import type { Runtime } from '../core/runtime.js';
 import { SecretKey } from './secret.js';
 import { SslSession, resolveCipher, type PskSessionOptions } from './session.js';
 
+/** The module's memory use: OpenSSL.heapStats(). */
 export interface HeapStats {
   /** Size of the module's linear memory in bytes (it only grows). */
   memoryBytes: number;
@@ -19,6 +20,10 @@ export interface HeapStats {
   inUseBytes: number;
 }
 
+/**
+ * One loaded instance of the module (loadOpenSSL()): makes contexts, sessions and secret keys,
+ * and finds ciphers. Instances share nothing.
+ */
 export class OpenSSL {
   /** OpenSSL_version(OPENSSL_VERSION), e.g. 'OpenSSL 1.1.1w  11 Sep 2023'. */
   readonly version: string;
@@ -30,7 +35,32 @@ export class OpenSSL {
     this.version = rt.heap.cString(rt.shim.version()) ?? '';
   }
 
-  /** SSL_CTX_new and its settings. */
+  /**
+   * SSL_CTX_new and its settings: a context whose connections take `options.role`.
+   *
+   * @example A TLS 1.3 PSK handshake in memory, client and server in one place
+   * ```ts
+   * import { loadOpenSSL } from 'openssl-psk-wasm';
+   *
+   * const ossl = await loadOpenSSL();
+   * const psk = ossl.createPskSession({ masterKey: key, cipher: 'TLS_AES_128_GCM_SHA256' }); // key: 32 bytes
+   * const client = ossl.createContext({ role: 'client', pskUseSession: () => ({ identity: 'dev-1', session: psk }) });
+   * const server = ossl.createContext({
+   *   role: 'server',
+   *   pskFindSession: (conn, identity) => (new TextDecoder().decode(identity) === 'dev-1' ? psk : null),
+   * });
+   * const c = client.createConnection();
+   * const s = server.createConnection();
+   * while (!(c.handshakeDone && s.handshakeDone)) {
+   *   if (!c.handshakeDone) c.handshake(); // 'done' or 'want-read'
+   *   s.feed(c.drain());
+   *   if (!s.handshakeDone) s.handshake();
+   *   c.feed(s.drain());
+   * }
+   * console.log(c.protocol, c.cipher?.name); // 'TLSv1.3' 'TLS_CHACHA20_POLY1305_SHA256' (a SHA-256 suite, as the PSK's)
+   * for (const o of [c, s, client, server, psk]) o.free();
+   * ```
+   */
   createContext(options: ContextOptions): SslContext {
     return new SslContext(this.#rt, options);
   }

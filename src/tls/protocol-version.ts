@@ -1,6 +1,7 @@
 /** TLS protocol versions by the names the API uses ('TLSv1.2', 'TLSv1.3') and their wire numbers. */
 import { TlsError } from '../core/errors.js';
 
+/** A TLS version by its OpenSSL name, for minVersion and maxVersion. */
 export type ProtocolVersion = 'TLSv1.2' | 'TLSv1.3';
 
 const VERSIONS: Record<ProtocolVersion, number> = { 'TLSv1.2': 0x0303, 'TLSv1.3': 0x0304 };

@@ -10,6 +10,10 @@ import { Lifetime } from '../core/lifetime.js';
 import type { BytePtr, Owned } from '../core/pointers.js';
 import type { Runtime } from '../core/runtime.js';
 
+/**
+ * Key bytes kept in wasm memory only (OpenSSL.importSecret()), handed to OpenSSL from there;
+ * accepted wherever a key is. free() cleanses them.
+ */
 export class SecretKey extends Lifetime {
   readonly #rt: Runtime;
   readonly #ptr: Owned<BytePtr>;

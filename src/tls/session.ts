@@ -26,6 +26,7 @@ import { SecretKey, keyLength, type KeyMaterial } from './secret.js';
 /** OpenSSL 1.1.1 keeps at most this many bytes of master key (SSL_MAX_MASTER_KEY_LENGTH). */
 export const MAX_MASTER_KEY_LENGTH = 48;
 
+/** OpenSSL.createPskSession()'s options: a TLS 1.3 external PSK as a session. */
 export interface PskSessionOptions {
   /** The pre-shared key: 1 to 48 bytes, or a SecretKey. Copied into OpenSSL; any copy made on the way is cleansed. */
   masterKey: KeyMaterial;
@@ -37,6 +38,11 @@ export interface PskSessionOptions {
   maxEarlyData?: number;
 }
 
+/**
+ * An SSL_SESSION: a TLS 1.3 external PSK (OpenSSL.createPskSession()) or a session to resume
+ * (getSession(), onNewSession, OpenSSL.sessionFromPem()). Yours to free(), unless a PSK
+ * callback made it and returned it (see keep()).
+ */
 export class SslSession extends Lifetime {
   readonly #rt: Runtime;
   readonly #ptr: SessionPtr;

@@ -10,6 +10,8 @@
  * of its own (or, on request, on transferred streams), with backpressure either way. If the
  * worker crashes or is terminated, every socket and pending call fails with ERR_WORKER_GONE;
  * start a new worker.
+ *
+ * @module openssl-psk-wasm/worker
  */
 import { TlsError, textOf } from '../core/errors.js';
 import { readChunks, type TlsSocketInfo, type TlsSocketLike } from '../socket/socket-shape.js';
@@ -22,6 +24,7 @@ export type { PassphraseOptions, WorkerSocketOptions } from './protocol.js';
 export type { TlsSocketInfo, TlsSocketLike } from '../socket/socket-shape.js';
 export { canTransferStreams, type StreamMode } from './channel.js';
 
+/** createTlsWorker()'s options: where the worker and its .wasm are, how plaintext crosses, and a tap. */
 export interface TlsWorkerOptions {
   /**
    * Where the worker script is (default: the package's, tls-worker.js beside the bundle, which
@@ -43,7 +46,33 @@ export interface TlsWorkerOptions {
   tap?: (data: unknown) => void;
 }
 
-/** Starts a TLS worker and waits until it answers. */
+/**
+ * Starts a TLS worker and waits until it answers, with OpenSSL loaded; rejects at once if the
+ * worker cannot load it (ERR_WASM_LOAD).
+ *
+ * @example
+ * ```ts
+ * import { createTlsWorker } from 'openssl-psk-wasm/worker';
+ *
+ * const worker = await createTlsWorker(); // a module worker: OpenSSL and the keys live there
+ * await worker.importPsk('dev-1', keyBuffer); // an ArrayBuffer, transferred: detached (empty) afterwards
+ * const socket = worker.connect('ws://127.0.0.1:8080/10.0.0.7:4433', { identity: 'dev-1' });
+ * await socket.opened; // the same socket shape as connectTls()'s
+ * const writer = socket.writable.getWriter();
+ * await writer.write(new TextEncoder().encode('hello\n'));
+ * for await (const chunk of socket) console.log(new TextDecoder().decode(chunk));
+ * ```
+ *
+ * @example From a CDN, the worker script from your own origin and the .wasm from the CDN with CORS
+ * ```ts
+ * import { createTlsWorker } from 'openssl-psk-wasm/worker';
+ *
+ * const worker = await createTlsWorker({
+ *   workerUrl: '/static/tls-worker.js',
+ *   wasmUrl: 'https://cdn.example/openssl-psk-wasm@0.1.0/dist/browser/openssl-psk.wasm',
+ * });
+ * ```
+ */
 export async function createTlsWorker(options: TlsWorkerOptions = {}): Promise<TlsWorker> {
   const streams = options.streams ?? 'port';
   if (streams !== 'transfer' && streams !== 'port') {
@@ -66,6 +95,10 @@ export async function createTlsWorker(options: TlsWorkerOptions = {}): Promise<T
   return worker;
 }
 
+/**
+ * A TLS worker (createTlsWorker()): holds the PSKs and runs the TLS engine; the page gets
+ * plaintext sockets. Its methods are the only way in, and none gives a key back.
+ */
 export class TlsWorker {
   readonly #client: WorkerClient;
   readonly #streams: StreamMode;

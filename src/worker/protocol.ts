@@ -23,12 +23,19 @@ export interface WorkerSocketOptions extends Omit<
   identity?: string;
   /** Server: the identities it accepts (default: every imported PSK). */
   identities?: string[];
+  /** Client, TLS 1.3: data to send as 0-RTT early data with the ClientHello. Resent after the handshake if the server rejects it. */
   earlyData?: Uint8Array;
+  /** Server name for SNI and certificate checks (client). */
   serverName?: string;
+  /** Give up the handshake after this long (default 30 000 ms). */
   handshakeTimeoutMs?: number;
+  /** How long close() waits for the peer's close_notify (default 2 000 ms). */
   closeTimeoutMs?: number;
+  /** Plaintext buffered for the reader before the transport is left unread (default 64 KiB). */
   readHighWaterMark?: number;
+  /** Browser WebSocket only: unread bytes held before failing with ERR_BUFFER_FULL (default 8 MiB). */
   maxBufferedBytes?: number;
+  /** Keep the writable open after the peer's close_notify (default false: answer it and close). */
   allowHalfOpen?: boolean;
   /** Record the handshake's steps (names, sizes, times; never bytes), as connectTls does. */
   traceHandshake?: boolean;
@@ -39,6 +46,7 @@ export interface StartOptions {
   wasmUrl?: string;
 }
 
+/** importPskFromPassphrase()'s options: PBKDF2's parameters and the PSK's suite. */
 export interface PassphraseOptions {
   /** PBKDF2 iterations (default 600 000, OWASP's figure for PBKDF2-HMAC-SHA256). */
   iterations?: number;
