@@ -47,10 +47,13 @@ describe('loading', () => {
     const randoms = [];
     for (let i = 0; i < 2; i++) {
       const instance = await loadOpenSSL();
-      const conn = instance.createContext({ role: 'client' }).createConnection();
+      const ctx = instance.createContext({ role: 'client' });
+      const conn = ctx.createConnection();
       conn.handshake();
       const hello = conn.drain(); // record header (5) + handshake header (4) + version (2), then 32 bytes of random
       randoms.push(Buffer.from(hello.subarray(11, 43)).toString('hex'));
+      conn.free();
+      ctx.free();
     }
     assert.notEqual(randoms[0], randoms[1]);
   });
@@ -144,7 +147,7 @@ describe('lifetimes', () => {
     p.cctx.setPskUseSessionCallback(() => false); // too late for p.cc
     handshake(p.cc, p.sc);
     const later = own(p.cctx.createConnection());
-    assert.equal(tryHandshake(later, p.sctx.createConnection()).client?.code, 'ERR_PSK_CALLBACK');
+    assert.equal(tryHandshake(later, own(p.sctx.createConnection())).client?.code, 'ERR_PSK_CALLBACK');
   });
 
   test("an object dropped without free() is reported, never freed behind OpenSSL's back", () => {
@@ -181,6 +184,7 @@ describe('the trap guard (every call into the module, generated from opw.h)', ()
     assert.throws(() => session.toPem(), { code: 'ERR_WASM_TRAP' });
     assert.throws(() => instance.heapStats(), { code: 'ERR_WASM_TRAP' });
     assert.equal(ossl.createContext({ role: 'client' }).free(), undefined, 'other instances go on');
+    assert.throws(() => session.free(), { code: 'ERR_WASM_TRAP' }); // no longer tracked, though its instance cannot release it
   });
 });
 

@@ -258,11 +258,13 @@ describe('NOTES', () => {
     assert.equal(sc.sessionReused, true);
     // A TLS 1.2 PSK handshake is a full handshake: not reused.
     const key = key32();
-    const c12 = tls12Client(() => ({ identity: 'dev-1', psk: key })).createConnection();
-    const s12 = tls12Server(new Map([['dev-1', key]])).ctx.createConnection();
+    const c12ctx = tls12Client(() => ({ identity: 'dev-1', psk: key }));
+    const s12ctx = tls12Server(new Map([['dev-1', key]])).ctx;
+    const c12 = c12ctx.createConnection();
+    const s12 = s12ctx.createConnection();
     handshake(c12, s12);
     assert.equal(c12.sessionReused, false);
-    freeAll(cc, sc, c12, s12, cctx, sctx, session);
+    freeAll(cc, sc, c12, s12, c12ctx, s12ctx, cctx, sctx, session);
   });
 
   test('"There are no known security issues with sharing the same PSK between TLSv1.2 (or below) and TLSv1.3." (the same key works in both)', (t) => {

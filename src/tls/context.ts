@@ -154,7 +154,13 @@ export class SslContext extends Lifetime {
     super('SslContext');
     this.role = options.role;
     this.#rt = rt;
-    const ctx = rt.shim.ctxNew(this.role === 'server' ? 1 : 0);
+    let ctx: SslCtxPtr;
+    try {
+      ctx = rt.shim.ctxNew(this.role === 'server' ? 1 : 0);
+    } catch (error) {
+      this.disown(); // e.g. ERR_WASM_TRAP on an instance that trapped before: nothing was made
+      throw error;
+    }
     if (ctx === 0) {
       this.disown();
       throw configError(rt, 'ERR_CONFIG', 'SSL_CTX_new failed');
