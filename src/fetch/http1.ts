@@ -216,10 +216,11 @@ export function requestHead(method: string, target: string, headers: Iterable<[s
 
 /** One chunk of a chunked request body (RFC 9112 §7.1); an empty one ends the body. */
 export function chunk(bytes: Uint8Array): Uint8Array {
+  if (bytes.length === 0) return new TextEncoder().encode('0\r\n\r\n');
   const size = new TextEncoder().encode(`${bytes.length.toString(16)}\r\n`);
   const out = new Uint8Array(size.length + bytes.length + 2);
   out.set(size);
   out.set(bytes, size.length);
   out.set([13, 10], size.length + bytes.length);
-  return bytes.length === 0 ? new TextEncoder().encode('0\r\n\r\n') : out;
+  return out;
 }

@@ -5,18 +5,13 @@
  * dropped rather than handed to the next request.
  */
 import { TlsError } from '../core/errors.js';
+import type { TlsSocketLike } from '../socket/socket-shape.js';
 
-/** What pskFetch needs of a TLS socket: connectTls()'s TlsSocket and the worker's socket both fit. */
-export interface FetchSocket {
-  /** Resolves once the handshake is done; rejects if it fails. */
-  readonly opened: Promise<unknown>;
-  /** Plaintext from the server. */
-  readonly readable: ReadableStream<Uint8Array>;
-  /** Plaintext to the server. */
-  readonly writable: WritableStream<Uint8Array>;
-  /** Sends close_notify and closes. */
-  close(): Promise<void>;
-}
+/**
+ * What pskFetch needs of a TLS socket (the shared socket shape's handshake, streams and close):
+ * connectTls()'s TlsSocket and the worker's socket both fit.
+ */
+export type FetchSocket = Pick<TlsSocketLike, 'opened' | 'readable' | 'writable' | 'close'>;
 
 export class HttpConnection {
   readonly socket: FetchSocket;

@@ -22,16 +22,13 @@
  */
 import { Duplex } from 'readable-stream';
 import { TlsError, textOf } from '../core/errors.js';
+import type { TlsSocketLike } from '../socket/socket-shape.js';
 
-/** What the adapter needs of a TLS socket: connectTls()'s TlsSocket and the worker's socket both fit. */
-export interface DuplexSocket {
-  /** Plaintext from the peer. */
-  readonly readable: ReadableStream<Uint8Array>;
-  /** Plaintext to the peer; closing it sends close_notify. */
-  readonly writable: WritableStream<Uint8Array>;
-  /** Sends close_notify and closes. */
-  close(): Promise<void>;
-}
+/**
+ * What the adapter needs of a TLS socket (the shared socket shape's streams and close):
+ * connectTls()'s TlsSocket and the worker's socket both fit.
+ */
+export type DuplexSocket = Pick<TlsSocketLike, 'readable' | 'writable' | 'close'>;
 
 /**
  * For `new MqttClient(builder, options)`: each call opens a socket with `connect()` and wraps it.
