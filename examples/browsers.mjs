@@ -190,6 +190,24 @@ async function startWebKitDriver(display) {
   }
 }
 
+/** Opens a session (a MiniBrowser window) on `driver`; resolves with its id. */
+async function openSession(driver) {
+  const session = await driver.command(
+    'POST',
+    '/session',
+    {
+      capabilities: {
+        alwaysMatch: {
+          'webkitgtk:browserOptions': { binary: WEBKIT_BROWSER, args: ['--automation'] },
+          timeouts: { script: EVALUATE_TIMEOUT_MS, pageLoad: 60_000 },
+        },
+      },
+    },
+    45_000,
+  );
+  return session.sessionId;
+}
+
 async function launchWebKit() {
   const xvfb = await startXvfb();
   const idle = [await startWebKitDriver(xvfb.display)];
@@ -198,33 +216,27 @@ async function launchWebKit() {
   return {
     name: 'webkit',
     async newPage() {
-      let driver = idle.pop();
-      if (!driver) {
-        driver = await startWebKitDriver(xvfb.display);
-        all.add(driver);
+      // One session is one window. On a loaded machine a driver can fail to open one (the
+      // MiniBrowser it starts never answers): that driver is stopped and a fresh one tried,
+      // once; WebKitWebDriver never answers without a display, hence the bound on each try.
+      let driver;
+      let id;
+      for (let attempt = 1; ; attempt++) {
+        driver = idle.pop();
+        if (!driver) {
+          driver = await startWebKitDriver(xvfb.display);
+          all.add(driver);
+        }
+        try {
+          id = await openSession(driver);
+          break;
+        } catch (error) {
+          all.delete(driver);
+          await driver.stop();
+          if (attempt === 2) throw new Error(`WebKit: no window after ${attempt} drivers: ${error.message}`, { cause: error });
+        }
       }
       const { command } = driver;
-      let id;
-      try {
-        // One session is one window; WebKitWebDriver never answers without a display, hence the bound.
-        const session = await command(
-          'POST',
-          '/session',
-          {
-            capabilities: {
-              alwaysMatch: {
-                'webkitgtk:browserOptions': { binary: WEBKIT_BROWSER, args: ['--automation'] },
-                timeouts: { script: EVALUATE_TIMEOUT_MS, pageLoad: 60_000 },
-              },
-            },
-          },
-          30_000,
-        );
-        id = session.sessionId;
-      } catch (error) {
-        idle.push(driver);
-        throw error;
-      }
       let closing = null;
       const page = {
         goto: (url) => command('POST', `/session/${id}/url`, { url }).then(() => {}),
