@@ -3,7 +3,9 @@
 //   firefox   Debian's Firefox ESR through WebDriver BiDi (puppeteer-core)
 //   webkit    WebKitGTK's MiniBrowser through WebDriver (WebKitWebDriver), under an Xvfb of
 //             its own; one WebDriver session per page
-// Each gives { name, newPage(), close() }; a page gives { goto(url), evaluate(fn, arg), close() }.
+// Each gives { name, newPage(), close() }; a page gives { goto(url), evaluate(fn, arg),
+// click(selector), close() }. click() is a real click (a user gesture: a popup blocker lets its
+// window.open() through).
 // evaluate() runs `fn` (a self-contained function, as its source) in the page with one JSON
 // argument and resolves with its JSON result; a throw in the page rejects with its message.
 // No browser is downloaded: each must be installed (scripts/setup.sh installs all three).
@@ -86,6 +88,7 @@ async function launchChromium() {
         playwright: page,
         goto: (url) => page.goto(url).then(() => {}),
         evaluate: async (fn, arg) => unwrap('chromium', await bounded(page.evaluate(wrapped(fn, arg)), 'chromium evaluate()')),
+        click: (selector) => page.click(selector),
         close: () => context.close(),
       };
     },
@@ -104,6 +107,7 @@ async function launchFirefox() {
       return {
         goto: (url) => page.goto(url).then(() => {}),
         evaluate: async (fn, arg) => unwrap('firefox', await bounded(page.evaluate(wrapped(fn, arg)), 'firefox evaluate()')),
+        click: (selector) => page.click(selector),
         close: () => context.close(),
       };
     },
@@ -250,6 +254,10 @@ async function launchWebKit() {
               EVALUATE_TIMEOUT_MS + 5000,
             ),
           ),
+        async click(selector) {
+          const element = await command('POST', `/session/${id}/element`, { using: 'css selector', value: selector });
+          await command('POST', `/session/${id}/element/${Object.values(element)[0]}/click`, {});
+        },
         close: () =>
           (closing ??= (async () => {
             pages.delete(page);
