@@ -8,6 +8,7 @@ import { webcrypto } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { serveStatic } from '../../examples/static-server.mjs';
+import { configuredVault, startVaultDemo } from '../../examples/vault/vault-demo.mjs';
 import { startBridge } from '../../lib/node/bridge.js';
 import { nodeTlsEchoServer } from '../helpers/peers.js';
 
@@ -17,9 +18,8 @@ const random = (n) => webcrypto.getRandomValues(new Uint8Array(n));
 
 /** The shipped vault.html with `config` in place of its configuration. */
 function vaultPage(config) {
-  const shipped = readFileSync(here('../../dist/browser/vault.html'), 'utf8');
-  const html = shipped.replace(/(<script type="application\/json" id="openssl-psk-vault-config">)[\s\S]*?(<\/script>)/, `$1${JSON.stringify(config)}$2`);
-  assert.notEqual(html, shipped);
+  const html = configuredVault(config);
+  assert.notEqual(html, readFileSync(here('../../dist/browser/vault.html'), 'utf8'));
   return (req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
 }
 
@@ -237,6 +237,44 @@ export function vaultTests(engine, browserOf) {
         assert.equal(second.readBack, hex(key));
       } finally {
         await page.close();
+      }
+    });
+
+    test("examples/vault: pair once by typing the key into the vault's own form (never the page's), reload, reconnect without it", async () => {
+      const demo = await startVaultDemo();
+      const page = await browserOf().newPage();
+      const result = () =>
+        page.evaluate(async () => {
+          for (let i = 0; i < 600 && !document.querySelector('#result[data-done]'); i++) await new Promise((r) => setTimeout(r, 50));
+          const node = document.querySelector('#result[data-done]');
+          return node ? JSON.parse(node.textContent) : { ok: false, error: 'no result within 30 s' };
+        }, null);
+      try {
+        await page.goto(demo.pageUrl);
+        const waiting = await page.evaluate(async () => {
+          for (let i = 0; i < 600 && document.getElementById('state')?.dataset.state === 'starting'; i++) await new Promise((r) => setTimeout(r, 50));
+          return document.getElementById('state').dataset.state;
+        }, null);
+        assert.equal(waiting, 'waiting', await page.evaluate(() => document.body.innerText, null));
+        await page.inFrame('#vault-box iframe', [
+          { type: '#identity', text: demo.identity },
+          { type: '#secret', text: demo.keyHex },
+          { click: 'button[type=submit]' },
+        ]);
+        const first = await result();
+        assert.equal(first.ok, true, JSON.stringify(first));
+        assert.equal(first.paired, 'now');
+        assert.equal(first.received, 'hello device\n');
+        const pageSaw = await page.evaluate(() => document.documentElement.outerHTML, null);
+        assert.equal(pageSaw.includes(demo.keyHex), false);
+        await page.goto(demo.pageUrl);
+        const second = await result();
+        assert.equal(second.ok, true, JSON.stringify(second));
+        assert.equal(second.paired, 'earlier');
+        assert.equal(second.received, 'hello device\n');
+      } finally {
+        await page.close();
+        await demo.close();
       }
     });
   });
