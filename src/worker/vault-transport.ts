@@ -8,7 +8,7 @@
  * targetOrigin: a frame navigated elsewhere gets nothing); then the first message on the port
  * says 'connected' (with how keys are kept) or 'refused'. Afterwards the page still listens to
  * the frame, from the vault's origin only, for PAIRED and GONE; a frame that loads again
- * (navigated) ends the worker.
+ * (navigated) or leaves the document ends the worker.
  */
 import { TlsError } from '../core/errors.js';
 import { CONNECT, GONE, PAIRED, READY, type StorageInfo, type VaultSetup } from '../vault/messages.js';
@@ -109,12 +109,18 @@ export async function openVault(url: string | URL, options: VaultOptions = {}): 
   iframe.addEventListener('load', () => {
     if (++loads > 1) gone('the vault frame was navigated away (or reloaded)');
   });
+  // A frame taken out of the document takes the vault's worker with it, without a word.
+  const removal = new MutationObserver(() => {
+    if (!iframe.isConnected) gone('the vault frame was removed from the page');
+  });
   const stop = (): void => {
+    removal.disconnect();
     window.removeEventListener('message', onWindowMessage);
     iframe.remove();
   };
   iframe.src = href.href;
   (options.vaultParent ?? document.body).append(iframe);
+  removal.observe(document, { childList: true, subtree: true });
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   try {
     const timer = setTimeout(() => abandon(new TlsError('ERR_VAULT', `${what} did not load within ${timeoutMs} ms (is it served, from that URL?)`)), timeoutMs);

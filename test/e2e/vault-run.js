@@ -125,8 +125,12 @@ export async function compromisedPage(createTlsWorker, { vault, url, identity, k
   out.gone = gone;
   out.pending = await pending;
   out.after = await settle(worker.listPsks());
-  out.leaked = messagesContainKey([...messages, ...replies], key);
   worker.terminate();
+  // 4. Remove another vault's frame from the document: the same.
+  const removed = await createTlsWorker({ vault, tap: (m) => messages.push(m) });
+  document.querySelector('iframe[title="PSK vault"]').remove();
+  out.removed = await settle(removed.listPsks());
+  out.leaked = messagesContainKey([...messages, ...replies], key);
   return out;
 }
 

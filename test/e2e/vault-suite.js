@@ -110,7 +110,7 @@ export function vaultTests(engine, browserOf) {
       }
     });
 
-    test("a compromised page gets nothing: its own origin's empty IndexedDB, no answer to posted messages, a navigated frame ends the worker with ERR_WORKER_GONE", async () => {
+    test("a compromised page gets nothing: its own origin's empty IndexedDB, no answer to posted messages, a navigated or removed frame ends the worker with ERR_WORKER_GONE", async () => {
       const page = await browserOf().newPage();
       try {
         await page.goto(`${pages.url}/e2e/page.html`);
@@ -127,6 +127,7 @@ export function vaultTests(engine, browserOf) {
         assert.equal(r.gone, true);
         assert.ok(['ERR_WORKER_GONE', null].includes(r.pending.error?.code ?? null), JSON.stringify(r.pending));
         assert.equal(r.after.error.code, 'ERR_WORKER_GONE');
+        assert.equal(r.removed.error?.code, 'ERR_WORKER_GONE', JSON.stringify(r.removed));
         assert.equal(r.leaked, false);
       } finally {
         await page.close();
