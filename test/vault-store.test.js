@@ -13,6 +13,7 @@ import { isSealedPsk, newWrappingKey, seal, unseal } from '../lib/vault/seal.js'
 import { MemoryBackend } from '../lib/vault/store-backend.js';
 import { VaultService } from '../lib/vault/vault-service.js';
 import { openChannel } from '../lib/worker/channel.js';
+import { createTlsWorker } from '../lib/worker/index.js';
 import { nodeTlsEchoServer, stopPeers } from './helpers/peers.js';
 
 const random = (n) => webcrypto.getRandomValues(new Uint8Array(n));
@@ -174,5 +175,17 @@ describe("the vault's service", () => {
     } finally {
       await service.clearStore();
     }
+  });
+});
+
+describe('createTlsWorker() options in Node', () => {
+  test('vault needs a page (ERR_VAULT), store a browser (ERR_INVALID_ARGUMENT); vault excludes store, workerUrl and wasmUrl', async () => {
+    await assert.rejects(createTlsWorker({ vault: 'https://keys.example/vault.html' }), { code: 'ERR_VAULT', message: /needs a page/ });
+    await assert.rejects(createTlsWorker({ store: 'x' }), { code: 'ERR_INVALID_ARGUMENT', message: /IndexedDB/ });
+    await assert.rejects(createTlsWorker({ vault: 'https://keys.example/vault.html', store: 'x' }), { code: 'ERR_INVALID_ARGUMENT' });
+    await assert.rejects(createTlsWorker({ vault: 'https://keys.example/vault.html', wasmUrl: 'https://cdn.example/x.wasm' }), {
+      code: 'ERR_INVALID_ARGUMENT',
+      message: /the vault's/,
+    });
   });
 });

@@ -81,10 +81,13 @@ export class VaultService extends TlsWorkerService {
   }
 
   override async open(id: number, role: 'client' | 'server', url: string, options: WorkerSocketOptions, channel: SocketChannel): Promise<TlsSocketInfo> {
-    const wanted = role === 'client' ? (options.identity === undefined ? undefined : [options.identity]) : options.identities;
-    // A key that cannot be opened leaves it out: open() then says no such key was imported.
-    const loading = (wanted ?? (await this.#store.list().catch(() => []))).map((identity) => this.#load(identity).catch(() => {}));
-    await Promise.all(loading);
+    const listed = async (): Promise<string[]> => this.#store.list().catch(() => []);
+    let wanted: string[];
+    if (role === 'server') wanted = options.identities ?? (await listed());
+    else if (options.identity !== undefined) wanted = [options.identity];
+    else wanted = await listed().then((all) => (all.length === 1 ? all : [])); // several: connect() asks which
+    // A key that cannot be opened is left out: open() then says no such key was imported.
+    await Promise.all(wanted.map((identity) => this.#load(identity).catch(() => {})));
     return super.open(id, role, url, options, channel);
   }
 
