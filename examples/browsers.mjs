@@ -3,7 +3,11 @@
 //   firefox   Debian's Firefox ESR through WebDriver BiDi (puppeteer-core)
 //   webkit    WebKitGTK's MiniBrowser through WebDriver (WebKitWebDriver), under an Xvfb of
 //             its own; one WebDriver session per page
-// Each gives { name, newPage(), close() }; a page gives { goto(url), evaluate(fn, arg), close() }.
+// Each gives { name, newPage(), close() }; a page gives { goto(url), evaluate(fn, arg),
+// click(selector), inFrame(frameSelector, steps), close() }. click() is a real click (a user
+// gesture: a popup blocker lets its window.open() through); inFrame() types and clicks inside
+// an iframe, cross-origin ones included, as a user would (steps: { type: selector, text } or
+// { click: selector }).
 // evaluate() runs `fn` (a self-contained function, as its source) in the page with one JSON
 // argument and resolves with its JSON result; a throw in the page rejects with its message.
 // No browser is downloaded: each must be installed (scripts/setup.sh installs all three).
@@ -86,6 +90,14 @@ async function launchChromium() {
         playwright: page,
         goto: (url) => page.goto(url).then(() => {}),
         evaluate: async (fn, arg) => unwrap('chromium', await bounded(page.evaluate(wrapped(fn, arg)), 'chromium evaluate()')),
+        click: (selector) => page.click(selector),
+        async inFrame(frameSelector, steps) {
+          const frame = page.frameLocator(frameSelector);
+          for (const step of steps) {
+            if (step.type) await frame.locator(step.type).fill(step.text);
+            else await frame.locator(step.click).click();
+          }
+        },
         close: () => context.close(),
       };
     },
@@ -104,6 +116,16 @@ async function launchFirefox() {
       return {
         goto: (url) => page.goto(url).then(() => {}),
         evaluate: async (fn, arg) => unwrap('firefox', await bounded(page.evaluate(wrapped(fn, arg)), 'firefox evaluate()')),
+        click: (selector) => page.click(selector),
+        async inFrame(frameSelector, steps) {
+          const frame = await (await page.waitForSelector(frameSelector)).contentFrame();
+          for (const step of steps) {
+            const selector = step.type ?? step.click;
+            await frame.waitForSelector(selector, { visible: true });
+            if (step.type) await frame.type(selector, step.text);
+            else await frame.click(selector);
+          }
+        },
         close: () => context.close(),
       };
     },
@@ -250,6 +272,26 @@ async function launchWebKit() {
               EVALUATE_TIMEOUT_MS + 5000,
             ),
           ),
+        async click(selector) {
+          const element = await command('POST', `/session/${id}/element`, { using: 'css selector', value: selector });
+          await command('POST', `/session/${id}/element/${Object.values(element)[0]}/click`, {});
+        },
+        async inFrame(frameSelector, steps) {
+          const frame = await command('POST', `/session/${id}/element`, { using: 'css selector', value: frameSelector });
+          await command('POST', `/session/${id}/frame`, { id: frame });
+          try {
+            for (const step of steps) {
+              const selector = step.type ?? step.click;
+              const element = Object.values(await command('POST', `/session/${id}/element`, { using: 'css selector', value: selector }))[0];
+              if (step.type) {
+                await command('POST', `/session/${id}/element/${element}/click`, {});
+                await command('POST', `/session/${id}/element/${element}/value`, { text: step.text });
+              } else await command('POST', `/session/${id}/element/${element}/click`, {});
+            }
+          } finally {
+            await command('POST', `/session/${id}/frame/parent`, {});
+          }
+        },
         close: () =>
           (closing ??= (async () => {
             pages.delete(page);

@@ -6,11 +6,14 @@
 //   fetch.js             createPskFetch(): fetch() over TLS-PSK
 //   mqtt.js              mqttStreamBuilder(): the MQTT.js client over a TLS-PSK socket
 //   tls-worker.js        the module worker that runs the TLS engine and holds the keys
+//   vault.html, vault.js the key vault's page and script, hosted on an origin of its own
+//   vault-worker.js      the vault's worker (and a same-origin store's): tls-worker.js plus sealed keys in IndexedDB
 // The page's entries share their code through chunks (chunk-*.js), so that one TlsError class
 // (instanceof) and one engine serve them all; the worker is one file of its own.
 // Nothing in them names a Node module (node:*, ws): see browserVersions.
-// With --test, also dist/test/tls-worker-debug.js: the worker with the test-only methods of
-// test/workers/debug-methods.js (never shipped: the package's files list has dist/browser only).
+// With --test, also dist/test/tls-worker-debug.js and vault-worker-debug.js: the workers with the
+// test-only methods of test/workers/debug-methods.js, the vault's able to make IndexedDB fail
+// (never shipped: the package's files list has dist/browser only).
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,13 +63,19 @@ await build({
   outdir: out,
 });
 await build({ ...common, entryPoints: { 'tls-worker': `${root}/src/worker/browser-tls-worker.ts` }, outdir: out });
+await build({ ...common, entryPoints: { 'vault-worker': `${root}/src/vault/vault-worker-main.ts` }, outdir: out });
+await build({ ...common, entryPoints: { vault: `${root}/src/vault/vault-page.ts` }, outdir: out });
+copyFileSync(`${root}/src/vault/vault.html`, `${out}/vault.html`);
 copyFileSync(`${root}/wasm/dist/openssl-psk.wasm`, `${out}/openssl-psk.wasm`);
-console.log('[bundle] dist/browser/: openssl-psk-wasm.js, worker.js, fetch.js, mqtt.js, tls-worker.js, openssl-psk.wasm');
+console.log(
+  '[bundle] dist/browser/: openssl-psk-wasm.js, worker.js, fetch.js, mqtt.js, tls-worker.js, vault.html, vault.js, vault-worker.js, openssl-psk.wasm',
+);
 
 if (process.argv.includes('--test')) {
   const testOut = `${root}/dist/test`;
   mkdirSync(testOut, { recursive: true });
   await build({ ...common, entryPoints: { 'tls-worker-debug': `${root}/test/workers/browser-debug-tls-worker.js` }, outdir: testOut });
+  await build({ ...common, entryPoints: { 'vault-worker-debug': `${root}/test/workers/browser-debug-vault-worker.js` }, outdir: testOut });
   copyFileSync(`${root}/wasm/dist/openssl-psk.wasm`, `${testOut}/openssl-psk.wasm`);
-  console.log('[bundle] dist/test/: tls-worker-debug.js (test-only methods), openssl-psk.wasm');
+  console.log('[bundle] dist/test/: tls-worker-debug.js, vault-worker-debug.js (test-only methods, IndexedDB failures on request), openssl-psk.wasm');
 }

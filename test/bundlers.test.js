@@ -1,7 +1,8 @@
 // The package as users get it: `npm pack`, installed into the example apps of examples/vite,
 // examples/webpack and examples/esbuild, built for production by the real bundlers, served,
-// and run in each browser engine: the engine in the page and the TLS worker each complete a
-// TLS 1.3 PSK session through the bridge and echo. Vite's dev server too. A bundler's warning
+// and run in each browser engine: the engine in the page, the TLS worker and a worker with a
+// same-origin store (the vault's worker script, which the bundlers must emit too) each complete
+// a TLS 1.3 PSK session through the bridge and echo. Vite's dev server too. A bundler's warning
 // about Node built-ins (or an asset it cannot find) fails the test.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -88,7 +89,7 @@ async function runInEngines(url) {
 function checkEchoes(results) {
   assert.ok(Object.keys(results).length > 0, 'no browser engine installed');
   for (const [engine, result] of Object.entries(results)) {
-    assert.deepEqual(result, { page: 'TLSv1.3 from the page', worker: 'TLSv1.3 from the worker' }, engine);
+    assert.deepEqual(result, { page: 'TLSv1.3 from the page', worker: 'TLSv1.3 from the worker', store: 'TLSv1.3 from the store' }, engine);
   }
 }
 
@@ -108,6 +109,10 @@ describe('the packed package in apps built by real bundlers', { timeout: 600_000
     assert.doesNotMatch(output, NODE_WARNINGS, output);
     const assets = readdirSync(join(dir, 'dist', 'assets'));
     assert.equal(assets.filter((f) => f.endsWith('.wasm')).length, 1, `one .wasm emitted: ${assets.join(', ')}`);
+    assert.ok(
+      assets.some((f) => /^vault-worker.*\.js$/.test(f)),
+      `the store's worker emitted: ${assets.join(', ')}`,
+    );
     checkEchoes(await served(join(dir, 'dist'), (url) => runInEngines(`${url}/index.html`)));
   });
 

@@ -30,7 +30,17 @@ test('the tarball: one .wasm, the LICENSE and README, no sources, tests or examp
     files.filter((f) => f.endsWith('.wasm')),
     ['dist/browser/openssl-psk.wasm'],
   );
-  for (const required of ['LICENSE', 'README.md', 'package.json', 'dist/browser/tls-worker.js', 'wasm/dist/openssl-psk.mjs', 'wasm/dist/build-info.json']) {
+  for (const required of [
+    'LICENSE',
+    'README.md',
+    'package.json',
+    'dist/browser/tls-worker.js',
+    'dist/browser/vault.html',
+    'dist/browser/vault.js',
+    'dist/browser/vault-worker.js',
+    'wasm/dist/openssl-psk.mjs',
+    'wasm/dist/build-info.json',
+  ]) {
     assert.ok(files.includes(required), required);
   }
   assert.deepEqual(
@@ -49,14 +59,28 @@ test('the tarball: one .wasm, the LICENSE and README, no sources, tests or examp
   }
 });
 
-test('package.json: every export points at a shipped file; the worker script and the .wasm are exports; publishing fields are set', async () => {
+test('package.json: every export points at a shipped file; the worker script, the vault page and its scripts, and the .wasm are exports; publishing fields are set', async () => {
   const files = new Set(await packed());
   for (const target of exportTargets(pkg.exports)) assert.ok(files.has(target), `exports names ${target}, which the tarball lacks`);
-  for (const entry of ['.', './worker', './fetch', './mqtt', './bridge', './tls-worker.js', './openssl-psk.wasm']) assert.ok(pkg.exports[entry], entry);
+  for (const entry of [
+    '.',
+    './worker',
+    './fetch',
+    './mqtt',
+    './bridge',
+    './tls-worker.js',
+    './vault.html',
+    './vault.js',
+    './vault-worker.js',
+    './openssl-psk.wasm',
+  ]) {
+    assert.ok(pkg.exports[entry], entry);
+  }
   assert.equal(pkg.exports['./openssl-psk.wasm'], './dist/browser/openssl-psk.wasm');
   assert.equal(pkg.license, 'MIT AND OpenSSL');
   assert.ok(pkg.keywords.includes('psk') && pkg.keywords.includes('webassembly'));
   assert.ok(Array.isArray(pkg.sideEffects) && pkg.sideEffects.includes('./dist/browser/tls-worker.js'));
+  assert.ok(pkg.sideEffects.includes('./dist/browser/vault.js') && pkg.sideEffects.includes('./dist/browser/vault-worker.js'));
   assert.equal(pkg.type, 'module');
   for (const target of pkg.sideEffects.filter((p) => !p.includes('*'))) assert.ok(files.has(target.replace(/^\.\//, '')), target);
 });

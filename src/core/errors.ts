@@ -74,6 +74,10 @@ export type TlsErrorCode =
   | 'ERR_TIMEOUT'
   /** The TLS worker was terminated or crashed; its connections are gone. */
   | 'ERR_WORKER_GONE'
+  /** A key vault (createTlsWorker({ vault })) refused this page's origin, or could not be reached. */
+  | 'ERR_VAULT'
+  /** A key store's IndexedDB failed: the key is usable in memory for this worker, but not saved. */
+  | 'ERR_STORAGE'
   /** pskFetch: the server's answer is not valid HTTP/1.1, or ended too early. */
   | 'ERR_HTTP'
   /** pskFetch: a redirect that is not followed (to another origin, too many, or redirect: 'error'). */

@@ -18,11 +18,14 @@ import { readChunks, type TlsSocketInfo, type TlsSocketLike } from '../socket/so
 import { openChannel, type PageChannel, type StreamMode } from './channel.js';
 import { WorkerClient, type PlatformWorker } from './client.js';
 import type { PassphraseOptions, StartOptions, WorkerSocketOptions } from './protocol.js';
-import { startWorker } from './platform.js';
+import { startStoreWorker, startWorker } from './platform.js';
+import { openStore, openVault, type PortWorker } from './vault-transport.js';
+import type { StorageInfo } from '../vault/messages.js';
 
 export type { PassphraseOptions, WorkerSocketOptions } from './protocol.js';
 export type { TlsSocketInfo, TlsSocketLike } from '../socket/socket-shape.js';
 export { canTransferStreams, type StreamMode } from './channel.js';
+export type { StorageInfo } from '../vault/messages.js';
 
 /** createTlsWorker()'s options: where the worker and its .wasm are, how plaintext crosses, and a tap. */
 export interface TlsWorkerOptions {
@@ -44,6 +47,25 @@ export interface TlsWorkerOptions {
   streams?: StreamMode;
   /** Called with every message the page receives from the worker, for audits (and tests). */
   tap?: (data: unknown) => void;
+  /**
+   * A key vault: the URL of the package's vault.html hosted on an origin of its own (e.g.
+   * 'https://keys.example/vault.html', its configuration listing this page's origin). The TLS
+   * worker then runs in that origin, in an iframe, and keeps the keys in that origin's
+   * IndexedDB, sealed: this page, even compromised, can use them through this API but never
+   * read them. `workerUrl` and `wasmUrl` are the vault's to choose, not the page's.
+   */
+  vault?: string | URL;
+  /** With `vault`: where its iframe goes (default: hidden, at the end of the body). Given, it shows the vault's pairing form. */
+  vaultParent?: HTMLElement;
+  /** With `vault`: called with the identity of a key paired in the vault's own form. */
+  onPaired?: (identity: string) => void;
+  /**
+   * Keeps imported keys in this page's own IndexedDB (database `openssl-psk-store:<store>`),
+   * sealed under a non-extractable key, so they survive a reload. For convenience only: the page
+   * can open that database and use the key, so this protects nothing from a compromised page
+   * (use `vault` for that). `workerUrl` then names the store's worker script (vault-worker.js).
+   */
+  store?: string;
 }
 
 /**
@@ -78,12 +100,27 @@ export async function createTlsWorker(options: TlsWorkerOptions = {}): Promise<T
   if (streams !== 'transfer' && streams !== 'port') {
     throw new TlsError('ERR_INVALID_ARGUMENT', "streams must be 'port' (the default) or 'transfer'");
   }
-  const platform = await startWorker(options.workerUrl);
+  if (options.vault !== undefined && options.store !== undefined) {
+    throw new TlsError('ERR_INVALID_ARGUMENT', 'vault and store exclude each other: a vault keeps the keys in its own origin');
+  }
+  if (options.vault !== undefined && (options.workerUrl !== undefined || options.wasmUrl !== undefined)) {
+    throw new TlsError(
+      'ERR_INVALID_ARGUMENT',
+      "with vault, the worker and its .wasm are the vault's (its configuration), not the page's: drop workerUrl and wasmUrl",
+    );
+  }
+  let ported: PortWorker | null = null;
+  if (options.vault !== undefined) ported = await openVault(options.vault, { vaultParent: options.vaultParent, onPaired: options.onPaired });
+  else if (options.store !== undefined) {
+    if (typeof options.store !== 'string' || options.store === '') throw new TlsError('ERR_INVALID_ARGUMENT', 'store must be a non-empty name');
+    ported = await openStore(startStoreWorker(options.workerUrl), `openssl-psk-store:${options.store}`);
+  }
+  const platform = ported?.platform ?? (await startWorker(options.workerUrl));
   if (options.tap) {
     const tap = options.tap;
     platform.onMessage((data) => tap(data));
   }
-  const worker = new TlsWorker(platform, streams, options.tap);
+  const worker = new TlsWorker(platform, streams, options.tap, ported?.storage ?? null);
   try {
     // Its first call loads OpenSSL: a worker that cannot (its .wasm missing, blocked, not
     // wasm) fails here, not at the first importPsk() or connect().
@@ -105,9 +142,16 @@ export class TlsWorker {
   readonly #tap: ((data: unknown) => void) | undefined;
   readonly #sockets = new Set<WorkerTlsSocket>();
   #nextSocket = 1;
+  /**
+   * How keys are kept, with `vault` or `store`: `persistent` false means IndexedDB failed or is
+   * missing (e.g. an engine that gives a cross-origin frame no storage), and keys then last only
+   * as long as this worker (`error` says why). Null for a worker without a store.
+   */
+  readonly storage: StorageInfo | null;
 
   /** @internal Use createTlsWorker(). */
-  constructor(platform: PlatformWorker, streams: StreamMode, tap?: (data: unknown) => void) {
+  constructor(platform: PlatformWorker, streams: StreamMode, tap?: (data: unknown) => void, storage: StorageInfo | null = null) {
+    this.storage = storage;
     this.#streams = streams;
     this.#tap = tap;
     this.#client = new WorkerClient(platform, (gone) => {
@@ -142,14 +186,22 @@ export class TlsWorker {
     return this.#client.call('importPskFromPassphrase', [identity, passphrase, salt, options]);
   }
 
-  /** Forgets a PSK (its bytes are overwritten). Resolves false if there was none. */
+  /**
+   * Forgets a PSK (its bytes in wasm memory are overwritten; with a store, its saved copy is
+   * deleted, if this origin imported it). Resolves false if there was none.
+   */
   deletePsk(identity: string): Promise<boolean> {
     return this.#client.call('deletePsk', [identity]);
   }
 
-  /** The identities of the imported PSKs. */
+  /** The identities of the PSKs this page may use: imported, and with a store saved (its origin's and those shared with it). */
   listPsks(): Promise<string[]> {
     return this.#client.call('listPsks', []);
+  }
+
+  /** Deletes every PSK this page's origin imported (from memory and, with a store, from storage); resolves with how many. */
+  clearStore(): Promise<number> {
+    return this.#client.call('clearStore', []);
   }
 
   /** A TLS client in the worker, over a WebSocket to `url`, with the PSK `options.identity`. */

@@ -13,3 +13,9 @@ export async function startWorker(workerUrl: string | URL | undefined): Promise<
   }
   return browserWorker(() => new Worker(new URL('./tls-worker.js', import.meta.url), { type: 'module' }), "the package's tls-worker.js");
 }
+
+/** The worker of a same-origin store, with the literal pattern bundlers recognise. */
+export function startStoreWorker(workerUrl: string | URL | undefined): Worker {
+  if (workerUrl !== undefined) return new Worker(new URL(workerUrl, globalThis.location?.href), { type: 'module' });
+  return new Worker(new URL('./vault-worker.js', import.meta.url), { type: 'module' });
+}

@@ -5,7 +5,7 @@
  * the literal `new Worker(new URL('./tls-worker.js', import.meta.url), { type: 'module' })`
  * that Vite and webpack recognise, bundle and emit.
  */
-import { textOf } from '../core/errors.js';
+import { TlsError, textOf } from '../core/errors.js';
 import { browserWorker } from './browser-worker.js';
 import type { PlatformWorker } from './client.js';
 import { defaultWorkerUrl } from './worker-url.js';
@@ -20,6 +20,12 @@ export async function startWorker(workerUrl: string | URL | undefined): Promise<
   if (isNode) return nodeWorker(workerUrl);
   const url = new URL(workerUrl ?? defaultWorkerUrl(), globalThis.location?.href);
   return browserWorker(() => new Worker(url, { type: 'module' }), url.href);
+}
+
+/** The worker of a same-origin store (createTlsWorker({ store })): browsers only. */
+export function startStoreWorker(workerUrl: string | URL | undefined): Worker {
+  if (isNode) throw new TlsError('ERR_INVALID_ARGUMENT', "the store option keeps keys in a browser's IndexedDB: Node has none");
+  return new Worker(new URL(workerUrl ?? new URL('../vault/vault-worker-main.js', import.meta.url), globalThis.location?.href), { type: 'module' });
 }
 
 async function nodeWorker(workerUrl: string | URL | undefined): Promise<PlatformWorker> {

@@ -84,6 +84,8 @@ export interface TlsWorkerMethods {
   importPskFromPassphrase(identity: string, passphrase: string, salt: Uint8Array, options: PassphraseOptions): void;
   deletePsk(identity: string): boolean;
   listPsks(): string[];
+  /** Deletes every PSK this page may delete (with a store: every one its origin imported); the count. */
+  clearStore(): number;
   open(id: number, role: 'client' | 'server', url: string, options: WorkerSocketOptions, channel: SocketChannel): TlsSocketInfo;
   /** Resolves when socket `id` has closed; rejects with what ended it. */
   closed(id: number): void;

@@ -47,6 +47,10 @@ function apiHandlers(service: TlsWorkerService): Record<MethodName, Handler> {
       check.arity(a, 0, 0, 'listPsks');
       return service.listPsks();
     },
+    clearStore: (a) => {
+      check.arity(a, 0, 0, 'clearStore');
+      return service.clearStore();
+    },
     open: (a) => {
       check.arity(a, 5, 5, 'open');
       return service.open(

@@ -13,9 +13,8 @@ import { acceptTls, connectTls, type TlsSocket } from '../socket/socket.js';
 import type { StaticPsk } from '../socket/static-psk.js';
 import { openWebSocket } from '../socket/transport.js';
 import { PORT_WINDOW, type PassphraseOptions, type SocketChannel, type StartOptions, type WorkerSocketOptions } from './protocol.js';
+import { DEFAULT_SUITE, derivePsk } from './passphrase.js';
 import { streamsOverPort } from './port-streams.js';
-
-const DEFAULT_SUITE = 'TLS_AES_128_GCM_SHA256';
 
 export class TlsWorkerService {
   #openssl: Promise<OpenSSL> | null = null;
@@ -44,16 +43,8 @@ export class TlsWorkerService {
   }
 
   async importPskFromPassphrase(identity: string, passphrase: string, salt: Uint8Array, options: PassphraseOptions = {}): Promise<void> {
-    const { iterations = 600_000, hash = 'SHA-256', length = 32, cipher = DEFAULT_SUITE } = options;
-    if (passphrase === '') throw new TlsError('ERR_INVALID_ARGUMENT', 'the passphrase must be a non-empty string');
-    if (salt.length < 8) throw new TlsError('ERR_INVALID_ARGUMENT', 'the salt must be a Uint8Array of at least 8 bytes');
-    if (!Number.isInteger(iterations) || iterations < 1000) throw new TlsError('ERR_INVALID_ARGUMENT', 'iterations must be a whole number of at least 1000');
-    if (!Number.isInteger(length) || length < 16 || length > 48) throw new TlsError('ERR_INVALID_ARGUMENT', 'length must be 16 to 48 bytes');
-    const subtle = globalThis.crypto.subtle;
-    const encoded = new TextEncoder().encode(passphrase);
-    const material = await subtle.importKey('raw', encoded, 'PBKDF2', false, ['deriveBits']).finally(() => encoded.fill(0));
-    const bits = await subtle.deriveBits({ name: 'PBKDF2', hash, salt: new Uint8Array(salt), iterations }, material, length * 8);
-    await this.#store(identity, new Uint8Array(bits), cipher);
+    const { bytes, cipher } = await derivePsk(passphrase, salt, options);
+    await this.#store(identity, bytes, cipher);
   }
 
   /** Moves the key into wasm memory and wipes the bytes it came in. */
@@ -79,6 +70,18 @@ export class TlsWorkerService {
 
   async listPsks(): Promise<string[]> {
     return [...this.#keys.keys()];
+  }
+
+  /** Forgets every PSK (a worker without a store has only those in memory); resolves with how many. */
+  async clearStore(): Promise<number> {
+    const count = this.#keys.size;
+    for (const identity of [...this.#keys.keys()]) await this.deletePsk(identity);
+    return count;
+  }
+
+  /** Whether the PSK `identity` is in this worker's wasm memory now. */
+  holds(identity: string): boolean {
+    return this.#keys.has(identity);
   }
 
   /** Opens socket `id` and answers its handshake's outcome; its plaintext crosses on `channel`. */

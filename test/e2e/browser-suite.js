@@ -2,8 +2,9 @@
 // Firefox and WebKit alike): the end-to-end scenario table from a page, two pages through a
 // relay, a page that does not read, the relay example, and the TLS worker (sessions on each
 // stream path the engine has, workers terminated and crashed, a compromised page's raw
-// messages, a flood without credit, bulk both ways, a strict Content-Security-Policy). Each
-// file test/e2e/<engine>.test.js runs them for its engine.
+// messages, a flood without credit, bulk both ways, a strict Content-Security-Policy), and the
+// key vault on its own origin (./vault-suite.js). Each file test/e2e/<engine>.test.js runs them
+// for its engine.
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,7 @@ import { startRelay } from '../helpers/relay.js';
 import { pbkdf2, serverBehindBridge } from '../helpers/setups.js';
 import { SCENARIOS, checkOutcome, startScenario } from './scenarios.js';
 import { checkBulkEcho, checkPortFlood, checkRawMessages, checkTwoWorkers, checkWorkerSession } from './worker-checks.js';
+import { vaultTests } from './vault-suite.js';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const hex = (bytes) => Buffer.from(bytes).toString('hex');
@@ -400,6 +402,8 @@ export function browserTests(engine) {
       }
     });
   });
+
+  vaultTests(engine, () => browser);
 
   describe(`${engine}: pskFetch, HTTPS-PSK to a device's API`, () => {
     /** The device API behind a bridge; `run(page, bridgeTarget, base)` evaluates in a page. */

@@ -1,5 +1,6 @@
 // A page built by esbuild with openssl-psk-wasm installed from npm: one echo with the engine in
-// the page (connectTls) and one through the TLS worker (createTlsWorker), through a bridge.
+// the page (connectTls), one through the TLS worker (createTlsWorker) and one through a worker
+// with a same-origin store (createTlsWorker({ store }): the vault's worker script), through a bridge.
 // The bridge URL, identity and key come from the query string (?url=…&identity=…&key=hex), for
 // the test that drives this page; the outcome goes into #result.
 import { connectTls } from 'openssl-psk-wasm';
@@ -37,6 +38,15 @@ try {
   worker.terminate();
 } catch (error) {
   result.worker = describeError(error);
+}
+try {
+  const worker = await createTlsWorker({ store: 'bundled' });
+  await worker.importPsk(identity, key.slice().buffer);
+  result.store = await echo(worker.connect(query.get('url'), { identity }), 'from the store');
+  await worker.clearStore();
+  worker.terminate();
+} catch (error) {
+  result.store = describeError(error);
 }
 const out = document.getElementById('result');
 out.textContent = JSON.stringify(result);
