@@ -12,9 +12,9 @@ import type { StaticPsk } from './static-psk.js';
 
 /**
  * acceptTls()'s asynchronous PSK lookup (TLS 1.3): called with each identity the client
- * offers, in the client's order, until one has a PSK. Resolve with `{ key, cipher?,
- * maxEarlyData? }` (the cipher's digest is the PSK's; default 'TLS_AES_128_GCM_SHA256';
- * maxEarlyData defaults to the socket's), an SslSession, or null for an unknown identity. A
+ * offers, in the client's order, until one has a PSK. Resolve with `{ key, cipher? }` (the
+ * cipher's digest is the PSK's, default 'TLS_AES_128_GCM_SHA256'; it allows the socket's
+ * maxEarlyData), an SslSession, or null for an unknown identity. A
  * session made during the lookup and returned from it is the socket's (freed with it) unless
  * keep() was called on it; any other session stays yours. `signal` aborts when the lookup
  * times out (pskLookupTimeoutMs) or the socket ends first; a late answer is then dropped.

@@ -316,7 +316,9 @@ export class TlsSocket implements TlsSocketLike {
       this.#lookupAbort = controller;
       let answer: PskAnswer;
       try {
-        answer = await lookupWithin(() => findPsk(identity, { signal: controller.signal }), ms, controller);
+        // A late answer, after a timeout: a session the lookup made is freed, as dropped.
+        const late = (dropped: PskAnswer) => void (dropped instanceof SslSession && dropped.handOverIfMadeSince(since) && dropped.free());
+        answer = await lookupWithin(() => findPsk(identity, { signal: controller.signal }), ms, controller, late);
       } catch (error) {
         if (!this.#ended(conn)) conn.failPskLookup(error);
         return;
@@ -331,7 +333,7 @@ export class TlsSocket implements TlsSocketLike {
       }
       if (this.#ended(conn)) return;
       try {
-        conn.providePsk(identity, this.#withEarlyData(answer));
+        conn.providePsk(identity, answer);
       } catch (error) {
         conn.failPskLookup(error);
         return;
@@ -343,13 +345,6 @@ export class TlsSocket implements TlsSocketLike {
   /** The socket ended (or its connection was freed): a late lookup answer goes nowhere. */
   #ended(conn: TlsConnection): boolean {
     return conn.freed || this.#state === 'failed' || this.#state === 'ended';
-  }
-
-  /** A `{ key }` answer without maxEarlyData allows what the socket accepts (maxEarlyData), as a static psk does. */
-  #withEarlyData(answer: PskAnswer): PskAnswer {
-    if (answer === null || answer instanceof SslSession || typeof answer !== 'object' || answer.maxEarlyData !== undefined) return answer;
-    const max = this.#options.maxEarlyData ?? 0;
-    return max > 0 ? { ...answer, maxEarlyData: max } : answer;
   }
 
   /** Reads from the transport into OpenSSL; concurrent callers share one read. */
@@ -573,18 +568,28 @@ export class TlsSocket implements TlsSocketLike {
   }
 }
 
-/** Runs one findPsk call, failing it with ERR_PSK_LOOKUP (and aborting its signal) after `ms`. */
-async function lookupWithin(lookup: () => Promise<PskAnswer> | PskAnswer, ms: number, controller: AbortController): Promise<PskAnswer> {
+/**
+ * Runs one findPsk call, failing it with ERR_PSK_LOOKUP (and aborting its signal) after `ms`;
+ * what the lookup answers after that goes to `late`.
+ */
+async function lookupWithin(
+  lookup: () => Promise<PskAnswer> | PskAnswer,
+  ms: number,
+  controller: AbortController,
+  late: (answer: PskAnswer) => void,
+): Promise<PskAnswer> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const answer = Promise.resolve().then(lookup);
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const error = new TlsError('ERR_PSK_LOOKUP', `the PSK lookup (findPsk) did not answer within ${ms} ms (pskLookupTimeoutMs)`);
       controller.abort(error);
+      answer.then(late, () => {});
       reject(error);
     }, ms);
   });
   try {
-    return await Promise.race([Promise.resolve().then(lookup), timeout]);
+    return await Promise.race([answer, timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -150,13 +150,13 @@ export class TlsConnection extends Lifetime {
     callbacks: PskCallbacks<TlsConnection>,
     observers: Observers<TlsConnection>,
     pskDigestFirst: boolean,
-    deferPskLookup = false,
+    deferPskLookup: { maxEarlyData: number } | null = null,
   ) {
     super('TlsConnection');
     this.#rt = rt;
     this.#ssl = ssl;
     this.role = rt.shim.connIsServer(ssl) ? 'server' : 'client';
-    const lookup = deferPskLookup && this.role === 'server' ? new PskLookup(rt) : null;
+    const lookup = deferPskLookup && this.role === 'server' ? new PskLookup(rt, deferPskLookup.maxEarlyData) : null;
     this.#psk = new PskExchange<TlsConnection>(rt, ssl, this, this.role === 'client', callbacks, pskDigestFirst, lookup);
     this.#observers = new ObserverDispatch<TlsConnection>(rt, this, observers);
     try {
@@ -328,8 +328,8 @@ export class TlsConnection extends Lifetime {
   /**
    * Answers the deferred lookup for one identity of pskWanted: its PSK as an SslSession
    * (a TLS 1.3 PSK session, e.g. createPskSession(); the connection takes a reference of its
-   * own, so the session stays yours to free whenever you like), as `{ key, cipher?,
-   * maxEarlyData? }` (the connection makes the session and frees it with itself), or `null`
+   * own, so the session stays yours to free whenever you like), as `{ key, cipher? }` (the
+   * connection makes the session, allowing the context's maxEarlyData, and frees it), or `null`
    * for an identity this server does not know. Then call handshake() again. If every
    * identity is answered null, the handshake fails with unknown_psk_identity
    * (ERR_PSK_UNKNOWN_IDENTITY), unless the server has a certificate to fall back on.

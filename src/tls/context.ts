@@ -158,7 +158,8 @@ export class SslContext extends Lifetime {
   readonly #callbacks: PskCallbacks<TlsConnection> = { useSession: null, client: null, findSession: null, server: null };
   readonly #observers: Observers<TlsConnection> = { keylog: null, message: null, newSession: null };
   #pskDigestFirst = true;
-  #deferPskLookup = false;
+  /** deferPskLookup: the early data a session made from a `{ key }` answer allows (the context's maxEarlyData). */
+  #deferPskLookup: { maxEarlyData: number } | null = null;
 
   /** @internal Use OpenSSL.createContext(). */
   constructor(rt: Runtime, options: ContextOptions) {
@@ -210,8 +211,10 @@ export class SslContext extends Lifetime {
       this.#check(shim.ctxSetNumTickets(this.#ctx, o.numTickets), 'numTickets');
     }
     if (o.pskDigestFirst !== undefined) this.#pskDigestFirst = flag(o.pskDigestFirst, 'pskDigestFirst') === 1;
-    if (o.deferPskLookup !== undefined) this.#deferPskLookup = flag(o.deferPskLookup, 'deferPskLookup') === 1;
-    if (this.#deferPskLookup) checkDeferredLookup(o);
+    if (o.deferPskLookup !== undefined && flag(o.deferPskLookup, 'deferPskLookup') === 1) {
+      checkDeferredLookup(o);
+      this.#deferPskLookup = { maxEarlyData: o.maxEarlyData ?? 0 };
+    }
     if (o.certificate !== undefined) this.#usePem('certificate', o.certificate, shim.ctxUseCertificateChainPem);
     if (o.privateKey !== undefined) this.#usePem('privateKey', o.privateKey, shim.ctxUsePrivateKeyPem);
     if (o.ca !== undefined) this.#usePem('ca', o.ca, shim.ctxAddCaPem);

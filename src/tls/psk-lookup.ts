@@ -27,14 +27,18 @@ import { SslSession, resolveCipher } from './session.js';
 /** The suite of a `{ key }` answer without one: a SHA-256 PSK, as `openssl s_server -psk`, GnuTLS and Node use. */
 export const DEFAULT_PSK_CIPHER = 'TLS_AES_128_GCM_SHA256';
 
-/** A TLS 1.3 PSK given by its key: what providePsk() and findPsk may answer instead of an SslSession. */
+/**
+ * A TLS 1.3 PSK given by its key: what providePsk() and findPsk may answer instead of an
+ * SslSession. Its session allows the early data the context accepts (maxEarlyData): an
+ * OpenSSL 1.1.1 server accepts early data with any PSK when its context allows early data, and
+ * then fails the handshake ("too much early data") if the PSK's session allows less than the
+ * client sends, so the session allows exactly what the context does.
+ */
 export interface PskKeyAnswer {
   /** The key: 1 to 48 bytes (OpenSSL 1.1.1's session limit), or a SecretKey. */
   key: KeyMaterial;
   /** A TLS 1.3 suite whose handshake digest is the PSK's (default 'TLS_AES_128_GCM_SHA256': SHA-256). */
   cipher?: string | Cipher;
-  /** Early data the client may send with this PSK, in bytes (default 0: none). The context's maxEarlyData must allow it too. */
-  maxEarlyData?: number;
 }
 
 /** What providePsk() takes for an identity: its PSK as a session or a key, or null for "unknown". */
@@ -54,8 +58,12 @@ export class PskLookup {
   /** failPskLookup()'s error, reported by the next ClientHello callback. */
   #failure: TlsError | null = null;
 
-  constructor(rt: Runtime) {
+  /** The context's maxEarlyData: what a session made from a `{ key }` answer allows. */
+  readonly #maxEarlyData: number;
+
+  constructor(rt: Runtime, maxEarlyData: number) {
     this.#rt = rt;
+    this.#maxEarlyData = maxEarlyData;
   }
 
   /** True while handshake() has returned 'want-psk' and the handshake has not gone on. */
@@ -145,7 +153,7 @@ export class PskLookup {
       return new SslSession(rt, given.pointer);
     }
     if (!answer || typeof answer !== 'object' || !('key' in answer)) {
-      throw new TlsError('ERR_INVALID_ARGUMENT', `a PSK answer is an SslSession, { key, cipher?, maxEarlyData? } or null; got ${describe(answer)}`);
+      throw new TlsError('ERR_INVALID_ARGUMENT', `a PSK answer is an SslSession, { key, cipher? } or null; got ${describe(answer)}`);
     }
     const cipher = resolveCipher(rt, answer.cipher ?? DEFAULT_PSK_CIPHER);
     if (cipher.version !== 'TLSv1.3') {
@@ -153,8 +161,7 @@ export class PskLookup {
     }
     const session = new SslSession(rt, nonNull(rt, rt.shim.sessionNew()));
     try {
-      session.setMasterKey(answer.key).setCipher(cipher).setProtocolVersion('TLSv1.3');
-      if (answer.maxEarlyData !== undefined) session.setMaxEarlyData(answer.maxEarlyData);
+      session.setMasterKey(answer.key).setCipher(cipher).setProtocolVersion('TLSv1.3').setMaxEarlyData(this.#maxEarlyData);
     } catch (error) {
       session.free();
       throw error;
