@@ -12,7 +12,7 @@ import type { TlsSocketInfo } from '../socket/socket-shape.js';
 import { acceptTls, connectTls, type TlsSocket } from '../socket/socket.js';
 import type { StaticPsk } from '../socket/static-psk.js';
 import type { FindPsk } from '../socket/socket-options.js';
-import { openWebSocket } from '../socket/transport.js';
+import { newWebSocket } from '../socket/transport.js';
 import { PORT_WINDOW, type PassphraseOptions, type SocketChannel, type StartOptions, type WorkerSocketOptions } from './protocol.js';
 import { streamsOverPort } from './port-streams.js';
 
@@ -101,7 +101,8 @@ export class TlsWorkerService {
       const openssl = await this.instance();
       if (role === 'client') return connectTls(url, { ...socketOptions, openssl, psk: this.#psk(identity) });
       const keys = asyncLookup ? { findPsk: this.#findPsk(identities) } : { psk: this.#psks(identities) };
-      return acceptTls(await openWebSocket(url), { ...socketOptions, openssl, ...keys });
+      // Handed over while connecting: the client may have spoken first (see newWebSocket).
+      return acceptTls(await newWebSocket(url), { ...socketOptions, openssl, ...keys });
     })();
     creating.catch(() => {});
     this.#sockets.set(id, creating);
