@@ -74,6 +74,7 @@ describe('the sans-IO engine: want-psk', () => {
       assert.deepEqual(s.pskWanted.map(str), ['dev-1']);
       assert.equal(s.drain().length, 0, 'nothing sent while waiting');
       assert.equal(s.handshake(), 'want-psk', 'still waiting: no answer yet');
+      assert.equal(s.read(), null, 'read() while waiting: nothing yet, no error');
       s.providePsk('dev-1', { key });
       assert.equal(s.handshake(), 'want-read');
       assert.equal(s.pskWanted, null);

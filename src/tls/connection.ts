@@ -399,6 +399,7 @@ export class TlsConnection extends Lifetime {
       return this.#rt.heap.readSize(nread);
     }
     if (err === SSL_ERROR_WANT_READ || err === SSL_ERROR_ZERO_RETURN) return null;
+    if (err === SSL_ERROR_WANT_CLIENT_HELLO_CB && this.#psk.lookup?.waiting) return null; // still waiting for providePsk()
     throw this.#fail(err);
   }
 
