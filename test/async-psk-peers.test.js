@@ -85,6 +85,24 @@ describe('openssl s_client -> acceptTls({ findPsk })', () => {
     });
   }
 
+  test('TLS 1.3 with a HelloRetryRequest (the server takes only P-256): one lookup of 50 ms serves both ClientHellos', async () => {
+    const key = key32();
+    const asked = [];
+    const server = await listenFindPsk({ groups: 'P-256', findPsk: lookup(new Map([['dev-1', { key }]]), { ms: 50, asked }) });
+    const client = opensslClient(server.port, ['-quiet', '-tls1_3', '-groups', 'X25519:P-256', ...pskArgs('dev-1', key)]);
+    try {
+      client.write('after a retry\n');
+      await client.waitFor('after a retry\n');
+      const [outcome] = await server.settled();
+      assert.equal(outcome.error, null);
+      assert.equal(outcome.info.keyExchangeGroup, 'P-256');
+      assert.deepEqual(asked, ['dev-1']);
+    } finally {
+      await client.stop();
+      server.close();
+    }
+  });
+
   test('TLS 1.3, a lookup that fails: ERR_PSK_LOOKUP on the server, internal_error at s_client', async () => {
     const server = await listenFindPsk({ findPsk: lookup(new Map(), { fail: true }) });
     const client = opensslClient(server.port, ['-tls1_3', ...pskArgs('dev-1', key32())]);
