@@ -325,7 +325,7 @@ export class TlsSocket implements TlsSocketLike {
       } finally {
         this.#lookupAbort = null;
       }
-      // issue 9's ownership, for an asynchronous lookup: a session made while it ran and
+      // The man page's ownership (README, Ownership), for a lookup: a session made while it ran and
       // returned from it is the socket's, unless kept.
       if (answer instanceof SslSession && answer.handOverIfMadeSince(since)) {
         if (this.#ended(conn)) answer.free();
