@@ -537,7 +537,7 @@ describe('acceptTls({ findPsk })', () => {
     await Promise.all([client.close(), server.close()]);
   });
 
-  test('findPsk excludes psk, pskFindSession and pskServer; a TLS 1.2 client is refused with protocol_version', async () => {
+  test('findPsk excludes psk, pskFindSession and pskServer, needs a deferPskLookup context if given one; a TLS 1.2 client is refused with protocol_version', async () => {
     for (const extra of [{ psk: { identity: 'x', key: key32() } }, { pskFindSession: () => null }, { pskServer: () => null }]) {
       const [, b] = duplexPair();
       await assert.rejects(
@@ -546,6 +546,17 @@ describe('acceptTls({ findPsk })', () => {
       );
     }
     await assert.rejects(connectTls(duplexPair()[0], { findPsk: async () => null }).opened, { code: 'ERR_INVALID_ARGUMENT' });
+    const plain = ossl.createContext({ role: 'server' });
+    await assert.rejects(acceptTls(duplexPair()[1], { openssl: ossl, context: plain, findPsk: async () => null }).opened, /deferPskLookup: true/);
+    plain.free();
+    const deferred = ossl.createContext({ role: 'server', deferPskLookup: true });
+    const k = key32();
+    const [a2, b2] = duplexPair();
+    const s2 = acceptTls(b2, { openssl: ossl, context: deferred, findPsk: async () => ({ key: k }) });
+    const c2 = connectTls(a2, { psk: { identity: 'ctx', key: k } });
+    await Promise.all([s2.opened, c2.opened]);
+    await Promise.all([s2.close(), c2.close()]);
+    deferred.free();
     const key = key32();
     const [a, b] = duplexPair();
     const server = acceptTls(b, { findPsk: async () => ({ key }) });

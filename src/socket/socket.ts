@@ -216,6 +216,12 @@ export class TlsSocket implements TlsSocketLike {
           "traceHandshake needs a context the socket builds: give the options instead of `context`, or trace with the context's onMessage",
         );
       }
+      if (o.context !== undefined && o.findPsk !== undefined && !o.context.deferPskLookup) {
+        throw new TlsError(
+          'ERR_INVALID_ARGUMENT',
+          'findPsk with a context needs one made with deferPskLookup: true (or give the options instead of `context`)',
+        );
+      }
       const ctx = o.context ?? this.#createContext(ossl, o);
       const conn = ctx.createConnection(o.serverName === undefined ? {} : { serverName: o.serverName });
       this.#owned.push(conn);

@@ -229,6 +229,11 @@ export class SslContext extends Lifetime {
     if (o.onNewSession !== undefined) this.setNewSessionCallback(o.onNewSession);
   }
 
+  /** True if its connections look PSKs up asynchronously (ContextOptions.deferPskLookup). */
+  get deferPskLookup(): boolean {
+    return this.#deferPskLookup !== null;
+  }
+
   #check(ok: number, what: string): void {
     if (!ok) throw configError(this.#rt, 'ERR_CONFIG', `${what} was refused`);
   }
