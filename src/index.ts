@@ -12,6 +12,7 @@ export {
   type ConnectionOptions,
   type EarlyDataRead,
   type EarlyDataStatus,
+  type HandshakeState,
   type PskUseSessionCallback,
   type PskClientCallback,
   type PskFindSessionCallback,
@@ -21,6 +22,7 @@ export {
   type NewSessionCallback,
 } from './tls/connection.js';
 export { SslSession, MAX_MASTER_KEY_LENGTH, type PskSessionOptions } from './tls/session.js';
+export type { PskAnswer, PskKeyAnswer } from './tls/psk-lookup.js';
 export type { Cipher, Digest } from './core/cipher.js';
 export { SecretKey, type KeyMaterial } from './tls/secret.js';
 export { TlsError, type TlsErrorCode, type TlsErrorDetails, type TlsAlert } from './core/errors.js';
@@ -28,7 +30,7 @@ export { onLeak } from './core/lifetime.js';
 export { describeMessage, type TlsMessage } from './tls/observers.js';
 export { handshakeStep, type HandshakeStep } from './tls/handshake-trace.js';
 export { connectTls, acceptTls, TlsSocket, type TlsTarget } from './socket/socket.js';
-export type { TlsSocketOptions } from './socket/socket-options.js';
+export type { TlsSocketOptions, FindPsk } from './socket/socket-options.js';
 export type { TlsSocketInfo, TlsSocketLike } from './socket/socket-shape.js';
 export type { StaticPsk } from './socket/static-psk.js';
 export type { ByteDuplex, WebSocketLike } from './socket/transport.js';

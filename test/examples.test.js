@@ -2,6 +2,9 @@
 // each other and the native CLI) and examples/mqtt (publishing to a TLS-PSK mosquitto through
 // the bridge, received by the native mosquitto_sub).
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { startBridge } from '../lib/node/bridge.js';
 import { mosquittoBroker, opensslClient, opensslServer, pskArgs, startPeer, stopPeers } from './helpers/peers.js';
@@ -52,10 +55,45 @@ describe('examples/node', { timeout: 60000 }, () => {
     await s.stop();
   });
 
+  test('key-store-server.mjs: keys read from a file as clients ask; a key added later counts; unknown and TLS 1.2 refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opw-keys-'));
+    const file = join(dir, 'psk.keys');
+    const alice = key32();
+    const bob = key32();
+    writeFileSync(file, `alice:${hex(alice)}\n`);
+    const srv = node('node/key-store-server.mjs', ['0', file]);
+    try {
+      const [, port] = await srv.waitFor(/listening on 127\.0\.0\.1:(\d+)/);
+      const ask = async (identity, key, extra = ['-tls1_3']) => {
+        const c = opensslClient(Number(port), [...extra, ...pskArgs(identity, key)]);
+        c.write(`hello ${identity}\n`);
+        return c;
+      };
+      const a = await ask('alice', alice);
+      await a.waitFor('HELLO ALICE');
+      await a.stop();
+      writeFileSync(file, `alice:${hex(alice)}\nbob:${hex(bob)}\n`); // no restart
+      const b = await ask('bob', bob);
+      await b.waitFor('HELLO BOB');
+      await b.stop();
+      await srv.waitFor('looked up "bob": found');
+      const c = await ask('carol', key32());
+      await c.exited;
+      await srv.waitFor(/failed: ERR_PSK_UNKNOWN_IDENTITY/);
+      const old = await ask('alice', alice, ['-tls1_2', '-cipher', 'PSK-AES128-GCM-SHA256']);
+      await old.exited;
+      await srv.waitFor(/failed: ERR_PROTOCOL_VERSION .*TLS 1\.3 only/);
+    } finally {
+      await srv.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('bad arguments print the usage and exit 2', async () => {
     for (const [path, args] of [
       ['node/client.mjs', ['127.0.0.1:1', 'id', 'not-hex']],
       ['node/server.mjs', ['0']],
+      ['node/key-store-server.mjs', ['0']],
     ]) {
       const p = node(path, args);
       assert.equal((await p.exited).code, 2);

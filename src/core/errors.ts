@@ -26,6 +26,8 @@ export type TlsErrorCode =
   | 'ERR_PSK_WRONG_KEY'
   /** The server knows none of the PSK identities the client offered. */
   | 'ERR_PSK_UNKNOWN_IDENTITY'
+  /** Server: the asynchronous PSK lookup (findPsk, failPskLookup()) failed, timed out or gave an unusable answer (the cause says which). */
+  | 'ERR_PSK_LOOKUP'
   /** No cipher suite (or group) both sides allow. */
   | 'ERR_NO_SHARED_CIPHER'
   /** No TLS version both sides allow. */

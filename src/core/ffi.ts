@@ -80,6 +80,7 @@ export interface RawExports {
   _opw_conn_set_psk_server_callback(ssl: SslPtr, on: number): void;
   _opw_session_new(): SessionPtr;
   _opw_session_free(session: SessionPtr): void;
+  _opw_session_up_ref(session: SessionPtr): number;
   _opw_session_set1_master_key(session: SessionPtr, key: BytePtr, len: number): number;
   _opw_session_set_cipher(session: SessionPtr, cipher: CipherPtr): number;
   _opw_session_set_protocol_version(session: SessionPtr, version: number): number;
@@ -180,6 +181,7 @@ export interface Shim {
   connSetPskServerCallback(ssl: SslPtr, on: number): void;
   sessionNew(): SessionPtr;
   sessionFree(session: SessionPtr): void;
+  sessionUpRef(session: SessionPtr): number;
   sessionSet1MasterKey(session: SessionPtr, key: BytePtr, len: number): number;
   sessionSetCipher(session: SessionPtr, cipher: CipherPtr): number;
   sessionSetProtocolVersion(session: SessionPtr, version: number): number;
@@ -956,6 +958,16 @@ export function bindShim(raw: RawExports, guard: TrapGuard): Shim {
         throw guard.failure(error);
       }
     },
+    sessionUpRef(session: SessionPtr) {
+      guard.check();
+      const sp = raw.stackSave();
+      try {
+        return raw._opw_session_up_ref(session);
+      } catch (error) {
+        raw.stackRestore(sp);
+        throw guard.failure(error);
+      }
+    },
     sessionSet1MasterKey(session: SessionPtr, key: BytePtr, len: number) {
       guard.check();
       const sp = raw.stackSave();
@@ -1216,6 +1228,7 @@ export const EXPORTED_FUNCTIONS = [
   '_opw_conn_set_psk_server_callback',
   '_opw_session_new',
   '_opw_session_free',
+  '_opw_session_up_ref',
   '_opw_session_set1_master_key',
   '_opw_session_set_cipher',
   '_opw_session_set_protocol_version',

@@ -6,13 +6,33 @@
 import { LOCAL, boolean, bytes, count, string, type OptionSchema } from '../core/checks.js';
 import type { ContextOptions, SslContext } from '../tls/context.js';
 import type { OpenSSL } from '../tls/openssl.js';
+import type { PskAnswer } from '../tls/psk-lookup.js';
 import type { SslSession } from '../tls/session.js';
 import type { StaticPsk } from './static-psk.js';
+
+/**
+ * acceptTls()'s asynchronous PSK lookup (TLS 1.3): called with each identity the client
+ * offers, in the client's order, until one has a PSK. Resolve with `{ key, cipher? }` (the
+ * cipher's digest is the PSK's, default 'TLS_AES_128_GCM_SHA256'; it allows the socket's
+ * maxEarlyData), an SslSession, or null for an unknown identity. A
+ * session made during the lookup and returned from it is the socket's (freed with it) unless
+ * keep() was called on it; any other session stays yours. `signal` aborts when the lookup
+ * times out (pskLookupTimeoutMs) or the socket ends first; a late answer is then dropped.
+ */
+export type FindPsk = (identity: Uint8Array, options: { signal: AbortSignal }) => Promise<PskAnswer> | PskAnswer;
 
 /** connectTls()'s and acceptTls()'s options: a static PSK or the PSK callbacks, every context option, and the socket's own. */
 export interface TlsSocketOptions extends Omit<ContextOptions, 'role'> {
   /** A static PSK: one for a client; one or several (by identity) for a server. */
   psk?: StaticPsk | readonly StaticPsk[];
+  /**
+   * Server, TLS 1.3: find the PSK of an identity asynchronously (a database, a file, a key
+   * vault), while the handshake waits. Excludes `psk`, `pskFindSession` and `pskServer`. A
+   * ClientHello offering TLS 1.2 at most is refused (protocol_version alert).
+   */
+  findPsk?: FindPsk;
+  /** How long one findPsk call may take (default 5 000 ms); then the handshake fails with ERR_PSK_LOOKUP, the client gets internal_error. */
+  pskLookupTimeoutMs?: number;
   /** Client, TLS 1.3: data to send as 0-RTT early data with the ClientHello. Resent after the handshake if the server rejects it. */
   earlyData?: Uint8Array;
   /** Server name for SNI and certificate checks (client). */
@@ -47,6 +67,8 @@ export interface TlsSocketOptions extends Omit<ContextOptions, 'role'> {
 /** The options a socket adds to its context's; a worker socket takes its PSK by identity instead of `psk`. */
 export const SOCKET_OPTIONS = {
   psk: LOCAL,
+  findPsk: LOCAL,
+  pskLookupTimeoutMs: count,
   earlyData: bytes,
   serverName: string,
   session: LOCAL,

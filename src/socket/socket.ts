@@ -18,7 +18,8 @@ import type { SslContext } from '../tls/context.js';
 import type { TlsConnection } from '../tls/connection.js';
 import { loadOpenSSL } from '../tls/loader.js';
 import type { OpenSSL } from '../tls/openssl.js';
-import type { SslSession } from '../tls/session.js';
+import type { PskAnswer } from '../tls/psk-lookup.js';
+import { SslSession, sessionsMade } from '../tls/session.js';
 import type { HandshakeStep } from '../core/handshake-step.js';
 import { traceInto } from '../tls/handshake-trace.js';
 import { readChunks, type TlsSocketInfo, type TlsSocketLike } from './socket-shape.js';
@@ -126,6 +127,8 @@ export class TlsSocket implements TlsSocketLike {
   /** What ended the socket, once it failed. */
   #error: TlsError | null = null;
   #closing: Promise<void> | null = null;
+  /** Aborts the findPsk call in progress, if any, when the socket ends. */
+  #lookupAbort: AbortController | null = null;
   #rejectOpened!: (error: TlsError) => void;
   #resolveClosed!: () => void;
   #rejectClosed!: (error: TlsError) => void;
@@ -213,6 +216,12 @@ export class TlsSocket implements TlsSocketLike {
           "traceHandshake needs a context the socket builds: give the options instead of `context`, or trace with the context's onMessage",
         );
       }
+      if (o.context !== undefined && o.findPsk !== undefined && !o.context.deferPskLookup) {
+        throw new TlsError(
+          'ERR_INVALID_ARGUMENT',
+          'findPsk with a context needs one made with deferPskLookup: true (or give the options instead of `context`)',
+        );
+      }
       const ctx = o.context ?? this.#createContext(ossl, o);
       const conn = ctx.createConnection(o.serverName === undefined ? {} : { serverName: o.serverName });
       this.#owned.push(conn);
@@ -272,23 +281,76 @@ export class TlsSocket implements TlsSocketLike {
     if (this.#role === 'server' && (this.#options.maxEarlyData ?? 0) > 0) {
       // SSL_read_early_data before the handshake: what it returns goes to the reader first.
       for (;;) {
-        const { data, finished } = conn.readEarlyData();
+        const { data, finished, wantPsk } = conn.readEarlyData();
         this.#send();
         if (data) this.#earlyData.push(data);
         if (finished) break;
-        if (!data) await this.#receive();
+        if (wantPsk) await this.#lookUpPsk(conn);
+        else if (!data) await this.#receive();
       }
     }
     for (;;) {
-      let state: 'done' | 'want-read';
+      let state: 'done' | 'want-read' | 'want-psk';
       try {
         state = conn.handshake();
       } finally {
         this.#send(); // the flight, or the alert
       }
       if (state === 'done') return;
-      await this.#receive();
+      if (state === 'want-psk') await this.#lookUpPsk(conn);
+      else await this.#receive();
     }
+  }
+
+  /**
+   * The handshake waits for a PSK (findPsk): asks findPsk about the identities wanted, in the
+   * client's order, until one has a PSK, and answers the connection; a failure, a timeout or
+   * an unusable answer ends the handshake with ERR_PSK_LOOKUP (internal_error to the client).
+   * If the socket ended meanwhile, the answer is dropped: nothing touches the freed connection.
+   */
+  async #lookUpPsk(conn: TlsConnection): Promise<void> {
+    const o = this.#options;
+    const findPsk = o.findPsk;
+    if (typeof findPsk !== 'function') {
+      conn.failPskLookup(new TlsError('ERR_PSK_LOOKUP', 'the context defers PSK lookups (deferPskLookup) but the socket has no findPsk to answer them'));
+      return;
+    }
+    const ms = o.pskLookupTimeoutMs ?? 5000;
+    for (const identity of conn.pskWanted ?? []) {
+      const since = sessionsMade();
+      const controller = new AbortController();
+      this.#lookupAbort = controller;
+      let answer: PskAnswer;
+      try {
+        // A late answer, after a timeout: a session the lookup made is freed, as dropped.
+        const late = (dropped: PskAnswer) => void (dropped instanceof SslSession && dropped.handOverIfMadeSince(since) && dropped.free());
+        answer = await lookupWithin(() => findPsk(identity, { signal: controller.signal }), ms, controller, late);
+      } catch (error) {
+        if (!this.#ended(conn)) conn.failPskLookup(error);
+        return;
+      } finally {
+        this.#lookupAbort = null;
+      }
+      // The man page's ownership (README, Ownership), for a lookup: a session made while it ran and
+      // returned from it is the socket's, unless kept.
+      if (answer instanceof SslSession && answer.handOverIfMadeSince(since)) {
+        if (this.#ended(conn)) answer.free();
+        else this.#owned.push(answer);
+      }
+      if (this.#ended(conn)) return;
+      try {
+        conn.providePsk(identity, answer);
+      } catch (error) {
+        conn.failPskLookup(error);
+        return;
+      }
+      if (answer !== null) return;
+    }
+  }
+
+  /** The socket ended (or its connection was freed): a late lookup answer goes nowhere. */
+  #ended(conn: TlsConnection): boolean {
+    return conn.freed || this.#state === 'failed' || this.#state === 'ended';
   }
 
   /** Reads from the transport into OpenSSL; concurrent callers share one read. */
@@ -475,6 +537,7 @@ export class TlsSocket implements TlsSocketLike {
     }
     if (this.#trace && this.#info === null && !failure.handshake) failure = failure.withHandshake([...this.#trace]);
     this.#error = failure;
+    this.#lookupAbort?.abort(failure);
     if (this.#state !== 'ended') {
       this.#state = 'failed';
       // (A stream already closed or errored ignores error().)
@@ -508,6 +571,33 @@ export class TlsSocket implements TlsSocketLike {
       timer = setTimeout(() => reject(new TlsError('ERR_TIMEOUT', `no answer from the peer within ${ms} ms`)), ms);
     });
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+/**
+ * Runs one findPsk call, failing it with ERR_PSK_LOOKUP (and aborting its signal) after `ms`;
+ * what the lookup answers after that goes to `late`.
+ */
+async function lookupWithin(
+  lookup: () => Promise<PskAnswer> | PskAnswer,
+  ms: number,
+  controller: AbortController,
+  late: (answer: PskAnswer) => void,
+): Promise<PskAnswer> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const answer = Promise.resolve().then(lookup);
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new TlsError('ERR_PSK_LOOKUP', `the PSK lookup (findPsk) did not answer within ${ms} ms (pskLookupTimeoutMs)`);
+      controller.abort(error);
+      answer.then(late, () => {});
+      reject(error);
+    }, ms);
+  });
+  try {
+    return await Promise.race([answer, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -89,6 +89,7 @@ function staticPskCallbacks(
  */
 export function staticPskContext(ossl: OpenSSL, role: 'client' | 'server', options: TlsSocketOptions): { context: SslContext; sessions: SslSession[] } {
   const contextOptions = contextOptionsOf(options);
+  if (options.findPsk !== undefined) return { context: lookupContext(ossl, role, options, contextOptions), sessions: [] };
   if (options.psk === undefined) return { context: ossl.createContext({ ...contextOptions, role }), sessions: [] };
   const setup = staticPskCallbacks(ossl, role, options.psk, {
     tls13: contextOptions.maxVersion !== 'TLSv1.2',
@@ -100,6 +101,17 @@ export function staticPskContext(ossl: OpenSSL, role: 'client' | 'server', optio
     for (const session of setup.sessions) session.free();
     throw error;
   }
+}
+
+/** The context of a server with findPsk: a deferred lookup (deferPskLookup), no synchronous PSK. */
+function lookupContext(ossl: OpenSSL, role: 'client' | 'server', options: TlsSocketOptions, contextOptions: Omit<ContextOptions, 'role'>): SslContext {
+  if (typeof options.findPsk !== 'function') throw new TlsError('ERR_INVALID_ARGUMENT', `findPsk must be an async function, got ${describe(options.findPsk)}`);
+  if (role !== 'server') throw new TlsError('ERR_INVALID_ARGUMENT', 'findPsk is for acceptTls(); a client names its PSK with psk or pskUseSession');
+  const sync = (['psk', 'pskFindSession', 'pskServer'] as const).filter((name) => options[name] !== undefined && options[name] !== null);
+  if (sync.length > 0) {
+    throw new TlsError('ERR_INVALID_ARGUMENT', `findPsk (an asynchronous lookup) excludes the synchronous ${sync.join(' and ')}: give one or the other`);
+  }
+  return ossl.createContext({ ...contextOptions, deferPskLookup: true, role });
 }
 
 function checkPsk(psk: StaticPsk, tls13: boolean): void {

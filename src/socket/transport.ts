@@ -243,15 +243,22 @@ export class DuplexTransport implements Transport {
 
 /** Opens a WebSocket to `url`: the platform's, or in Node (which has none before 22) the `ws` package's. */
 export async function openWebSocket(url: string): Promise<WebSocketLike> {
+  return waitOpen(await newWebSocket(url), url);
+}
+
+/**
+ * A WebSocket to `url`, still connecting: hand it to acceptTls() at once, which listens before
+ * it opens. Waiting for 'open' first can lose what the peer sent first (a relay that queued the
+ * peer's ClientHello sends it as the WebSocket opens, in the same turn as the 'open' event).
+ */
+export async function newWebSocket(url: string): Promise<WebSocketLike> {
   const Platform = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
   const WebSocketClass = Platform ?? (await nodeWebSocket());
-  let ws: WebSocketLike;
   try {
-    ws = new WebSocketClass(url);
+    return new WebSocketClass(url);
   } catch (error) {
     throw new TlsError('ERR_INVALID_ARGUMENT', `cannot open a WebSocket to ${url}: ${textOf(error)}`, { cause: error });
   }
-  return waitOpen(ws, url);
 }
 
 /** Resolves when `ws` is open; rejects with a typed error if it closes first. */

@@ -6,6 +6,9 @@
  *
  * Nothing here touches a network. After every handshake(), write(), shutdown() (and read(),
  * which may answer post-handshake messages), send what drain() returns.
+ *
+ * A server whose context has deferPskLookup may also stop at 'want-psk': the handshake waits
+ * for the PSKs of the identities in pskWanted, given with providePsk() (psk-lookup.ts).
  */
 import type { Cipher, Digest } from '../core/cipher.js';
 import { configError, functionOf, reasonOf, takeErrors } from '../core/error-queue.js';
@@ -18,12 +21,16 @@ import { SSL_ERROR_SYSCALL, SSL_ERROR_ZERO_RETURN, classifyFailure } from './fai
 import { ObserverDispatch, type ObserverImports, type Observers, type TlsMessage } from './observers.js';
 import type { PskCallbackKind, PskCallbacks } from './psk-answers.js';
 import { PskExchange, type PskImports } from './psk-exchange.js';
+import { PskLookup, type PskAnswer } from './psk-lookup.js';
 import type { KeyMaterial } from './secret.js';
+import { utf8 } from '../core/heap.js';
 import { SslSession } from './session.js';
 
 // SSL_get_error() values (openssl/ssl.h); the failure ones are in failure.ts.
 const SSL_ERROR_NONE = 0;
 const SSL_ERROR_WANT_READ = 2;
+/** The ClientHello callback suspended the handshake: here, a deferred PSK lookup waits for answers. */
+const SSL_ERROR_WANT_CLIENT_HELLO_CB = 11;
 // SSL_get_shutdown() bits.
 const SSL_SENT_SHUTDOWN = 1;
 const SSL_RECEIVED_SHUTDOWN = 2;
@@ -41,7 +48,15 @@ export interface EarlyDataRead {
   data: Uint8Array | null;
   /** True once there is no more early data to read: go on with handshake(). */
   finished: boolean;
+  /**
+   * True when the handshake waits for a PSK (deferPskLookup): answer pskWanted with
+   * providePsk(), then call readEarlyData() again.
+   */
+  wantPsk: boolean;
 }
+
+/** What handshake() says: done, waiting for the peer's bytes, or (deferPskLookup) waiting for providePsk(). */
+export type HandshakeState = 'done' | 'want-read' | 'want-psk';
 
 /** SslContext.createConnection()'s options. */
 export interface ConnectionOptions {
@@ -129,12 +144,20 @@ export class TlsConnection extends Lifetime {
   #completed = false;
 
   /** @internal Use SslContext.createConnection(). */
-  constructor(rt: Runtime, ssl: SslPtr, callbacks: PskCallbacks<TlsConnection>, observers: Observers<TlsConnection>, pskDigestFirst: boolean) {
+  constructor(
+    rt: Runtime,
+    ssl: SslPtr,
+    callbacks: PskCallbacks<TlsConnection>,
+    observers: Observers<TlsConnection>,
+    pskDigestFirst: boolean,
+    deferPskLookup: { maxEarlyData: number } | null = null,
+  ) {
     super('TlsConnection');
     this.#rt = rt;
     this.#ssl = ssl;
     this.role = rt.shim.connIsServer(ssl) ? 'server' : 'client';
-    this.#psk = new PskExchange<TlsConnection>(rt, ssl, this, this.role === 'client', callbacks, pskDigestFirst);
+    const lookup = deferPskLookup && this.role === 'server' ? new PskLookup(rt, deferPskLookup.maxEarlyData) : null;
+    this.#psk = new PskExchange<TlsConnection>(rt, ssl, this, this.role === 'client', callbacks, pskDigestFirst, lookup);
     this.#observers = new ObserverDispatch<TlsConnection>(rt, this, observers);
     try {
       this.#io = rt.heap.alloc(8 + RECORD_SIZE);
@@ -269,15 +292,73 @@ export class TlsConnection extends Lifetime {
   /**
    * SSL_do_handshake. 'done' when the handshake is complete; 'want-read' when OpenSSL needs
    * more bytes from the peer: drain(), send, feed() the answer, and call again.
+   *
+   * 'want-psk' (a server whose context has deferPskLookup): the ClientHello offers PSK
+   * identities whose keys are not known yet. Look them up (pskWanted), answer with
+   * providePsk(), or failPskLookup() if the lookup failed, and call handshake() again.
    */
-  handshake(): 'done' | 'want-read' {
+  handshake(): HandshakeState {
     const err = this.#engine(() => this.#rt.shim.connHandshake(this.#ssl));
     if (err === SSL_ERROR_NONE) {
       this.#handshakeComplete();
       return 'done';
     }
     if (err === SSL_ERROR_WANT_READ) return 'want-read';
+    if (err === SSL_ERROR_WANT_CLIENT_HELLO_CB && this.#psk.lookup?.waiting) return 'want-psk';
     throw this.#fail(err);
+  }
+
+  // ---- The deferred PSK lookup (server, ContextOptions.deferPskLookup) ----
+
+  /**
+   * While handshake() (or readEarlyData()) says the handshake waits for a PSK: the identities
+   * offered in the ClientHello that have no answer yet, in the client's order (copies, one
+   * Uint8Array each). Null when the handshake is not waiting.
+   *
+   * The handshake needs answers up to the first identity that has a PSK: answer them in order
+   * and stop at the first PSK found (as OpenSSL asks a find-session callback); an identity
+   * after it is never used. A TLS 1.3 server takes only one PSK, the first one the client
+   * listed among those found.
+   */
+  get pskWanted(): Uint8Array[] | null {
+    this.assertLive();
+    return this.#psk.lookup?.wanted() ?? null;
+  }
+
+  /**
+   * Answers the deferred lookup for one identity of pskWanted: its PSK as an SslSession
+   * (a TLS 1.3 PSK session, e.g. createPskSession(); the connection takes a reference of its
+   * own, so the session stays yours to free whenever you like), as `{ key, cipher? }` (the
+   * connection makes the session, allowing the context's maxEarlyData, and frees it), or `null`
+   * for an identity this server does not know. Then call handshake() again. If every
+   * identity is answered null, the handshake fails with unknown_psk_identity
+   * (ERR_PSK_UNKNOWN_IDENTITY), unless the server has a certificate to fall back on.
+   */
+  providePsk(identity: Uint8Array | string, answer: PskAnswer): void {
+    this.assertLive();
+    this.#assertNotInCallback();
+    const lookup = this.#psk.lookup;
+    if (!lookup) throw new TlsError('ERR_INVALID_ARGUMENT', 'providePsk() is for a server whose context has deferPskLookup: true');
+    const bytes = typeof identity === 'string' ? utf8(identity) : identity;
+    requireBytes(bytes, 'providePsk() identity');
+    lookup.provide(bytes, answer);
+  }
+
+  /**
+   * Ends a handshake waiting for a PSK because the lookup failed (a store that rejected or
+   * timed out): the next handshake() sends internal_error to the client and throws
+   * ERR_PSK_LOOKUP, with `cause` as its cause.
+   */
+  failPskLookup(cause: unknown): void {
+    this.assertLive();
+    this.#assertNotInCallback();
+    const lookup = this.#psk.lookup;
+    if (!lookup) throw new TlsError('ERR_INVALID_ARGUMENT', 'failPskLookup() is for a server whose context has deferPskLookup: true');
+    const error =
+      cause instanceof TlsError && cause.code === 'ERR_PSK_LOOKUP'
+        ? cause
+        : new TlsError('ERR_PSK_LOOKUP', `the PSK lookup failed: ${textOf(cause)}`, { cause });
+    lookup.fail(error);
   }
 
   /** True once the handshake has completed (SSL_is_init_finished). */
@@ -318,6 +399,7 @@ export class TlsConnection extends Lifetime {
       return this.#rt.heap.readSize(nread);
     }
     if (err === SSL_ERROR_WANT_READ || err === SSL_ERROR_ZERO_RETURN) return null;
+    if (err === SSL_ERROR_WANT_CLIENT_HELLO_CB && this.#psk.lookup?.waiting) return null; // still waiting for providePsk()
     throw this.#fail(err);
   }
 
@@ -362,7 +444,8 @@ export class TlsConnection extends Lifetime {
 
   /**
    * SSL_read_early_data (server, TLS 1.3): call before handshake() to accept early data.
-   * Repeat until `finished`, feeding more bytes whenever it returns neither data nor finished.
+   * Repeat until `finished`, feeding more bytes whenever it returns neither data nor finished
+   * (nor `wantPsk`: then answer pskWanted first, as after handshake()'s 'want-psk').
    */
   readEarlyData(): EarlyDataRead {
     const nread = this.#io as number as SizeTPtr;
@@ -372,9 +455,10 @@ export class TlsConnection extends Lifetime {
     const err = this.#engine(() => this.#rt.shim.connReadEarlyData(this.#ssl, data, RECORD_SIZE, nread, finished));
     if (err === SSL_ERROR_NONE) {
       const n = this.#rt.heap.readSize(nread);
-      return { data: n > 0 ? this.#rt.heap.copyOut(data, n) : null, finished: this.#rt.heap.readInt(finished) === 1 };
+      return { data: n > 0 ? this.#rt.heap.copyOut(data, n) : null, finished: this.#rt.heap.readInt(finished) === 1, wantPsk: false };
     }
-    if (err === SSL_ERROR_WANT_READ) return { data: null, finished: false };
+    if (err === SSL_ERROR_WANT_READ) return { data: null, finished: false, wantPsk: false };
+    if (err === SSL_ERROR_WANT_CLIENT_HELLO_CB && this.#psk.lookup?.waiting) return { data: null, finished: false, wantPsk: true };
     throw this.#fail(err, 'ERR_EARLY_DATA');
   }
 

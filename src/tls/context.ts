@@ -91,6 +91,16 @@ export interface ContextOptions {
   /** SSL_CTX_set_psk_server_callback. */
   pskServer?: PskServerCallback;
   /**
+   * Server, TLS 1.3: look PSKs up asynchronously. When a ClientHello offers PSK identities,
+   * handshake() returns 'want-psk' and waits: answer `conn.pskWanted` with
+   * `conn.providePsk(identity, answer)` and call handshake() again (built on the ClientHello
+   * callback's SSL_CLIENT_HELLO_RETRY; OpenSSL's find-session callback is then answered from
+   * what was provided). Excludes pskFindSession and pskServer. TLS 1.3 only: a ClientHello
+   * offering TLS 1.2 at most is refused with a protocol_version alert (ERR_PROTOCOL_VERSION),
+   * unless the server has a certificate. acceptTls()'s `findPsk` uses it.
+   */
+  deferPskLookup?: boolean;
+  /**
    * SSL_CTX_set_keylog_callback: each NSS key log line (SSLKEYLOGFILE format), for decrypting a
    * capture in Wireshark. These are secrets: set it only to debug.
    */
@@ -129,6 +139,7 @@ export const CONTEXT_OPTIONS = {
   pskClient: LOCAL,
   pskFindSession: LOCAL,
   pskServer: LOCAL,
+  deferPskLookup: LOCAL,
   onKeylog: LOCAL,
   onMessage: LOCAL,
   onNewSession: LOCAL,
@@ -147,6 +158,8 @@ export class SslContext extends Lifetime {
   readonly #callbacks: PskCallbacks<TlsConnection> = { useSession: null, client: null, findSession: null, server: null };
   readonly #observers: Observers<TlsConnection> = { keylog: null, message: null, newSession: null };
   #pskDigestFirst = true;
+  /** deferPskLookup: the early data a session made from a `{ key }` answer allows (the context's maxEarlyData). */
+  #deferPskLookup: { maxEarlyData: number } | null = null;
 
   /** @internal Use OpenSSL.createContext(). */
   constructor(rt: Runtime, options: ContextOptions) {
@@ -198,6 +211,10 @@ export class SslContext extends Lifetime {
       this.#check(shim.ctxSetNumTickets(this.#ctx, o.numTickets), 'numTickets');
     }
     if (o.pskDigestFirst !== undefined) this.#pskDigestFirst = flag(o.pskDigestFirst, 'pskDigestFirst') === 1;
+    if (o.deferPskLookup !== undefined && flag(o.deferPskLookup, 'deferPskLookup') === 1) {
+      checkDeferredLookup(o);
+      this.#deferPskLookup = { maxEarlyData: o.maxEarlyData ?? 0 };
+    }
     if (o.certificate !== undefined) this.#usePem('certificate', o.certificate, shim.ctxUseCertificateChainPem);
     if (o.privateKey !== undefined) this.#usePem('privateKey', o.privateKey, shim.ctxUsePrivateKeyPem);
     if (o.ca !== undefined) this.#usePem('ca', o.ca, shim.ctxAddCaPem);
@@ -210,6 +227,11 @@ export class SslContext extends Lifetime {
     if (o.onKeylog !== undefined) this.setKeylogCallback(o.onKeylog);
     if (o.onMessage !== undefined) this.setMessageCallback(o.onMessage);
     if (o.onNewSession !== undefined) this.setNewSessionCallback(o.onNewSession);
+  }
+
+  /** True if its connections look PSKs up asynchronously (ContextOptions.deferPskLookup). */
+  get deferPskLookup(): boolean {
+    return this.#deferPskLookup !== null;
   }
 
   #check(ok: number, what: string): void {
@@ -266,6 +288,12 @@ export class SslContext extends Lifetime {
   #setCallback(kind: PskCallbackKind, cb: unknown, set: (ctx: SslCtxPtr, on: number) => void): void {
     this.assertLive();
     checkCallback(cb, kind);
+    if (cb && this.#deferPskLookup && (kind === 'findSession' || kind === 'server')) {
+      throw new TlsError(
+        'ERR_INVALID_ARGUMENT',
+        `this context looks PSKs up asynchronously (deferPskLookup): it takes no ${kind === 'server' ? 'pskServer' : 'pskFindSession'} callback`,
+      );
+    }
     (this.#callbacks as Record<PskCallbackKind, unknown>)[kind] = cb;
     set(this.#ctx, cb ? 1 : 0);
   }
@@ -300,7 +328,7 @@ export class SslContext extends Lifetime {
     const rt = this.#rt;
     const ssl = rt.shim.connNew(this.#ctx);
     if (ssl === 0) throw configError(rt, 'ERR_CONFIG', 'SSL_new failed');
-    const conn = new TlsConnection(rt, ssl, this.#callbacks, this.#observers, this.#pskDigestFirst);
+    const conn = new TlsConnection(rt, ssl, this.#callbacks, this.#observers, this.#pskDigestFirst, this.#deferPskLookup);
     try {
       conn.configure(options);
     } catch (error) {
@@ -327,6 +355,21 @@ function checkOptions(options: ContextOptions): void {
   }
   if (options.role !== 'client' && options.role !== 'server') {
     throw new TlsError('ERR_INVALID_ARGUMENT', `role must be 'client' or 'server', got ${describe(options.role)}`);
+  }
+}
+
+/** deferPskLookup is a TLS 1.3 server's, and replaces the synchronous server callbacks. */
+function checkDeferredLookup(o: ContextOptions): void {
+  if (o.role !== 'server') throw new TlsError('ERR_INVALID_ARGUMENT', 'deferPskLookup is for servers (role: server)');
+  const sync = (['pskFindSession', 'pskServer'] as const).filter((name) => o[name] !== undefined && o[name] !== null);
+  if (sync.length > 0) {
+    throw new TlsError(
+      'ERR_INVALID_ARGUMENT',
+      `deferPskLookup (an asynchronous lookup, e.g. acceptTls's findPsk) excludes the synchronous ${sync.join(' and ')}: give one or the other`,
+    );
+  }
+  if (o.maxVersion === 'TLSv1.2') {
+    throw new TlsError('ERR_INVALID_ARGUMENT', "deferPskLookup works for TLS 1.3 only, and maxVersion is 'TLSv1.2'");
   }
 }
 

@@ -9,6 +9,8 @@ import type { Borrowed, BytePtr, OutPtr, SslPtr } from '../core/pointers.js';
 import type { Runtime } from '../core/runtime.js';
 
 const TLSEXT_TYPE_PSK = 41;
+const TLSEXT_TYPE_SUPPORTED_VERSIONS = 43;
+const TLS1_3_VERSION = 0x0304;
 
 export function sameDigest(cipher: Cipher, digest: Digest): boolean {
   return cipher.handshakeDigest?.name === digest.name;
@@ -62,6 +64,21 @@ export function offeredIdentities(rt: Runtime, ssl: SslPtr): Uint8Array[] {
     at += 2 + idLen + 4;
   }
   return identities;
+}
+
+/**
+ * Inside the ClientHello callback: whether the client offers TLS 1.3 (its supported_versions
+ * extension lists 0x0304; RFC 8446 §4.2.1). Without that extension a client speaks TLS 1.2 at most.
+ */
+export function clientOffersTls13(rt: Runtime, ssl: SslPtr): boolean {
+  const { result: len, pointer } = rt.heap.withOutPointer((out: OutPtr<Borrowed<BytePtr>>) =>
+    rt.shim.connClientHelloExt(ssl, TLSEXT_TYPE_SUPPORTED_VERSIONS, out),
+  );
+  if (len < 1) return false;
+  const ext = rt.heap.copyOut(pointer, len);
+  const end = Math.min(1 + ext[0]!, ext.length);
+  for (let at = 1; at + 1 < end; at += 2) if (((ext[at]! << 8) | ext[at + 1]!) === TLS1_3_VERSION) return true;
+  return false;
 }
 
 /** Inside the ClientHello callback: the client's cipher suites, by number. */

@@ -28,6 +28,11 @@
  * Each callback is still called exactly once per ClientHello and identity, as OpenSSL would.
  * An answer asked ahead is checked right away (psk-answers.ts) and kept typed, or kept as the
  * error that checking it raised, which OpenSSL's own call then reports.
+ *
+ * A server with a deferred lookup (psk-lookup.ts) has no find-session or server callback of
+ * the application's: the ClientHello callback first lets the lookup suspend the handshake
+ * until every identity it needs has an answer, and the find-session callback is then one of
+ * the exchange's own that answers from them.
  */
 import type { Digest } from '../core/cipher.js';
 import { TlsError, isTlsError, textOf } from '../core/errors.js';
@@ -47,7 +52,8 @@ import {
   type PskCallbackKind,
   type PskCallbacks,
 } from './psk-answers.js';
-import { keepDigestOnly, offeredIdentities, putDigestFirst } from './psk-digest.js';
+import { clientOffersTls13, keepDigestOnly, offeredIdentities, putDigestFirst } from './psk-digest.js';
+import type { PskLookup } from './psk-lookup.js';
 import { SecretKey, type KeyMaterial } from './secret.js';
 import { SslSession } from './session.js';
 
@@ -58,6 +64,9 @@ import { SslSession } from './session.js';
  */
 const FAIL_HANDSHAKE = 0xffffffff;
 const ALERT_INTERNAL_ERROR = 80;
+const ALERT_PROTOCOL_VERSION = 70;
+/** What the ClientHello callback returns to suspend the handshake (OPW_CLIENT_HELLO_RETRY in opw.h). */
+const CLIENT_HELLO_RETRY = -1;
 /** unknown_psk_identity (RFC 4279; allowed in TLS 1.3 by RFC 8446 §6.2). */
 const ALERT_UNKNOWN_PSK_IDENTITY = 115;
 /** OpenSSL hands the old-style server callback identities of at most PSK_MAX_IDENTITY_LEN. */
@@ -108,21 +117,42 @@ export class PskExchange<C> implements PskImports {
   /** Sessions handed over by the callbacks that made them: freed with this connection. */
   readonly #adopted: SslSession[] = [];
   #callbackError: TlsError | null = null;
+  /** Server: the deferred PSK lookup, if the context asked for one (then there is no application find-session or server callback). */
+  readonly #lookup: PskLookup | null;
   #inCallback = false;
   #writingEarlyData = false;
 
-  constructor(rt: Runtime, ssl: SslPtr, conn: C, client: boolean, callbacks: PskCallbacks<C>, digestFirst: boolean) {
+  constructor(rt: Runtime, ssl: SslPtr, conn: C, client: boolean, callbacks: PskCallbacks<C>, digestFirst: boolean, lookup: PskLookup | null = null) {
     this.#rt = rt;
     this.#ssl = ssl;
     this.#conn = conn;
     this.#client = client;
     this.#callbacks = { ...callbacks };
     this.#digestFirst = digestFirst;
+    this.#lookup = lookup;
+    if (lookup) {
+      // OpenSSL's find-session callback, answered from what the application provided.
+      this.#callbacks.findSession = (_conn, identity) => lookup.answer(identity);
+      this.#callbacks.server = null;
+      rt.shim.connSetPskFindSessionCallback(ssl, 1);
+      rt.shim.connSetPskServerCallback(ssl, 0);
+    }
+  }
+
+  /** The deferred lookup's state (server, ContextOptions.deferPskLookup), or null. */
+  get lookup(): PskLookup | null {
+    return this.#lookup;
   }
 
   /** SSL_set_psk_*_callback: replaces one callback (null removes it). */
   setCallback<K extends PskCallbackKind>(kind: K, cb: PskCallbacks<C>[K] | null, set: (ssl: SslPtr, on: number) => void): void {
     checkCallback(cb, kind);
+    if (this.#lookup && (kind === 'findSession' || kind === 'server')) {
+      throw new TlsError(
+        'ERR_INVALID_ARGUMENT',
+        `this connection looks PSKs up asynchronously (deferPskLookup): it answers with providePsk(), not a ${CALLBACK_NAMES[kind]}`,
+      );
+    }
     this.#callbacks[kind] = cb as PskCallbacks<C>[K];
     set(this.#ssl, cb ? 1 : 0);
   }
@@ -161,6 +191,7 @@ export class PskExchange<C> implements PskImports {
   /** "The memory pointed to by *id ... should be freed ... after the handshake is complete." */
   handshakeComplete(): void {
     this.#releaseIdentity();
+    this.#lookup?.release();
   }
 
   /** What the exchange knows about a failed handshake (failure.ts). */
@@ -177,6 +208,7 @@ export class PskExchange<C> implements PskImports {
   /** With its connection: the identity cleansed, answers forgotten, adopted sessions freed. */
   release(): void {
     this.#releaseIdentity();
+    this.#lookup?.release();
     this.#askedUseSession = null;
     this.#askedFindSession.clear();
     this.#askedServer.clear();
@@ -308,11 +340,47 @@ export class PskExchange<C> implements PskImports {
    */
   clientHello(): number {
     try {
+      if (this.#lookup) {
+        const step = this.#lookupStep(this.#lookup);
+        if (step !== 0) return step;
+      }
       return this.#askAheadAsServer();
     } catch (error) {
       this.#recordError(toTlsError(error, 'findSession'));
       return ALERT_INTERNAL_ERROR;
     }
+  }
+
+  // ---- The deferred lookup ----
+
+  /**
+   * Server with a deferred lookup, in the ClientHello callback: fails the handshake if the
+   * lookup failed or the ClientHello is TLS 1.2 (whose PSK OpenSSL 1.1.1 asks for in the
+   * middle of ClientKeyExchange, where nothing can wait), suspends it while an identity needed
+   * has no answer, and otherwise goes on (0).
+   */
+  #lookupStep(lookup: PskLookup): number {
+    const failure = lookup.takeFailure();
+    if (failure) {
+      this.#recordError(failure);
+      return ALERT_INTERNAL_ERROR;
+    }
+    const rt = this.#rt;
+    const ssl = this.#ssl;
+    if (!rt.shim.connTls13Enabled(ssl) || !clientOffersTls13(rt, ssl)) {
+      if (rt.shim.connHasCertificate(ssl)) return 0; // a certificate handshake needs no PSK
+      this.#recordError(
+        new TlsError(
+          'ERR_PROTOCOL_VERSION',
+          'the client offered TLS 1.2 only, and this server looks PSKs up asynchronously (findPsk, deferPskLookup), which ' +
+            'works for TLS 1.3 only: OpenSSL 1.1.1 asks for a TLS 1.2 PSK in the middle of the handshake, where it cannot wait. ' +
+            'Have the client allow TLS 1.3, or serve TLS 1.2 clients with the synchronous psk or pskServer options',
+        ),
+      );
+      return ALERT_PROTOCOL_VERSION;
+    }
+    const ownTicket = (id: Uint8Array) => rt.heap.withBytes(id, (p, n) => rt.shim.connMayBeOwnTicket(ssl, p, n)) === 1;
+    return lookup.step(offeredIdentities(rt, ssl), ownTicket) === 'wait' ? CLIENT_HELLO_RETRY : 0;
   }
 
   // ---- Asking ahead ----

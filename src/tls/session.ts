@@ -26,6 +26,13 @@ import { SecretKey, keyLength, type KeyMaterial } from './secret.js';
 /** OpenSSL 1.1.1 keeps at most this many bytes of master key (SSL_MAX_MASTER_KEY_LENGTH). */
 export const MAX_MASTER_KEY_LENGTH = 48;
 
+let sessionCount = 0;
+
+/** @internal How many SslSession wrappers have been made so far, in every instance: marks the start of an asynchronous lookup. */
+export function sessionsMade(): number {
+  return sessionCount;
+}
+
 /** OpenSSL.createPskSession()'s options: a TLS 1.3 external PSK as a session. */
 export interface PskSessionOptions {
   /** The pre-shared key: 1 to 48 bytes, or a SecretKey. Copied into OpenSSL; any copy made on the way is cleansed. */
@@ -50,6 +57,10 @@ export class SslSession extends Lifetime {
   #madeIn: object | null;
   /** Set once a connection took this session over; freed with that connection. */
   #handedOver = false;
+  /** keep() was called: the application's, wherever it was made. */
+  #kept = false;
+  /** Its place in the order sessions are made in (sessionsMade()). */
+  readonly #serial: number;
 
   /** @internal Takes ownership of one reference to `ptr`. */
   constructor(rt: Runtime, ptr: SessionPtr) {
@@ -57,6 +68,7 @@ export class SslSession extends Lifetime {
     this.#rt = rt;
     this.#ptr = ptr;
     this.#madeIn = rt.callbackFrame;
+    this.#serial = ++sessionCount;
   }
 
   /**
@@ -67,6 +79,7 @@ export class SslSession extends Lifetime {
   keep(): this {
     this.assertLive();
     this.#madeIn = null;
+    this.#kept = true;
     return this;
   }
 
@@ -81,10 +94,22 @@ export class SslSession extends Lifetime {
     return true;
   }
 
+  /**
+   * @internal True, and from now on the caller's to free, if this session was made after
+   * sessionsMade() returned `since` (while an asynchronous lookup ran) and was neither kept
+   * nor handed over already: the same ownership for acceptTls's findPsk.
+   */
+  handOverIfMadeSince(since: number): boolean {
+    if (this.freed || this.#handedOver || this.#kept || this.#serial <= since) return false;
+    this.#handedOver = true;
+    this.#madeIn = null;
+    return true;
+  }
+
   protected override freedMessage(what: string): string {
     if (!this.#handedOver) return super.freedMessage(what);
     return (
-      `this ${what} was created inside a PSK callback and returned from it, so it went to OpenSSL with its connection ` +
+      `this ${what} was created inside a PSK callback (or a findPsk lookup) and returned from it, so it went to OpenSSL with its connection ` +
       "(the man page's ownership) and was freed with it; to use one session for many connections, create it outside " +
       'the callback, or call keep() on it before returning it'
     );

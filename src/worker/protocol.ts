@@ -17,7 +17,7 @@ import type { HandshakeStep } from '../core/handshake-step.js';
 /** Socket options that can cross to the worker: plain data only (no callbacks, no objects). */
 export interface WorkerSocketOptions extends Omit<
   ContextOptions,
-  'role' | 'pskUseSession' | 'pskClient' | 'pskFindSession' | 'pskServer' | 'onKeylog' | 'onMessage' | 'onNewSession'
+  'role' | 'pskUseSession' | 'pskClient' | 'pskFindSession' | 'pskServer' | 'deferPskLookup' | 'onKeylog' | 'onMessage' | 'onNewSession'
 > {
   /** Client: the identity of an imported PSK to use (default: the only one imported). */
   identity?: string;
@@ -39,6 +39,14 @@ export interface WorkerSocketOptions extends Omit<
   allowHalfOpen?: boolean;
   /** Record the handshake's steps (names, sizes, times; never bytes), as connectTls does. */
   traceHandshake?: boolean;
+  /**
+   * Server: look each offered identity up in the worker's key store when a ClientHello asks
+   * for it, asynchronously (acceptTls's findPsk), instead of preparing every imported PSK
+   * before the handshake. TLS 1.3 only: a TLS 1.2 ClientHello is refused (protocol_version).
+   */
+  asyncLookup?: boolean;
+  /** With asyncLookup: how long one lookup may take (default 5 000 ms), then ERR_PSK_LOOKUP. */
+  pskLookupTimeoutMs?: number;
 }
 
 export interface StartOptions {

@@ -11,7 +11,8 @@ import type { SecretKey } from '../tls/secret.js';
 import type { TlsSocketInfo } from '../socket/socket-shape.js';
 import { acceptTls, connectTls, type TlsSocket } from '../socket/socket.js';
 import type { StaticPsk } from '../socket/static-psk.js';
-import { openWebSocket } from '../socket/transport.js';
+import type { FindPsk } from '../socket/socket-options.js';
+import { newWebSocket } from '../socket/transport.js';
 import { PORT_WINDOW, type PassphraseOptions, type SocketChannel, type StartOptions, type WorkerSocketOptions } from './protocol.js';
 import { DEFAULT_SUITE, derivePsk } from './passphrase.js';
 import { streamsOverPort } from './port-streams.js';
@@ -97,12 +98,14 @@ export class TlsWorkerService {
       toPage.abort(error).catch(() => {});
       throw error;
     }
-    const { identity, identities, ...socketOptions } = options;
+    const { identity, identities, asyncLookup, ...socketOptions } = options;
+    if (asyncLookup && role !== 'server') throw new TlsError('ERR_INVALID_ARGUMENT', 'asyncLookup is for accept()');
     const creating = (async () => {
       const openssl = await this.instance();
-      return role === 'client'
-        ? connectTls(url, { ...socketOptions, openssl, psk: this.#psk(identity) })
-        : acceptTls(await openWebSocket(url), { ...socketOptions, openssl, psk: this.#psks(identities) });
+      if (role === 'client') return connectTls(url, { ...socketOptions, openssl, psk: this.#psk(identity) });
+      const keys = asyncLookup ? { findPsk: this.#findPsk(identities) } : { psk: this.#psks(identities) };
+      // Handed over while connecting: the client may have spoken first (see newWebSocket).
+      return acceptTls(await newWebSocket(url), { ...socketOptions, openssl, ...keys });
     })();
     creating.catch(() => {});
     this.#sockets.set(id, creating);
@@ -135,6 +138,31 @@ export class TlsWorkerService {
     const list = (identities ?? [...this.#keys.keys()]).map((identity) => this.#psk(identity));
     if (list.length === 0) throw new TlsError('ERR_INVALID_ARGUMENT', 'accept() needs at least one imported PSK');
     return list;
+  }
+
+  /**
+   * accept()'s asynchronous lookup (asyncLookup): each identity the client offers is looked up
+   * in the key store when the handshake asks for it, among `identities` if given.
+   */
+  #findPsk(identities: string[] | undefined): FindPsk {
+    const allowed = identities ? new Set(identities) : null;
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    return async (bytes) => {
+      let identity: string;
+      try {
+        identity = decoder.decode(bytes);
+      } catch {
+        return null; // imported identities are strings: one that is not UTF-8 is none of them
+      }
+      if (allowed && !allowed.has(identity)) return null;
+      const entry = await this.#lookUp(identity);
+      return entry ? { key: entry.key, cipher: entry.cipher } : null;
+    };
+  }
+
+  /** The key store's lookup: what a handshake awaits. Keys imported into this worker live in its wasm memory. */
+  async #lookUp(identity: string): Promise<{ key: SecretKey; cipher: string } | null> {
+    return this.#keys.get(identity) ?? null;
   }
 
   async closed(id: number): Promise<void> {

@@ -3,7 +3,7 @@
  * checked for its type, range and size before anything uses it, and option objects are rebuilt
  * from the known names only (an unknown name, `__proto__` included, is refused).
  */
-import { bytes, count, kindOf, nonEmptyString, oneOf, plainChecks, refuse, string, stringList, type Check } from '../core/checks.js';
+import { boolean, bytes, count, kindOf, nonEmptyString, oneOf, plainChecks, refuse, string, stringList, type Check } from '../core/checks.js';
 import { TlsError } from '../core/errors.js';
 import { SOCKET_OPTIONS } from '../socket/socket-options.js';
 import { CONTEXT_OPTIONS } from '../tls/context.js';
@@ -55,6 +55,7 @@ const WORKER_SOCKET_OPTIONS = {
   ...plainChecks(SOCKET_OPTIONS),
   identity,
   identities: stringList,
+  asyncLookup: boolean,
 } satisfies { [K in keyof WorkerSocketOptions]-?: Check<unknown> };
 
 type Assert<T extends true> = T;

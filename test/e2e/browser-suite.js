@@ -2,9 +2,9 @@
 // Firefox and WebKit alike): the end-to-end scenario table from a page, two pages through a
 // relay, a page that does not read, the relay example, and the TLS worker (sessions on each
 // stream path the engine has, workers terminated and crashed, a compromised page's raw
-// messages, a flood without credit, bulk both ways, a strict Content-Security-Policy), and the
-// key vault on its own origin (./vault-suite.js). Each file test/e2e/<engine>.test.js runs them
-// for its engine.
+// messages, a flood without credit, bulk both ways, accept() with an asynchronous key lookup,
+// a strict Content-Security-Policy), and the key vault on its own origin (./vault-suite.js).
+// Each file test/e2e/<engine>.test.js runs them for its engine.
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { startRelayDemo } from '../../examples/relay/relay.mjs';
 import { serveStatic } from '../../examples/static-server.mjs';
 import { startDevice } from '../../examples/redfish/device.mjs';
 import { startBridge } from '../../lib/node/bridge.js';
+import { connectTls } from '../../lib/index.js';
 import { deviceApi } from '../helpers/device-api.js';
 import { checkMqttRun, mqttSetup } from '../helpers/mqtt.js';
 import { nodeTlsEchoServer, nodeTlsFloodServer, pskArgs, silentServer, stopPeers } from '../helpers/peers.js';
@@ -352,6 +353,31 @@ export function browserTests(engine) {
         });
       });
     }
+
+    test('accept({ asyncLookup }): a Node client through a relay; the worker looks its identity up as the handshake asks', async () => {
+      const relay = await startRelay();
+      const key = random(32);
+      const url = `${relay.url}/async-accept`;
+      try {
+        const serving = inWorkerPage('asyncAccept', { url, identity: 'web-async', keyHex: hex(key) });
+        const client = connectTls(url, { psk: { identity: 'web-async', key } });
+        const info = await client.opened;
+        assert.equal(info.protocol, 'TLSv1.3');
+        const writer = client.writable.getWriter();
+        await writer.write(new TextEncoder().encode('looked up'));
+        const reader = client.readable.getReader();
+        const echoed = await reader.read();
+        reader.releaseLock();
+        writer.releaseLock();
+        await client.close().catch(() => {});
+        const r = await serving;
+        assert.equal(r.error, undefined, JSON.stringify(r.error));
+        assert.equal(new TextDecoder().decode(echoed.value), 'looked up');
+        assert.deepEqual([r.info.protocol, r.echoed, r.ended], ['TLSv1.3', 9, true]);
+      } finally {
+        await relay.close();
+      }
+    });
 
     test('a PSK derived from a passphrase in the worker (PBKDF2 in WebCrypto)', async () => {
       const salt = random(16);

@@ -336,3 +336,30 @@ export async function workerBulkEcho(createTlsWorker, { url, identity, keyHex, b
     worker.terminate();
   }
 }
+
+/**
+ * The worker's accept() with asyncLookup: imports a PSK, accepts one client through `url` (a
+ * relay; the worker looks the client's identity up in its store as the handshake asks), echoes
+ * its first chunk, and closes once the client has.
+ */
+export async function asyncAccept(createTlsWorker, { url, identity, keyHex }) {
+  const worker = await createTlsWorker();
+  try {
+    await worker.importPsk(identity, fromHex(keyHex).buffer);
+    const socket = worker.accept(url, { asyncLookup: true });
+    const info = await socket.opened;
+    const reader = socket.readable.getReader();
+    const writer = socket.writable.getWriter();
+    const { value } = await reader.read();
+    await writer.write(value);
+    const end = await reader.read(); // the client's close_notify
+    reader.releaseLock();
+    writer.releaseLock();
+    await socket.close();
+    return { info, echoed: value.length, ended: end.done };
+  } catch (error) {
+    return { error: describeError(error) };
+  } finally {
+    worker.terminate();
+  }
+}

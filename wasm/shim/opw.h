@@ -129,6 +129,7 @@ OPW_EXPORT void opw_conn_set_psk_server_callback(SSL *ssl, int on);
 /* session.c: SSL_SESSION */
 OPW_EXPORT SSL_SESSION *opw_session_new(void);
 OPW_EXPORT void opw_session_free(SSL_SESSION *session);
+OPW_EXPORT int opw_session_up_ref(SSL_SESSION *session);
 OPW_EXPORT int opw_session_set1_master_key(SSL_SESSION *session, const uint8_t *key, size_t len);
 OPW_EXPORT int opw_session_set_cipher(SSL_SESSION *session, const SSL_CIPHER *cipher);
 OPW_EXPORT int opw_session_set_protocol_version(SSL_SESSION *session, int version);
@@ -159,7 +160,7 @@ OPW_IMPORT(0) int opw_js_psk_use_session(SSL *ssl, const EVP_MD *md, const unsig
 OPW_IMPORT(0xffffffff) unsigned int opw_js_psk_client(SSL *ssl, const char *hint, char *identity, unsigned int max_identity_len, unsigned char *psk, unsigned int max_psk_len);
 OPW_IMPORT(0) int opw_js_psk_find_session(SSL *ssl, const unsigned char *identity, size_t identity_len, SSL_SESSION **sess);
 OPW_IMPORT(0xffffffff) unsigned int opw_js_psk_server(SSL *ssl, const char *identity, unsigned char *psk, unsigned int max_psk_len);
-/* Returns 0 to go on, or the TLS alert to fail the handshake with (80: internal_error). */
+/* Returns 0 to go on, OPW_CLIENT_HELLO_RETRY (-1) to suspend the handshake until the next SSL_do_handshake, or the TLS alert to fail it with (80: internal_error). */
 OPW_IMPORT(80) int opw_js_client_hello(SSL *ssl);
 OPW_IMPORT() void opw_js_keylog(SSL *ssl, const char *line);
 /* Returns 1 if the facade took the reference to `session`, 0 if not; 1 on failure: at worst a leak, never a double free. */
@@ -168,6 +169,7 @@ OPW_IMPORT() void opw_js_message(SSL *ssl, int write_p, int version, int content
 /* clang-format on */
 
 /* Shared between the shim's files, not exported. */
+#define OPW_CLIENT_HELLO_RETRY (-1)
 int opw_random_install(void);
 int opw_psk_use_session_cb(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t *idlen,
                            SSL_SESSION **sess);

@@ -63,6 +63,11 @@ unsigned int opw_psk_server_cb(SSL *ssl, const char *identity, unsigned char *ps
  * look up the client's PSK first and keep only suites of its digest (a 1.1.1 server would
  * otherwise pick the suite blind, then drop a PSK of another digest), and refuse an unknown
  * identity with unknown_psk_identity when it has no certificate to fall back on.
+ *
+ * It is also the one point of a TLS 1.3 server handshake that can wait: with an asynchronous
+ * PSK lookup the facade answers OPW_CLIENT_HELLO_RETRY, SSL_do_handshake returns with
+ * SSL_ERROR_WANT_CLIENT_HELLO_CB, and the next SSL_do_handshake calls this callback again on
+ * the same ClientHello (statem_srvr.c keeps it until the callback says go on).
  */
 int opw_client_hello_cb(SSL *ssl, int *alert, void *arg)
 {
@@ -70,6 +75,8 @@ int opw_client_hello_cb(SSL *ssl, int *alert, void *arg)
 
     if (fail_with == 0)
         return SSL_CLIENT_HELLO_SUCCESS;
+    if (fail_with == OPW_CLIENT_HELLO_RETRY)
+        return SSL_CLIENT_HELLO_RETRY;
     *alert = fail_with;
     return SSL_CLIENT_HELLO_ERROR;
 }

@@ -12,6 +12,12 @@ void opw_session_free(SSL_SESSION *session)
     SSL_SESSION_free(session);
 }
 
+/* A reference of the caller's own, for a session that must outlive its giver's free(). */
+int opw_session_up_ref(SSL_SESSION *session)
+{
+    return SSL_SESSION_up_ref(session);
+}
+
 int opw_session_set1_master_key(SSL_SESSION *session, const uint8_t *key, size_t len)
 {
     return SSL_SESSION_set1_master_key(session, key, len);
