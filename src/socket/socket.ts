@@ -205,8 +205,22 @@ export class TlsSocket implements TlsSocketLike {
     const o = this.#options;
     this.#transport = transport;
     try {
-      const ossl = o.openssl ?? (await sharedOpenSSL());
-      this.#transport = await toTransport(target, transport, o.maxBufferedBytes);
+      // The WebSocket opens while the module downloads and compiles (the first connection of
+      // a page waits for the slower of the two, not their sum).
+      const opening = toTransport(target, transport, o.maxBufferedBytes);
+      let ossl: OpenSSL;
+      try {
+        [ossl, this.#transport] = await Promise.all([o.openssl ?? sharedOpenSSL(), opening]);
+      } catch (error) {
+        // One failed: a transport the other opened meanwhile is closed, not left open.
+        opening.then((opened) => (opened === transport ? undefined : opened.close())).catch(() => {});
+        throw error;
+      }
+      if (this.#state === 'failed') {
+        // closed by the application while both were on their way
+        if (this.#transport !== transport) void this.#transport.close();
+        throw this.#error;
+      }
       if (this.#trace && o.context !== undefined) {
         throw new TlsError(
           'ERR_INVALID_ARGUMENT',
