@@ -27,9 +27,26 @@ try {
   const probe = createServer();
   const port = await listen(probe);
   probe.close();
-  const child = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-nocert', '-quiet', '-tls1_3', '-ciphersuites', 'TLS_CHACHA20_POLY1305_SHA256', '-psk', KEY_HEX, '-psk_identity', 'bench'], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
+  const child = spawn(
+    'openssl',
+    [
+      's_server',
+      '-accept',
+      `127.0.0.1:${port}`,
+      '-nocert',
+      '-quiet',
+      '-tls1_3',
+      '-ciphersuites',
+      'TLS_CHACHA20_POLY1305_SHA256',
+      '-psk',
+      KEY_HEX,
+      '-psk_identity',
+      'bench',
+    ],
+    {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    },
+  );
   stops.push(() => child.kill());
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise((resolve) => {
@@ -114,6 +131,13 @@ function report(profile) {
     byScript.set(script, (byScript.get(script) ?? 0) + n);
   }
   const pct = (n) => `${((100 * n) / total).toFixed(1).padStart(5)}%`;
-  console.log('  by script:', [...byScript].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([s, n]) => `${s} ${pct(n).trim()}`).join(', '));
+  console.log(
+    '  by script:',
+    [...byScript]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8)
+      .map(([s, n]) => `${s} ${pct(n).trim()}`)
+      .join(', '),
+  );
   for (const [key, n] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${pct(n)}  ${key}`);
 }
