@@ -23,6 +23,7 @@ import { connect as netConnect, createServer as createTcpServer } from 'node:net
 import { cpus } from 'node:os';
 import { constants } from 'node:crypto';
 import { Duplex } from 'node:stream';
+import { WebSocket as NodeWebSocket } from 'ws';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -32,6 +33,7 @@ import { createTlsWorker } from '../lib/worker/index.js';
 import { launchBrowser } from '../examples/browsers.mjs';
 import { serveStatic } from '../examples/static-server.mjs';
 import createBench from './dist/bench-wasm.mjs';
+import { firstByteFigures, firstByteLines } from './first-byte.mjs';
 import {
   BULK_WRITE,
   HANDSHAKES,
@@ -44,6 +46,7 @@ import {
   loadTimes,
   median3Async,
   memoryFigures,
+  plainBulkFigure,
   sideContext,
   socketFigures,
   within,
@@ -54,12 +57,18 @@ const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
 const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-const unknown = args.filter((a, i) => !['--short', '--json', '--only'].includes(a) && !['--json', '--only'].includes(args[i - 1]));
-if (unknown.length || (flag('--json') && !option('--json')) || (flag('--only') && option('--only') !== 'worker')) {
-  console.error('usage: npm run bench [-- --json FILE] [--short] [--only worker]');
+const unknown = args.filter((a, i) => !['--short', '--json', '--only', '--runs'].includes(a) && !['--json', '--only', '--runs'].includes(args[i - 1]));
+const ONLY = option('--only');
+if (unknown.length || (flag('--json') && !option('--json')) || (flag('--only') && !['worker', 'first-byte', 'bulk'].includes(ONLY))) {
+  console.error('usage: npm run bench [-- --json FILE] [--short] [--only worker|first-byte|bulk] [--runs N]');
   process.exit(2);
 }
-const ONLY_WORKER = option('--only') === 'worker';
+const ONLY_WORKER = ONLY === 'worker';
+/** Only the bulk figures: the ChaCha20 socket and worker bulk, next to the plain WebSocket's. */
+const ONLY_BULK = ONLY === 'bulk';
+const ONLY_FIRST_BYTE = ONLY === 'first-byte';
+/** Runs of each cold first-byte variant (at least 7 for the README's figures). */
+const FIRST_BYTE_RUNS = Number(option('--runs') ?? 0) || (flag('--short') ? 1 : 7);
 const SHORT = flag('--short');
 const TIMING = SHORT ? { seconds: 0.05, warmup: 0.02 } : { seconds: 1, warmup: 0.3 };
 const CONNECTIONS = SHORT ? 50 : 1000;
@@ -273,7 +282,39 @@ async function nodeTlsBulk(port, test, seconds) {
 
 const ratio = (value, base) => (value && base ? value / base : null);
 
+/** A TCP server that reads and discards, answering one byte once it reads a 0x00 (plainBulk's end marker). */
+async function plainSink() {
+  const server = createTcpServer((socket) => {
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => {
+      if (chunk.includes(0)) socket.write(Buffer.from([1]));
+    });
+    socket.on('end', () => socket.end());
+  });
+  const port = await listen(server);
+  return { port, stop: () => (server.close(), undefined) };
+}
+
+/** --only first-byte: the cold first-byte figures and their targets, nothing else. */
+async function firstByteOnly() {
+  const chromium = await launchBrowser('chromium');
+  running.push(() => chromium.close());
+  try {
+    const firstByte = await within(firstByteFigures(chromium.playwright, { runs: FIRST_BYTE_RUNS, log }), 1800, 'the first-byte figures');
+    const report = { machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, short: SHORT }, firstByte };
+    report.targets = firstByteTargets(firstByte);
+    for (const line of firstByteLines(firstByte)) console.log(line);
+    console.log('\ntargets:');
+    for (const t of report.targets) console.log(`  ${t.met ? 'met ' : 'MISS'}  ${t.name}: ${fmt(t.value)} (${t.target})`);
+    if (option('--json')) writeFileSync(option('--json'), `${JSON.stringify(report, null, 2)}\n`);
+  } finally {
+    await stopAll();
+  }
+}
+
 async function main() {
+  if (ONLY_FIRST_BYTE) return firstByteOnly();
+  const PARTIAL = ONLY_WORKER || ONLY_BULK;
   const figures = [];
   const bytes = readFileSync(here('../wasm/dist/openssl-psk.wasm'));
   const glue = readFileSync(here('../wasm/dist/openssl-psk.mjs'));
@@ -286,7 +327,7 @@ async function main() {
   };
 
   const native = { asm: {}, noAsm: {} };
-  if (!ONLY_WORKER) {
+  if (!PARTIAL) {
     log('native OpenSSL 1.1.1w, asm and no-asm (bench/dist/bench-asm, bench-no-asm)');
     native.asm = nativeFigures('asm');
     native.noAsm = nativeFigures('no-asm');
@@ -314,8 +355,9 @@ async function main() {
 
   const ossl = await api.loadOpenSSL({ module: await api.compileOpenSSL({ wasmBinary: bytes }) });
   const loadMs = {};
+  let firstByte = null;
   let heap = null;
-  if (!ONLY_WORKER) {
+  if (!PARTIAL) {
     log('Node: in memory, facade and raw C in wasm');
     const raw = await loadRawBench(createBench, await WebAssembly.compile(readFileSync(here('./dist/bench-wasm.wasm'))));
     if (!raw.selftest()) throw new Error('the raw wasm build fails its self-test (RFC 7748, RFC 8439)');
@@ -333,7 +375,8 @@ async function main() {
   const figureBudget = 30 + 4 * (TIMING.warmup + 3 * TIMING.seconds);
   try {
     const targets = [];
-    const cases = SOCKET_CASES.filter((c) => !ONLY_WORKER || WORKER_CASES.includes(c.name));
+    const bulkCase = 'bulk TLS_CHACHA20_POLY1305_SHA256';
+    const cases = SOCKET_CASES.filter((c) => (ONLY_WORKER ? WORKER_CASES.includes(c.name) : ONLY_BULK ? c.name === bulkCase : true));
     for (const test of cases) {
       const ours = started(await acceptTlsServer(serverOssl, test));
       const openssl = started(await opensslServer(test));
@@ -342,7 +385,10 @@ async function main() {
       urls[test.name] = { acceptTls: ours.port, s_server: openssl.port };
       baseline[test.name] = { acceptTls: node.port, s_server: openssl.port };
     }
+    const sink = started(await plainSink());
+    targets.push(`127.0.0.1:${sink.port}`);
     const bridge = await startBridge({ allow: targets, maxConnections: 1024 });
+    const plainUrl = `${bridge.url}/127.0.0.1:${sink.port}`;
     running.push(() => bridge.close());
     for (const test of cases) {
       for (const server of Object.keys(urls[test.name])) urls[test.name][server] = `${bridge.url}/127.0.0.1:${urls[test.name][server]}`;
@@ -368,12 +414,18 @@ async function main() {
       }
     };
     const socketBudget = figureBudget * 2 * SOCKET_CASES.length;
-    const only = ONLY_WORKER ? { cases: WORKER_CASES, servers: ['acceptTls'] } : undefined;
+    const only = ONLY_WORKER
+      ? { cases: WORKER_CASES, servers: ['acceptTls'] }
+      : ONLY_BULK
+        ? { cases: [bulkCase], servers: ['acceptTls', 's_server'] }
+        : undefined;
     addSocket('node', await within(socketFigures(api, ossl, urls, TIMING, only), socketBudget, 'the socket figures in Node'));
+    log('Node: plain WebSocket bulk through the bridge (the floor of the bulk figures)');
+    figures.push({ ...(await within(plainBulkFigure(NodeWebSocket, plainUrl, TIMING), figureBudget, 'plain WebSocket bulk in Node')), env: 'node' });
 
     const web = await serveStatic({ mounts: { '/': here('..') } });
     running.push(() => web.close());
-    if (!ONLY_WORKER) {
+    if (!PARTIAL) {
       log('Chromium: in memory, load time and sockets (bench/page.html)');
       const chromium = await launchBrowser('chromium');
       running.push(() => chromium.close());
@@ -408,12 +460,21 @@ async function main() {
           'the socket figures in Chromium',
         ),
       );
+      log('Chromium: the cold first byte (bench/first-byte.mjs)');
+      firstByte = await within(firstByteFigures(chromium.playwright, { runs: FIRST_BYTE_RUNS, log }), 1800, 'the first-byte figures');
     }
 
     const workerBudget = figureBudget * 2 * WORKER_CASES.length + 60;
     log('the TLS worker in Node');
-    addSocket('node', await within(workerFigures(createTlsWorker, urls, TIMING, STREAM_PATHS.node), workerBudget, 'the worker figures in Node'));
-    for (const engine of ['chromium', 'firefox', 'webkit']) {
+    addSocket(
+      'node',
+      await within(
+        workerFigures(createTlsWorker, urls, TIMING, STREAM_PATHS.node, ONLY_BULK ? [bulkCase] : WORKER_CASES),
+        workerBudget,
+        'the worker figures in Node',
+      ),
+    );
+    for (const engine of ONLY_BULK ? ['chromium'] : ['chromium', 'firefox', 'webkit']) {
       log(`the TLS worker${engine === 'chromium' ? '' : ' and the page'} in ${engine}`);
       const browser = await within(launchBrowser(engine), 60, `starting ${engine}`);
       running.push(() => browser.close());
@@ -427,13 +488,16 @@ async function main() {
       // Chromium's page figures are measured above (unless --only worker); the others' here.
       const list = await within(
         enginePage.evaluate(
-          ([u, timing, streams, page]) => window.bench.engine(u, timing, streams, page),
-          [urls, TIMING, STREAM_PATHS[engine], engine !== 'chromium' || ONLY_WORKER],
+          ([u, timing, streams, page, plain, only]) => window.bench.engine(u, timing, streams, page, plain, only),
+          [urls, TIMING, STREAM_PATHS[engine], engine !== 'chromium' || PARTIAL, plainUrl, ONLY_BULK ? [bulkCase] : null],
         ),
         workerBudget * 2,
         `the worker figures in ${engine}`,
       );
-      addSocket(engine, list);
+      for (const f of list) {
+        if (f.name.startsWith('plain ')) figures.push({ ...f, env: engine });
+        else addSocket(engine, [f]);
+      }
       await enginePage.close();
       await browser.close();
     }
@@ -441,6 +505,12 @@ async function main() {
       const inPage = figures.find((x) => x.env === f.env && x.name === f.name.replace(/^worker \([a-z]+\) /, ''));
       f.page = inPage?.value;
       f.overPage = ratio(f.value, inPage?.value);
+    }
+    // TLS bulk against the plain WebSocket's in the same environment: the issue's bulk goal.
+    for (const f of figures.filter((x) => x.name.includes(bulkCase))) {
+      const plain = figures.find((x) => x.env === f.env && x.name.startsWith('plain WebSocket bulk'));
+      f.plain = plain?.value;
+      f.overPlain = ratio(f.value, plain?.value);
     }
   } finally {
     await stopAll();
@@ -452,8 +522,9 @@ async function main() {
     sizes,
     loadMs,
     heapPerConnection: heap,
+    ...(firstByte ? { firstByte } : {}),
   };
-  report.targets = ONLY_WORKER ? [] : targets(report);
+  report.targets = ONLY_WORKER ? [] : ONLY_BULK ? bulkTargets(report) : targets(report);
   print(report);
   if (option('--json')) writeFileSync(option('--json'), `${JSON.stringify(report, null, 2)}\n`);
 }
@@ -482,13 +553,64 @@ function targets(report) {
     const value = report.heapPerConnection[side];
     list.push({ name: `heap per idle ${side} connection, bytes`, value, target: '<= 49152', met: value <= 49152 });
   }
+  list.push(...bulkTargets(report));
+  if (report.firstByte) list.push(...firstByteTargets(report.firstByte));
+  return list;
+}
+
+/** TLS ChaCha20 bulk through the stack >= 0.8x the plain WebSocket's, in each environment and path measured. */
+function bulkTargets(report) {
+  return report.figures
+    .filter((f) => f.overPlain !== undefined && f.overPlain !== null)
+    .map((f) => ({ name: `${f.name} / plain WebSocket (${f.env})`, value: f.overPlain, target: '>= 0.80', met: f.overPlain >= 0.8 }));
+}
+
+/** Cold first byte against the plain page's, and warm against a plain WebSocket. */
+function firstByteTargets(fb) {
+  const list = [];
+  const over = (env, variant) => fb[env].variants[variant].firstByte.median / fb[env].variants.plain.firstByte.median;
+  for (const [env, limit] of [
+    ['loopback', 1.5],
+    ['emulated', 2.0],
+  ]) {
+    for (const variant of ['tls', 'preload']) {
+      if (!fb[env].variants[variant]) continue;
+      const value = over(env, variant);
+      list.push({
+        name: `cold first byte ${variant === 'tls' ? '' : 'with the preload recipe '}/ plain page (chromium, ${env})`,
+        value,
+        target: `<= ${limit.toFixed(2)}`,
+        met: value <= limit,
+      });
+    }
+    const warm = fb[env].warm.tls.median / fb[env].warm.plain.median;
+    list.push({ name: `warm first byte (module loaded) / plain WebSocket (chromium, ${env})`, value: warm, target: '<= 1.10', met: warm <= 1.1 });
+  }
   return list;
 }
 
 const fmt = (n) => (n === null || n === undefined ? '-' : n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2));
 
 function print(report) {
-  const rows = [['figure', 'env', 'unit', 'value', 'native', 'ratio', 'raw wasm', 'facade/raw', 'no-asm', 'ratio no-asm', 'read()', 'in page', 'worker/page']];
+  const rows = [
+    [
+      'figure',
+      'env',
+      'unit',
+      'value',
+      'native',
+      'ratio',
+      'raw wasm',
+      'facade/raw',
+      'no-asm',
+      'ratio no-asm',
+      'read()',
+      'in page',
+      'worker/page',
+      'plain WS',
+      'TLS/plain',
+    ],
+  ];
   for (const f of report.figures) {
     rows.push([
       f.name,
@@ -504,6 +626,8 @@ function print(report) {
       fmt(f.valueAllocating),
       fmt(f.page),
       fmt(f.overPage),
+      fmt(f.plain),
+      fmt(f.overPlain),
     ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -512,8 +636,9 @@ function print(report) {
   console.log(
     `\n.wasm ${sizes.wasm.toLocaleString('en')} B (gzip -9 ${sizes.wasmGzip9.toLocaleString('en')} B); glue ${sizes.glue.toLocaleString('en')} B (gzip -9 ${sizes.glueGzip9.toLocaleString('en')} B)`,
   );
+  if (report.firstByte) console.log(`\n${firstByteLines(report.firstByte).join('\n')}\n`);
   for (const [env, t] of Object.entries(loadMs)) console.log(`loadOpenSSL() ${env}: cold ${t.cold.toFixed(1)} ms, compiled module ${t.cached.toFixed(1)} ms`);
-  if (heap)
+  if (heap?.connections)
     console.log(
       `heap per idle connection (${heap.connections} open): client ${Math.round(heap.client).toLocaleString('en')} B, server ${Math.round(heap.server).toLocaleString('en')} B`,
     );

@@ -4,7 +4,7 @@
 import * as api from '/dist/browser/openssl-psk-wasm.js';
 import { createTlsWorker } from '/dist/browser/worker.js';
 import createBench from '/bench/dist/bench-wasm.mjs';
-import { WORKER_CASES, loadRawBench, loadTimes, memoryFigures, socketFigures, workerFigures } from './scenarios.mjs';
+import { WORKER_CASES, loadRawBench, loadTimes, memoryFigures, plainBulkFigure, socketFigures, workerFigures } from './scenarios.mjs';
 
 window.bench = {
   async memory(timing) {
@@ -20,10 +20,18 @@ window.bench = {
   async sockets(urls, timing) {
     return socketFigures(api, await api.loadOpenSSL(), urls, timing);
   },
-  /** The worker's figures on each path in `streamsList`; with `page`, the same cases in the page too. */
-  async engine(urls, timing, streamsList, page) {
-    const figures = page ? await socketFigures(api, await api.loadOpenSSL(), urls, timing, { cases: WORKER_CASES, servers: ['acceptTls'] }) : [];
-    return [...figures, ...(await workerFigures(createTlsWorker, urls, timing, streamsList))];
+  /**
+   * The worker's figures on each path in `streamsList`; with `page`, the same cases in the page
+   * too; with `plainUrl`, plain WebSocket bulk through the bridge to a sink (the floor);
+   * `cases`: the cases to run (default WORKER_CASES; given, the page runs them to s_server too).
+   */
+  async engine(urls, timing, streamsList, page, plainUrl, cases) {
+    const list = cases ?? WORKER_CASES;
+    const figures = page
+      ? await socketFigures(api, await api.loadOpenSSL(), urls, timing, { cases: list, servers: cases ? ['acceptTls', 's_server'] : ['acceptTls'] })
+      : [];
+    if (plainUrl) figures.push(await plainBulkFigure(WebSocket, plainUrl, timing));
+    return [...figures, ...(await workerFigures(createTlsWorker, urls, timing, streamsList, list))];
   },
 };
 document.title = 'ready';

@@ -308,13 +308,13 @@ export const WORKER_CASES = ['handshake tls13-psk_dhe_ke', 'bulk TLS_CHACHA20_PO
  * The same handshakes and bulk through a TLS worker, on each stream path in `streamsList`
  * ('transfer', 'port'): figures named `worker (<path>) socket <case> to acceptTls`.
  */
-export async function workerFigures(createTlsWorker, urls, timing, streamsList) {
+export async function workerFigures(createTlsWorker, urls, timing, streamsList, cases = WORKER_CASES) {
   const figures = [];
   for (const streams of streamsList) {
     const worker = await within(createTlsWorker({ streams }), 60, `starting a TLS worker (${streams})`);
     try {
       await worker.importPsk(IDENTITY, KEY.slice().buffer, { cipher: 'TLS_AES_128_GCM_SHA256' });
-      for (const test of SOCKET_CASES.filter((c) => WORKER_CASES.includes(c.name))) {
+      for (const test of SOCKET_CASES.filter((c) => cases.includes(c.name))) {
         const options = { identity: IDENTITY, minVersion: 'TLSv1.3', ciphersuites: [test.suite], groups: ['X25519'] };
         const url = urls[test.name].acceptTls;
         const value = test.bulk
@@ -356,4 +356,52 @@ async function workerBulk(worker, url, options, seconds) {
   } while (now() < start + seconds);
   await within(Promise.all([writer.close(), drained, socket.closed]), 30, 'closing the worker socket after the bulk data');
   return bytes / (now() - start);
+}
+
+/**
+ * The floor of the bulk figures: the same 16 KiB writes, client to server, over a plain
+ * WebSocket through the same bridge to a TCP sink (plainSink in bench/bench.mjs), with the
+ * same send-side backpressure as the library's transport (wait while more than 1 MiB is
+ * queued). After the bulk a one-byte message 0x00 goes; the sink answers it with one byte once
+ * it has read everything before it, and the time runs until that answer. `WebSocketClass`:
+ * the page's WebSocket, or the `ws` package's in Node. Bytes per second.
+ */
+export async function plainBulk(WebSocketClass, url, seconds) {
+  const ws = new WebSocketClass(url);
+  ws.binaryType = 'arraybuffer';
+  const answered = new Promise((resolve, reject) => {
+    ws.onmessage = () => resolve();
+    ws.onerror = () => reject(new Error(`the plain WebSocket to ${url} failed`));
+    ws.onclose = () => reject(new Error(`the plain WebSocket to ${url} closed before the sink answered`));
+  });
+  answered.catch(() => {});
+  await within(
+    new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      answered.catch(reject);
+    }),
+    30,
+    'opening a plain WebSocket',
+  );
+  const plain = new Uint8Array(BULK_WRITE).fill(0x42);
+  const start = now();
+  const end = start + seconds;
+  let bytes = 0;
+  do {
+    ws.send(plain);
+    bytes += plain.length;
+    for (let wait = 1; ws.bufferedAmount > 1 << 20; wait = Math.min(wait * 2, 50)) await new Promise((resolve) => setTimeout(resolve, wait));
+  } while (now() < end);
+  ws.send(new Uint8Array(1));
+  await within(answered, 30, 'the sink answering the plain bulk');
+  const elapsed = now() - start;
+  ws.onclose = null;
+  ws.close(1000);
+  return bytes / elapsed;
+}
+
+/** plainBulk's figure for one environment: `url` through the bridge to the TCP sink. */
+export async function plainBulkFigure(WebSocketClass, url, timing) {
+  const value = await median3Async((t) => plainBulk(WebSocketClass, url, t), timing);
+  return { name: 'plain WebSocket bulk to a TCP sink', unit: 'MB/s', value: value / 1e6 };
 }

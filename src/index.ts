@@ -5,6 +5,7 @@
  * @module openssl-psk-wasm
  */
 export { loadOpenSSL, compileOpenSSL, type LoadOptions } from './tls/loader.js';
+export { preload } from './tls/preload.js';
 export { OpenSSL, type HeapStats } from './tls/openssl.js';
 export { SslContext, DEFAULT_CLIENT_CIPHERSUITES, DEFAULT_CLIENT_CIPHER_LIST, type ContextOptions } from './tls/context.js';
 export {

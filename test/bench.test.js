@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promisify } from 'node:util';
 import createBench from '../bench/dist/bench-wasm.mjs';
+import { FIRST_BYTE_VARIANTS } from '../bench/first-byte.mjs';
 import { HANDSHAKES, PRIMITIVES, SOCKET_CASES, SUITES, WORKER_CASES, loadRawBench } from '../bench/scenarios.mjs';
 
 const root = new URL('..', import.meta.url);
@@ -33,7 +34,7 @@ test('npm run bench --short produces every figure, size, load time and heap figu
     const file = join(dir, 'bench.json');
     const { stdout } = await run('node', ['bench/bench.mjs', '--short', '--json', file], { cwd: root, timeout: 540_000, maxBuffer: 1 << 24 });
     const report = JSON.parse(readFileSync(file, 'utf8'));
-    assert.deepEqual(Object.keys(report).sort(), ['figures', 'heapPerConnection', 'loadMs', 'machine', 'sizes', 'targets']);
+    assert.deepEqual(Object.keys(report).sort(), ['figures', 'firstByte', 'heapPerConnection', 'loadMs', 'machine', 'sizes', 'targets']);
 
     const expected = [
       ...PRIMITIVES,
@@ -83,6 +84,36 @@ test('npm run bench --short produces every figure, size, load time and heap figu
       assert.ok(report.loadMs[env].cold > 0 && report.loadMs[env].cached > 0, `loadMs.${env}`);
     }
     assert.ok(report.heapPerConnection.client > 0 && report.heapPerConnection.server > 0);
+    // Bulk through the stack next to a plain WebSocket through the same bridge, in each environment.
+    for (const env of ['node', 'chromium', 'firefox', 'webkit']) {
+      const plain = report.figures.find((f) => f.name === 'plain WebSocket bulk to a TCP sink' && f.env === env);
+      assert.ok(plain?.value > 0, `plain WebSocket bulk (${env})`);
+      const tls = report.figures.filter((f) => f.env === env && f.name.includes('bulk TLS_CHACHA20_POLY1305_SHA256'));
+      assert.ok(tls.length > 0 && tls.every((f) => Math.abs(f.overPlain - f.value / plain.value) < 1e-9), `TLS/plain (${env})`);
+    }
+    // The cold first byte: every variant on loopback and emulated, with its steps, and warm.
+    const fb = report.firstByte;
+    assert.match(fb.module.url, /\.wasm$/);
+    assert.ok(fb.module.encodedBodySize > 0 && fb.module.encodedBodySize < fb.module.decodedBodySize, 'the module went compressed');
+    for (const env of ['loopback', 'emulated']) {
+      for (const variant of FIRST_BYTE_VARIANTS) {
+        const figure = fb[env].variants[variant];
+        assert.ok(figure.firstByte.median > 0, `${variant} (${env})`);
+        for (const [step, value] of Object.entries(figure.steps)) assert.ok(Number.isFinite(value.median), `${variant} (${env}): ${step}`);
+      }
+      assert.ok(fb[env].warm.tls.median > 0 && fb[env].warm.plain.median > 0);
+    }
+    assert.ok(
+      fb.preloadFetches.every((n) => n === 1),
+      'the preload page fetched the .wasm once',
+    );
+    assert.match(stdout, /cold first byte, ms from navigation start/);
+    for (const name of ['cold first byte / plain page (chromium, loopback)', 'warm first byte (module loaded) / plain WebSocket (chromium, emulated)']) {
+      assert.ok(
+        report.targets.some((t) => t.name === name),
+        name,
+      );
+    }
     assert.ok(report.targets.length >= 20 && report.targets.every((t) => typeof t.met === 'boolean'));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -25,7 +25,16 @@ import { traceInto } from '../tls/handshake-trace.js';
 import { readChunks, type TlsSocketInfo, type TlsSocketLike } from './socket-shape.js';
 import type { TlsSocketOptions } from './socket-options.js';
 import { staticPskContext } from './static-psk.js';
-import { DuplexTransport, WebSocketTransport, openWebSocket, waitOpen, type ByteDuplex, type Transport, type WebSocketLike } from './transport.js';
+import {
+  DuplexTransport,
+  WebSocketTransport,
+  isPlatformWebSocket,
+  openWebSocket,
+  waitOpen,
+  type ByteDuplex,
+  type Transport,
+  type WebSocketLike,
+} from './transport.js';
 
 /** Where connectTls() speaks: a ws:// or wss:// URL, an open WebSocket (the browser's or the `ws` package's), or a byte duplex. */
 export type TlsTarget = string | URL | WebSocketLike | ByteDuplex;
@@ -42,6 +51,9 @@ type SocketState = 'opening' | 'opening-read-ended' | 'open' | 'read-ended' | 'w
 /** Codes that mean "the stream ended early", which a transport failure may explain. */
 /** Steps traceHandshake records at most (an HRR handshake with tickets has about 15). */
 const MAX_TRACE_STEPS = 64;
+
+/** Bytes drained per transport write when the buffer is reused: up to four records, one WebSocket message (the transport's largest). */
+const OUT_BUFFER_BYTES = 64 * 1024;
 
 const STREAM_ENDED = new Set(['ERR_RESET_IN_HANDSHAKE', 'ERR_RESET_IN_RECORD', 'ERR_TRUNCATED', 'ERR_TRANSPORT']);
 
@@ -115,6 +127,8 @@ export class TlsSocket implements TlsSocketLike {
   #conn: TlsConnection | null = null;
   readonly #owned: { free(): void }[] = [];
   #sending: Promise<void> = Promise.resolve();
+  /** Where #sendPending drains to, for a transport that copies what it is given. */
+  #outBuffer: Uint8Array | null = null;
   #receiving: Promise<void> | null = null;
   #earlyData: Uint8Array[] = [];
   #readController!: ReadableStreamDefaultController<Uint8Array>;
@@ -208,8 +222,22 @@ export class TlsSocket implements TlsSocketLike {
     const o = this.#options;
     this.#transport = transport;
     try {
-      const ossl = o.openssl ?? (await sharedOpenSSL());
-      this.#transport = await toTransport(target, transport, o.maxBufferedBytes);
+      // The WebSocket opens while the module downloads and compiles (the first connection of
+      // a page waits for the slower of the two, not their sum).
+      const opening = toTransport(target, transport, o.maxBufferedBytes);
+      let ossl: OpenSSL;
+      try {
+        [ossl, this.#transport] = await Promise.all([o.openssl ?? sharedOpenSSL(), opening]);
+      } catch (error) {
+        // One failed: a transport the other opened meanwhile is closed, not left open.
+        opening.then((opened) => (opened === transport ? undefined : opened.close())).catch(() => {});
+        throw error;
+      }
+      if (this.#state === 'failed') {
+        // closed by the application while both were on their way
+        if (this.#transport !== transport) void this.#transport.close();
+        throw this.#error;
+      }
       if (this.#trace && o.context !== undefined) {
         throw new TlsError(
           'ERR_INVALID_ARGUMENT',
@@ -380,13 +408,24 @@ export class TlsSocket implements TlsSocketLike {
   /** Sends what OpenSSL produced, in order; resolves once the transport has taken it. */
   #flush(): Promise<void> {
     const conn = this.#conn;
-    if (!conn || conn.freed) return this.#sending;
-    const out = conn.drain();
-    if (out.length > 0) {
-      const transport = this.#transport!;
-      this.#sending = this.#sending.then(() => transport.write(out));
+    const transport = this.#transport;
+    if (!conn || conn.freed || !transport) return this.#sending;
+    if (transport.copiesWrites) {
+      // Drained when its turn comes, into one buffer reused for every write: the transport has
+      // copied the previous bytes by then. Saves allocating a buffer per record (as costly as
+      // encrypting it, in Chromium), and sends every record pending at once as one message.
+      this.#sending = this.#sending.then(() => this.#sendPending(conn, transport));
+      return this.#sending;
     }
+    const out = conn.drain();
+    if (out.length > 0) this.#sending = this.#sending.then(() => transport.write(out));
     return this.#sending;
+  }
+
+  /** What OpenSSL has for the peer, through #outBuffer, until nothing is left (#flush). */
+  async #sendPending(conn: TlsConnection, transport: Transport): Promise<void> {
+    const buffer = (this.#outBuffer ??= new Uint8Array(OUT_BUFFER_BYTES));
+    for (let n; !conn.freed && (n = conn.drainInto(buffer)) > 0;) await transport.write(buffer.subarray(0, n));
   }
 
   async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
@@ -605,7 +644,7 @@ async function lookupWithin(
 function transportNow(target: TlsTarget, maxBuffered: number | undefined): Transport | null {
   if (!target || typeof target !== 'object' || target instanceof URL) return null;
   if ('readable' in target && 'writable' in target) return new DuplexTransport(target);
-  if ('send' in target && 'readyState' in target) return new WebSocketTransport(target, maxBuffered === undefined ? {} : { maxBuffered });
+  if ('send' in target && 'readyState' in target) return new WebSocketTransport(target, webSocketOptions(target, maxBuffered));
   return null;
 }
 
@@ -623,7 +662,13 @@ async function toTransport(target: TlsTarget, made: Transport | null, maxBuffere
         `the target URL must be ws:// or wss://, got ${JSON.stringify(url)}; for TCP in Node pass Duplex.toWeb(socket)`,
       );
     }
-    return new WebSocketTransport(await openWebSocket(url), maxBuffered === undefined ? {} : { maxBuffered });
+    const ws = await openWebSocket(url);
+    return new WebSocketTransport(ws, webSocketOptions(ws, maxBuffered));
   }
   throw new TlsError('ERR_INVALID_ARGUMENT', `the target must be a ws:// URL, a WebSocket, or { readable, writable }; got ${describe(target)}`);
+}
+
+/** A WebSocket transport's options: the platform's WebSocket copies what send() is given (the `ws` package's need not). */
+function webSocketOptions(ws: WebSocketLike, maxBuffered: number | undefined): { maxBuffered?: number; copiesOnSend: boolean } {
+  return { ...(maxBuffered === undefined ? {} : { maxBuffered }), copiesOnSend: isPlatformWebSocket(ws) };
 }

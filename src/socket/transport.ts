@@ -21,6 +21,8 @@ export interface Transport {
   close(): Promise<void>;
   /** Set once the transport ended abnormally: how, for error messages. */
   readonly failure: TlsError | null;
+  /** True if write() has copied the bytes by the time its promise settles: the caller may then reuse the buffer. */
+  readonly copiesWrites?: boolean;
 }
 
 /** The WebSocket API the transport needs: the browser's, and the `ws` package's. */
@@ -93,9 +95,16 @@ export class WebSocketTransport implements Transport {
   #wake: (() => void) | null = null;
   #closed: Promise<void>;
 
-  constructor(ws: WebSocketLike, { maxBuffered = 8 << 20 } = {}) {
+  readonly copiesWrites: boolean;
+
+  /**
+   * `copiesOnSend`: `ws.send()` copies the bytes it is given, as the platform's WebSocket does
+   * (WebSockets standard); the `ws` package's may keep them until they are on the wire.
+   */
+  constructor(ws: WebSocketLike, { maxBuffered = 8 << 20, copiesOnSend = false } = {}) {
     this.#ws = ws;
     this.#maxBuffered = maxBuffered;
+    this.copiesWrites = copiesOnSend;
     ws.binaryType = 'arraybuffer';
     ws.addEventListener('message', (event: { data: unknown }) => this.#onMessage(event.data));
     let closed!: () => void;
@@ -239,6 +248,12 @@ export class DuplexTransport implements Transport {
     if (!closedInTime) this.#writer.abort().catch(() => {});
     await this.#reader.cancel().catch(() => {});
   }
+}
+
+/** Whether `ws` is the platform's own WebSocket (a browser's, a worker's, Node 22's), whose send() copies the bytes. */
+export function isPlatformWebSocket(ws: WebSocketLike): boolean {
+  const Platform = (globalThis as { WebSocket?: abstract new (...args: never[]) => unknown }).WebSocket;
+  return typeof Platform === 'function' && ws instanceof Platform;
 }
 
 /** Opens a WebSocket to `url`: the platform's, or in Node (which has none before 22) the `ws` package's. */

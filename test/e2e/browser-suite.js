@@ -34,10 +34,23 @@ const WORKER_SCRIPTS = new Set(['/lib/tls-worker.js', '/test-dist/tls-worker-deb
 /** Which stream paths the engine has: WebKit cannot transfer streams, so only the port there. */
 export const STREAM_PATHS = { chromium: ['transfer', 'port'], firefox: ['transfer', 'port'], webkit: ['port'] };
 
+/** The README's recipe: a page that preloads the module (`?wasm=` its path) and the bundle. */
+function preloadRecipePage(url) {
+  const wasm = new URL(url, 'http://x').searchParams.get('wasm') ?? '';
+  const attr = wasm.replace(/[^\w./-]/g, '');
+  return `<!doctype html>
+<meta charset="utf-8">
+<title>preload recipe</title>
+<link rel="modulepreload" href="/lib/openssl-psk-wasm.js">
+<link rel="preload" href="${attr}" as="fetch" type="application/wasm" crossorigin>
+`;
+}
+
 export function browserTests(engine) {
   let browser;
   let web; // the library and the e2e pages, no CSP: the engine runs in the page
   let strict; // a page whose CSP forbids WebAssembly; only the worker scripts may instantiate it
+  const requests = new Map(); // path → how often `web` was asked for it
 
   before(async () => {
     browser = await launchBrowser(engine);
@@ -48,6 +61,8 @@ export function browserTests(engine) {
         '/vendor/': here('../../node_modules/mqtt/dist/'),
         '/examples/': here('../../examples/browser/'),
       },
+      routes: { '/e2e/preload-recipe.html': (req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(preloadRecipePage(req.url)) },
+      onRequest: (path) => requests.set(path, (requests.get(path) ?? 0) + 1),
     });
     strict = await serveStatic({
       // /strict/ serves the same bundle, but its worker gets the page's policy: no WebAssembly.
@@ -125,6 +140,75 @@ export function browserTests(engine) {
       assert.equal(r.stray, false, 'no method named "undefined"');
       assert.equal(r.dispose, engine === 'webkit' ? 'none' : 'function');
       assert.equal(r.freed, true);
+    });
+
+    test('importing the bundle fetches and compiles nothing; preload() fetches and compiles the .wasm once and instantiates nothing; a bad URL gives ERR_WASM_LOAD', async () => {
+      const r = await withPage(web, '/e2e/page.html', (page) =>
+        page.evaluate(async () => {
+          const calls = { compile: 0, instantiate: 0 };
+          for (const [name, kind] of [
+            ['compile', 'compile'],
+            ['compileStreaming', 'compile'],
+            ['instantiate', 'instantiate'],
+            ['instantiateStreaming', 'instantiate'],
+          ]) {
+            const original = WebAssembly[name];
+            WebAssembly[name] = function (...args) {
+              calls[kind]++;
+              return original.apply(this, args);
+            };
+          }
+          const wasmFetches = () => performance.getEntriesByType('resource').filter((e) => e.name.endsWith('.wasm')).length;
+          const lib = await import('/lib/openssl-psk-wasm.js');
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          const atImport = { ...calls, fetches: wasmFetches() };
+          const results = (await Promise.all([lib.preload(), lib.preload()])).map((value) => value === undefined);
+          await lib.preload();
+          const afterPreload = { ...calls, fetches: wasmFetches() };
+          let bad;
+          try {
+            await lib.preload({ wasmUrl: '/lib/no-such-module.wasm' });
+            bad = { rejected: false };
+          } catch (error) {
+            bad = { rejected: true, typed: error instanceof lib.TlsError, code: error.code, message: error.message };
+          }
+          return { atImport, results, afterPreload, bad };
+        }, null),
+      );
+      assert.deepEqual(r.atImport, { compile: 0, instantiate: 0, fetches: 0 }, 'no side effect at import');
+      assert.deepEqual(r.results, [true, true], 'preload() resolves with nothing');
+      assert.deepEqual(r.afterPreload, { compile: 1, instantiate: 0, fetches: 1 });
+      assert.equal(r.bad.rejected, true);
+      assert.equal(r.bad.typed, true);
+      assert.equal(r.bad.code, 'ERR_WASM_LOAD');
+      assert.match(r.bad.message, /no-such-module\.wasm answered 404/);
+    });
+
+    test("the README's preload recipe: the page's <link rel=preload> fetches the .wasm, and preload() then reuses that response (one request; two in WebKit)", async () => {
+      // The module's URL as the bundle finds it, from a page that loads it.
+      const wasmUrl = await withPage(web, '/e2e/page.html', (page) =>
+        page.evaluate(async () => {
+          await (await import('/lib/openssl-psk-wasm.js')).preload();
+          return performance.getEntriesByType('resource').find((e) => e.name.endsWith('.wasm')).name;
+        }, null),
+      );
+      const path = new URL(wasmUrl).pathname;
+      requests.delete(path);
+      const r = await withPage(web, `/e2e/preload-recipe.html?wasm=${encodeURIComponent(path)}`, (page) =>
+        page.evaluate(async () => {
+          const link = document.querySelector('link[rel=preload]');
+          const lib = await import('/lib/openssl-psk-wasm.js');
+          await lib.preload();
+          const entries = performance.getEntriesByType('resource').filter((e) => e.name.endsWith('.wasm'));
+          return { href: link.href, entries: entries.map((e) => e.initiatorType) };
+        }, null),
+      );
+      assert.equal(r.href, wasmUrl);
+      // WebKit (WebKitGTK 2.50, as Safari) does not hand a preload to fetch(): it downloads the
+      // module twice (with or without crossorigin, cacheable or not), as the README says.
+      const expected = engine === 'webkit' ? 2 : 1;
+      assert.equal(requests.get(path), expected, `the .wasm was requested ${requests.get(path)} times`);
+      assert.deepEqual(r.entries, engine === 'webkit' ? ['link', 'fetch'] : ['link'], 'the fetches of the .wasm (resource timing)');
     });
 
     test('page to page through a relay: acceptTls in one, connectTls in the other; the relay sees no plaintext', async () => {

@@ -1,0 +1,239 @@
+// The cold first byte (npm run bench; alone: --only first-byte): from navigation start to the
+// first byte of an echo, in Chromium with a cold cache (a fresh browser context per run, every
+// asset gzip-compressed by the static server), on loopback and under Chromium's network
+// emulation (40 ms RTT, 20 Mbit/s both ways). Variants (bench/first-byte-page.mjs):
+//   plain       the floor: the same page (same HTML, same bundle) with a plain WebSocket echo
+//               through the same bridge to a TCP echo server
+//   tls         connectTls through the bridge to openssl s_server -rev (TLS 1.3 PSK)
+//   sequential  as tls, with the module loaded before the WebSocket opens (before the overlap)
+//   preload     as tls, in a page with the README's <link rel="preload"> recipe
+//   accept      connectTls to an acceptTls echo server; early: the same with 0-RTT early data
+// Runs alternate between the variants (the machine is shared: noise hits all alike); each
+// figure is the median of `runs`, with the lowest and highest. Warm: in the tls page, once the
+// first echo is done, more TLS and plain echoes alternate (the module is loaded then).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer as createTcpServer, connect as netConnect } from 'node:net';
+import { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import * as api from '../lib/index.js';
+import { startBridge } from '../lib/node/bridge.js';
+import { serveStatic } from '../examples/static-server.mjs';
+
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const KEY_HEX = '5c'.repeat(32);
+const IDENTITY = 'bench';
+export const FIRST_BYTE_VARIANTS = ['plain', 'tls', 'sequential', 'preload', 'accept', 'early'];
+/** Chromium's emulation: latency is added to each request (about one round trip); throughput in bytes/s. */
+export const EMULATION = { offline: false, latency: 40, downloadThroughput: 20e6 / 8, uploadThroughput: 20e6 / 8 };
+const WARM_ROUNDS = 5;
+
+async function listen(server) {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server.address().port;
+}
+
+/** openssl s_server -rev, TLS 1.3 with the benchmark's PSK: answers each line reversed. */
+async function reverseServer() {
+  const probe = createTcpServer();
+  const port = await listen(probe);
+  await new Promise((resolve) => probe.close(resolve));
+  const child = spawn(
+    'openssl',
+    ['s_server', '-accept', `127.0.0.1:${port}`, '-nocert', '-quiet', '-tls1_3', '-psk', KEY_HEX, '-psk_identity', IDENTITY, '-rev'],
+    {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    },
+  );
+  const exited = once(child, 'exit');
+  for (let attempt = 0; ; attempt++) {
+    const ok = await new Promise((resolve) => {
+      const socket = netConnect(port, '127.0.0.1', () => (socket.destroy(), resolve(true)));
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) break;
+    if (attempt === 100) throw (child.kill(), new Error('openssl s_server did not start'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { port, stop: () => (child.kill(), exited) };
+}
+
+/** An acceptTls echo server allowing 0-RTT early data (s_server cannot echo it: -early_data excludes -rev). */
+async function acceptTlsEcho() {
+  const key = Buffer.from(KEY_HEX, 'hex');
+  const server = createTcpServer(async (tcp) => {
+    tcp.on('error', () => {});
+    const tls = api.acceptTls(Duplex.toWeb(tcp), { psk: { identity: IDENTITY, key }, maxEarlyData: 16384 });
+    try {
+      await tls.readable.pipeTo(tls.writable);
+    } catch {
+      tcp.destroy();
+    }
+  });
+  const port = await listen(server);
+  return { port, stop: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+async function tcpEcho() {
+  const sockets = new Set();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    socket.pipe(socket);
+  });
+  const port = await listen(server);
+  return { port, stop: () => new Promise((resolve) => (sockets.forEach((s) => s.destroy()), server.close(resolve))) };
+}
+
+/** The page for a variant: the same HTML for all, but the preload recipe's <link>s in one. */
+function pageHtml(variant, wasmUrl) {
+  const recipe =
+    variant === 'preload'
+      ? `<link rel="modulepreload" href="/dist/browser/openssl-psk-wasm.js">\n<link rel="preload" href="${wasmUrl}" as="fetch" type="application/wasm" crossorigin>\n`
+      : '';
+  return `<!doctype html>\n<meta charset="utf-8">\n<title>first byte</title>\n${recipe}<script type="module" src="/bench/first-byte-page.mjs"></script>\n`;
+}
+
+const median = (list) => [...list].sort((a, b) => a - b)[list.length >> 1];
+const spread = (list) => ({ median: median(list), low: Math.min(...list), high: Math.max(...list), runs: list.length });
+
+/**
+ * The figures: { loopback: {…}, emulated: {…} }, each { variants: { name: { firstByte, steps } },
+ * warm: { tls, plain } }, with every time as { median, low, high, runs } in ms; and the module's
+ * URL and sizes as the page fetched it (resource timing), and how often the preload page fetched it.
+ */
+export async function firstByteFigures(chromium, { runs = 7, variants = FIRST_BYTE_VARIANTS, log = () => {} } = {}) {
+  const running = [];
+  const fetches = new Map(); // path → count, per run
+  try {
+    const openssl = await reverseServer();
+    running.push(openssl.stop);
+    const accept = await acceptTlsEcho();
+    running.push(accept.stop);
+    const echo = await tcpEcho();
+    running.push(echo.stop);
+    const bridge = await startBridge({ allow: [openssl, accept, echo].map((s) => `127.0.0.1:${s.port}`), maxConnections: 256 });
+    running.push(() => bridge.close());
+    const config = {
+      identity: IDENTITY,
+      keyHex: KEY_HEX,
+      opensslUrl: `${bridge.url}/127.0.0.1:${openssl.port}`,
+      acceptUrl: `${bridge.url}/127.0.0.1:${accept.port}`,
+      plainUrl: `${bridge.url}/127.0.0.1:${echo.port}`,
+    };
+    let wasmUrl = null;
+    const routes = Object.fromEntries(
+      FIRST_BYTE_VARIANTS.map((v) => [
+        `/first-byte/${v}.html`,
+        (req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(pageHtml(v, wasmUrl)),
+      ]),
+    );
+    const web = await serveStatic({ mounts: { '/': here('..') }, routes, onRequest: (path) => fetches.set(path, (fetches.get(path) ?? 0) + 1) });
+    running.push(() => web.close());
+
+    const load = async (variant, emulate, warm = 0) => {
+      fetches.clear();
+      const context = await chromium.newContext();
+      try {
+        const page = await context.newPage();
+        const cdp = await context.newCDPSession(page);
+        await cdp.send('Network.enable');
+        await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+        if (emulate) await cdp.send('Network.emulateNetworkConditions', EMULATION);
+        const query = new URLSearchParams({ variant, warm: String(warm), config: JSON.stringify(config) });
+        await page.goto(`${web.url}/first-byte/${variant}.html?${query}`, { timeout: 60_000 });
+        await page.waitForFunction(() => window.result, null, { timeout: 60_000 });
+        const result = await page.evaluate(() => window.result);
+        if (result.error) throw new Error(`first byte, ${variant}: ${result.error}`);
+        const wasm = result.resources.filter((r) => r.name.endsWith('.wasm'));
+        const path = wasm[0] ? new URL(wasm[0].name).pathname : null;
+        return { ...result, wasm: wasm[0] ?? null, wasmFetches: path ? (fetches.get(path) ?? 0) : 0 };
+      } finally {
+        await context.close();
+      }
+    };
+
+    // The module's URL, as the library finds it: from a page that loads it (not measured).
+    const probe = await load('tls', false);
+    if (!probe.wasm) throw new Error('the tls page fetched no .wasm');
+    wasmUrl = new URL(probe.wasm.name).pathname;
+    const module = {
+      url: wasmUrl,
+      transferSize: probe.wasm.transferSize,
+      encodedBodySize: probe.wasm.encodedBodySize,
+      decodedBodySize: probe.wasm.decodedBodySize,
+    };
+
+    const report = { module, runs, emulation: EMULATION, preloadFetches: [] };
+    for (const [env, emulate] of [
+      ['loopback', false],
+      ['emulated', true],
+    ]) {
+      log(`first byte, cold, ${env}: ${variants.join(', ')}; ${runs} runs each, alternating`);
+      const samples = Object.fromEntries(variants.map((v) => [v, []]));
+      const warm = { tls: [], plain: [] };
+      for (let i = 0; i < runs; i++) {
+        for (const variant of variants) {
+          const r = await load(variant, emulate, variant === 'tls' ? WARM_ROUNDS : 0);
+          samples[variant].push(r);
+          if (variant === 'preload') report.preloadFetches.push(r.wasmFetches);
+          if (variant !== 'plain' && r.wasmFetches !== 1) throw new Error(`${variant}: the .wasm was fetched ${r.wasmFetches} times in one page load`);
+          if (variant === 'early' && !r.first.earlyDataAccepted) throw new Error('early: the server did not accept the early data');
+          warm.tls.push(...r.warm.tls);
+          warm.plain.push(...r.warm.plain);
+        }
+      }
+      const figures = {};
+      for (const [variant, list] of Object.entries(samples)) {
+        const of = (fn) => spread(list.map(fn).filter((x) => Number.isFinite(x)));
+        const steps =
+          variant === 'plain'
+            ? {
+                'script runs': of((r) => r.marks.scriptRun),
+                'WebSocket open': of((r) => r.marks.wsOpen - r.marks.wsStart),
+                echo: of((r) => r.first.firstByte - r.first.open),
+              }
+            : {
+                'script runs': of((r) => r.marks.scriptRun),
+                'fetch (.wasm start to end)': of((r) => r.wasm.responseEnd - r.wasm.startTime),
+                'compile (call to done)': of((r) => r.marks.compileEnd - r.marks.compileStart),
+                instantiate: of((r) => r.marks.instantiateEnd - r.marks.instantiateStart),
+                'WebSocket open': of((r) => r.marks.wsOpen - r.marks.wsStart),
+                'module ready after WebSocket open': of((r) => r.marks.instantiateEnd - r.marks.wsOpen),
+                'handshake (from both ready)': of((r) => r.first.handshake - Math.max(r.marks.wsOpen, r.marks.instantiateEnd)),
+                'first record (write to first byte)': of((r) => r.first.firstByte - r.first.handshake),
+              };
+        figures[variant] = { firstByte: of((r) => r.first.firstByte), steps };
+      }
+      report[env] = { variants: figures, warm: { tls: spread(warm.tls), plain: spread(warm.plain) } };
+    }
+    return report;
+  } finally {
+    while (running.length)
+      await running
+        .pop()()
+        .catch(() => {});
+  }
+}
+
+const fmt = (s) => (s ? `${s.median.toFixed(1)} (${s.low.toFixed(1)}-${s.high.toFixed(1)})` : '-');
+
+/** Lines of text for the figures. */
+export function firstByteLines(report) {
+  const lines = [
+    `cold first byte, ms from navigation start: median (lowest-highest) of ${report.runs} runs; module ${report.module.url}, ${report.module.encodedBodySize.toLocaleString('en')} B sent (gzip), ${report.module.decodedBodySize.toLocaleString('en')} B`,
+  ];
+  for (const env of ['loopback', 'emulated']) {
+    const { variants, warm } = report[env];
+    const plain = variants.plain?.firstByte.median;
+    lines.push(`  ${env}${env === 'emulated' ? ` (${report.emulation.latency} ms RTT, ${(report.emulation.downloadThroughput * 8) / 1e6} Mbit/s)` : ''}:`);
+    for (const [name, f] of Object.entries(variants)) {
+      lines.push(`    ${name.padEnd(11)} ${fmt(f.firstByte)}${plain && name !== 'plain' ? `  ${(f.firstByte.median / plain).toFixed(2)}x plain` : ''}`);
+      for (const [step, s] of Object.entries(f.steps)) lines.push(`      ${step.padEnd(36)} ${fmt(s)}`);
+    }
+    lines.push(`    warm (second connection on): tls ${fmt(warm.tls)}, plain ${fmt(warm.plain)}, ${(warm.tls.median / warm.plain.median).toFixed(2)}x`);
+  }
+  return lines;
+}
