@@ -233,6 +233,8 @@ export class TlsSocket implements TlsSocketLike {
         opening.then((opened) => (opened === transport ? undefined : opened.close())).catch(() => {});
         throw error;
       }
+      // What the transport drops (the unread cap) fails the socket at once, read or not.
+      this.#transport.onDiscard?.((error) => void this.#fail(error));
       if (this.#state === 'failed') {
         // closed by the application while both were on their way
         if (this.#transport !== transport) void this.#transport.close();

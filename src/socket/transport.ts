@@ -23,6 +23,12 @@ export interface Transport {
   readonly failure: TlsError | null;
   /** True if write() has copied the bytes by the time its promise settles: the caller may then reuse the buffer. */
   readonly copiesWrites?: boolean;
+  /**
+   * Calls `listener` once if the transport fails on its own and drops what it held (a browser
+   * WebSocket over `maxBuffered`): the socket must hear it now, not at its next read, which
+   * may never come when the application does not read.
+   */
+  onDiscard?(listener: (error: TlsError) => void): void;
 }
 
 /** The WebSocket API the transport needs: the browser's, and the `ws` package's. */
@@ -94,6 +100,8 @@ export class WebSocketTransport implements Transport {
   #failure: TlsError | null = null;
   #wake: (() => void) | null = null;
   #closed: Promise<void>;
+  #onDiscard: ((error: TlsError) => void) | null = null;
+  #discarded: TlsError | null = null;
 
   readonly copiesWrites: boolean;
 
@@ -126,6 +134,11 @@ export class WebSocketTransport implements Transport {
     return this.#failure;
   }
 
+  onDiscard(listener: (error: TlsError) => void): void {
+    if (this.#discarded) listener(this.#discarded);
+    else this.#onDiscard = listener;
+  }
+
   #onMessage(data: unknown): void {
     if (this.#failure) return; // after a failure nothing more is taken in: the stream has a gap
     if (typeof data === 'string') {
@@ -154,8 +167,18 @@ export class WebSocketTransport implements Transport {
     this.#failure ??= error;
     this.#queue = [];
     this.#queued = 0;
-    this.#ws.close(code, error.code);
+    try {
+      this.#ws.close(code, error.code);
+    } catch {
+      // A browser's WebSocket takes only 1000 and 3000-4999 from a page (1003 and 1009 throw
+      // InvalidAccessError): close it without a code rather than leave it open.
+      this.#ws.close();
+    }
     this.#notify();
+    this.#discarded = this.#failure;
+    const listener = this.#onDiscard;
+    this.#onDiscard = null;
+    listener?.(this.#failure);
   }
 
   #notify(): void {
