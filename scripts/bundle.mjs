@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Browser bundles with esbuild, in dist/browser/:
-//   openssl-psk-wasm.js  the library (ES module), the glue inside, the .wasm beside it, found
-//                        at run time by new URL('./openssl-psk.wasm', import.meta.url)
+//   openssl-psk-wasm.js  the library (ES module) on the PSK build, the glue inside, the .wasm
+//                        beside it, found at run time by new URL('./openssl-psk.wasm', import.meta.url)
+//   full.js              the same API on the full build (openssl-psk-full.wasm, with certificates);
+//                        only its modules name that .wasm, so an app's bundler emits one of the two
 //   worker.js            createTlsWorker() for pages: starts tls-worker.js from beside itself
 //   fetch.js             createPskFetch(): fetch() over TLS-PSK
 //   mqtt.js              mqttStreamBuilder(): the MQTT.js client over a TLS-PSK socket
@@ -51,6 +53,7 @@ await build({
   ...common,
   entryPoints: {
     'openssl-psk-wasm': `${root}/src/index.ts`,
+    full: `${root}/src/full.ts`,
     worker: `${root}/src/worker/index.ts`,
     fetch: `${root}/src/fetch/index.ts`,
     mqtt: `${root}/src/mqtt/index.ts`,
@@ -61,7 +64,8 @@ await build({
 });
 await build({ ...common, entryPoints: { 'tls-worker': `${root}/src/worker/browser-tls-worker.ts` }, outdir: out });
 copyFileSync(`${root}/wasm/dist/openssl-psk.wasm`, `${out}/openssl-psk.wasm`);
-console.log('[bundle] dist/browser/: openssl-psk-wasm.js, worker.js, fetch.js, mqtt.js, tls-worker.js, openssl-psk.wasm');
+copyFileSync(`${root}/wasm/dist/openssl-psk-full.wasm`, `${out}/openssl-psk-full.wasm`);
+console.log('[bundle] dist/browser/: openssl-psk-wasm.js, full.js, worker.js, fetch.js, mqtt.js, tls-worker.js, openssl-psk.wasm, openssl-psk-full.wasm');
 
 if (process.argv.includes('--test')) {
   const testOut = `${root}/dist/test`;

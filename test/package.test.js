@@ -24,13 +24,21 @@ function exportTargets(node, out = []) {
   return out;
 }
 
-test('the tarball: one .wasm, the LICENSE and README, no sources, tests or examples; every source map carries its sources', async () => {
+test('the tarball: one .wasm of each build, the LICENSE and README, no sources, tests or examples; every source map carries its sources', async () => {
   const files = await packed();
-  assert.deepEqual(
-    files.filter((f) => f.endsWith('.wasm')),
-    ['dist/browser/openssl-psk.wasm'],
-  );
-  for (const required of ['LICENSE', 'README.md', 'package.json', 'dist/browser/tls-worker.js', 'wasm/dist/openssl-psk.mjs', 'wasm/dist/build-info.json']) {
+  assert.deepEqual(files.filter((f) => f.endsWith('.wasm')).sort(), ['dist/browser/openssl-psk-full.wasm', 'dist/browser/openssl-psk.wasm']);
+  for (const required of [
+    'LICENSE',
+    'README.md',
+    'package.json',
+    'dist/browser/tls-worker.js',
+    'dist/browser/full.js',
+    'lib/full.js',
+    'wasm/dist/openssl-psk.mjs',
+    'wasm/dist/build-info.json',
+    'wasm/dist/openssl-psk-full.mjs',
+    'wasm/dist/build-info-full.json',
+  ]) {
     assert.ok(files.includes(required), required);
   }
   assert.deepEqual(
@@ -52,8 +60,12 @@ test('the tarball: one .wasm, the LICENSE and README, no sources, tests or examp
 test('package.json: every export points at a shipped file; the worker script and the .wasm are exports; publishing fields are set', async () => {
   const files = new Set(await packed());
   for (const target of exportTargets(pkg.exports)) assert.ok(files.has(target), `exports names ${target}, which the tarball lacks`);
-  for (const entry of ['.', './worker', './fetch', './mqtt', './bridge', './tls-worker.js', './openssl-psk.wasm']) assert.ok(pkg.exports[entry], entry);
+  for (const entry of ['.', './full', './worker', './fetch', './mqtt', './bridge', './tls-worker.js', './openssl-psk.wasm', './openssl-psk-full.wasm']) {
+    assert.ok(pkg.exports[entry], entry);
+  }
   assert.equal(pkg.exports['./openssl-psk.wasm'], './dist/browser/openssl-psk.wasm');
+  assert.equal(pkg.exports['./openssl-psk-full.wasm'], './dist/browser/openssl-psk-full.wasm');
+  assert.deepEqual(pkg.exports['./full'], { types: './lib/full.d.ts', browser: './dist/browser/full.js', default: './lib/full.js' });
   assert.equal(pkg.license, 'MIT AND OpenSSL');
   assert.ok(pkg.keywords.includes('psk') && pkg.keywords.includes('webassembly'));
   assert.ok(Array.isArray(pkg.sideEffects) && pkg.sideEffects.includes('./dist/browser/tls-worker.js'));
