@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # build.sh: OpenSSL 1.1.1w (Debian's source with its security patches) and the C shim,
-# compiled to WebAssembly in wasm/dist/:
-#   openssl-psk.mjs    ES module glue (emscripten), exports createOpenSSLModule
-#   openssl-psk.wasm   the module
-#   build-info.json    every input's sha256, the flags, emcc version, the wasm's sha256 and size
+# compiled to WebAssembly in wasm/dist/, two builds of the same sources (wasm/flags.sh):
+#   openssl-psk.mjs         the PSK build (the package's default entry points): ES module glue
+#   openssl-psk.wasm        (emscripten, exports createOpenSSLModule) and the module
+#   build-info.json         every input's sha256, the flags, emcc version, the wasm's sha256 and size
+#   openssl-psk-full.mjs    the full build (openssl-psk-wasm/full, the CLI): the same, with
+#   openssl-psk-full.wasm   certificates
+#   build-info-full.json
 #
 # Usage: ./build.sh [--force | --verify | --debug]
 #   Nothing is rebuilt when the inputs have not changed: the OpenSSL libraries and the linked
 #   module are cached by a hash of everything that goes into them, in
 #   $OPENSSL_PSK_WASM_CACHE (default ~/.cache/openssl-psk-wasm). --force ignores the cache.
 #   --verify builds everything again from the sources, in another directory with an empty
-#   cache, and fails unless the result is byte-identical to wasm/dist (once per set of inputs).
-#   --debug links the debug variant instead (DEBUG_LINK_FLAGS in wasm/flags.sh: emscripten's
-#   assertions and stack checks) into wasm/dist-debug/, from the same cached libraries.
+#   cache, and fails unless both builds are byte-identical to wasm/dist (once per set of inputs).
+#   --debug links the debug variant of the full build instead (DEBUG_LINK_FLAGS in wasm/flags.sh:
+#   emscripten's assertions and stack checks) into wasm/dist-debug/, from the same cached libraries.
 #   Missing Debian packages (emscripten, node-acorn, patch) are installed with apt-get as root.
 set -euo pipefail
 
@@ -26,16 +29,22 @@ source wasm/flags.sh
 CACHE=${OPENSSL_PSK_WASM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/openssl-psk-wasm}
 DIST=$ROOT/wasm/dist
 SHIM_FILES=(wasm/shim/opw.h wasm/shim/*.c wasm/glue.d.mts scripts/gen-ffi.mjs)
-# Our own changes to OpenSSL for wasm, applied in name order after Debian's (wasm builds only).
+# Our own changes to OpenSSL for wasm, applied in name order after Debian's (both builds), then
+# the PSK build's own (wasm/patches/psk/, each change guarded by a macro of PSK_OPENSSL_CFLAGS).
 shopt -s nullglob
-WASM_PATCHES=(wasm/patches/*.patch)
+COMMON_PATCHES=(wasm/patches/*.patch)
+PSK_PATCHES=(wasm/patches/psk/*.patch)
 shopt -u nullglob
+FULL_OPENSSL_CFLAGS=(${OPENSSL_CFLAGS[@]+"${OPENSSL_CFLAGS[@]}"})
+FULL_LINK_FLAGS=("${LINK_FLAGS[@]}")
+VARIANTS=(psk full)
 FORCE=0
 VERIFY=0
 case ${1:-} in
   --force) FORCE=1 ;;
   --verify) VERIFY=1 ;;
   --debug)
+    VARIANTS=(full)
     DIST=$ROOT/wasm/dist-debug
     # LINK_FLAGS less DEBUG_UNLINK_FLAGS, plus DEBUG_LINK_FLAGS; in the link key too (its own cache entry).
     debug_flags=()
@@ -43,6 +52,7 @@ case ${1:-} in
       [[ " ${DEBUG_UNLINK_FLAGS[*]} " == *" $flag "* ]] || debug_flags+=("$flag")
     done
     LINK_FLAGS=("${debug_flags[@]}" "${DEBUG_LINK_FLAGS[@]}")
+    FULL_LINK_FLAGS=("${LINK_FLAGS[@]}")
     ;;
   '') ;;
   *) echo "usage: ./build.sh [--force | --verify | --debug]" >&2; exit 2 ;;
@@ -196,19 +206,20 @@ build_openssl() {
   rm -rf "$work"
 }
 
-# Links the shim and the libraries in $1 into the module, writing the outputs to $2.
+# Links the shim and the libraries in $1 into the module ($NAME.wasm, $NAME.mjs), writing the
+# outputs to $2.
 link_module() {
   local libs=$1 out=$2 work
   mkdir -p "$CACHE/tmp"
   work=$(mktemp -d "$CACHE/tmp/link.XXXXXX")
   node scripts/gen-ffi.mjs --exports "$work"
-  step "linking the module with emcc"
-  emcc "${LINK_FLAGS[@]}" -I"$libs/include" wasm/shim/*.c \
+  step "linking the $VARIANT build with emcc"
+  emcc "${LINK_FLAGS[@]}" ${SHIM_CFLAGS[@]+"${SHIM_CFLAGS[@]}"} -I"$libs/include" wasm/shim/*.c \
     "$libs/lib/libssl.a" "$libs/lib/libcrypto.a" \
     --js-library "$work/library.js" \
     -sEXPORTED_FUNCTIONS=@"$work/exported-functions.json" \
-    -o "$work/openssl-psk.mjs"
-  cp wasm/glue.d.mts "$work/openssl-psk.d.mts"
+    -o "$work/$NAME.mjs"
+  cp wasm/glue.d.mts "$work/$NAME.d.mts"
   write_build_info "$libs" "$work"
   rm -f "$work/exported-functions.json" "$work/library.js"
   rm -rf "$out"
@@ -230,6 +241,7 @@ write_build_info() {
   local libs=$1 out=$2 file sha name
   {
     printf '{\n'
+    printf '  "build": "%s",\n' "$VARIANT"
     printf '  "openssl": "%s",\n' "$DEBIAN_VERSION"
     printf '  "key": "%s",\n' "$LINK_KEY"
     printf '  "inputs": {\n'
@@ -246,29 +258,31 @@ write_build_info() {
     printf '    "wasm/flags.sh": "%s"\n' "$(sha256 wasm/flags.sh)"
     printf '  },\n'
     printf '  "configureFlags": %s,\n' "$(json_array linux-generic32 "${CONFIGURE_FLAGS[@]}")"
-    printf '  "linkFlags": %s,\n' "$(json_array "${LINK_FLAGS[@]}")"
+    printf '  "opensslCflags": %s,\n' "$(json_array ${OPENSSL_CFLAGS[@]+"${OPENSSL_CFLAGS[@]}"})"
+    printf '  "linkFlags": %s,\n' "$(json_array "${LINK_FLAGS[@]}" ${SHIM_CFLAGS[@]+"${SHIM_CFLAGS[@]}"})"
     printf '  "sourceDateEpoch": %s,\n' "$SOURCE_DATE_EPOCH"
     printf '  "emcc": "%s",\n' "$(emcc --version | sed -n 1p)"
-    printf '  "wasm": { "file": "openssl-psk.wasm", "sha256": "%s", "bytes": %s },\n' \
-      "$(sha256 "$out/openssl-psk.wasm")" "$(stat -c %s "$out/openssl-psk.wasm")"
-    printf '  "glue": { "file": "openssl-psk.mjs", "sha256": "%s", "bytes": %s }\n' \
-      "$(sha256 "$out/openssl-psk.mjs")" "$(stat -c %s "$out/openssl-psk.mjs")"
+    printf '  "wasm": { "file": "%s.wasm", "sha256": "%s", "bytes": %s, "gzip9Bytes": %s },\n' \
+      "$NAME" "$(sha256 "$out/$NAME.wasm")" "$(stat -c %s "$out/$NAME.wasm")" "$(gzip -9 -n -c "$out/$NAME.wasm" | wc -c)"
+    printf '  "glue": { "file": "%s.mjs", "sha256": "%s", "bytes": %s }\n' \
+      "$NAME" "$(sha256 "$out/$NAME.mjs")" "$(stat -c %s "$out/$NAME.mjs")"
     printf '}\n'
-  } >"$out/build-info.json"
+  } >"$out/$INFO"
 }
 
-# Keeps the three most recently used builds of each kind in the cache.
+# Keeps the six most recently used builds of each kind in the cache (three of each variant).
 prune_cache() {
   local kind
   for kind in openssl module; do
-    find "$CACHE" -maxdepth 1 -name "$kind-*" -type d -printf '%T@ %p\n' | sort -rn | tail -n +4 | cut -d' ' -f2- \
+    find "$CACHE" -maxdepth 1 -name "$kind-*" -type d -printf '%T@ %p\n' | sort -rn | tail -n +7 | cut -d' ' -f2- \
       | xargs -r rm -rf
   done
 }
 
-# Rebuilds from scratch elsewhere and compares with wasm/dist; remembers success per key.
+# Rebuilds both builds from scratch elsewhere and compares with wasm/dist; remembers success
+# per pair of keys.
 verify() {
-  local marker=$CACHE/verified-$LINK_KEY dir file
+  local marker=$CACHE/verified-$(echo "${VERIFY_KEYS[*]}" | hash_stdin) dir file
   if [[ -f $marker ]]; then
     step "reproducible: already verified for these inputs ($(cat "$marker"))"
     return
@@ -282,13 +296,13 @@ verify() {
   [[ -d $CACHE/downloads ]] && cp -r "$CACHE/downloads" "$dir/cache/"
   step "verifying: building again from the sources in $dir"
   (cd "$dir/tree" && OPENSSL_PSK_WASM_CACHE=$dir/cache ./build.sh --force) || die "the verification build failed"
-  for file in openssl-psk.wasm openssl-psk.mjs; do
+  for file in openssl-psk.wasm openssl-psk.mjs openssl-psk-full.wasm openssl-psk-full.mjs; do
     [[ $(sha256 "$dir/tree/wasm/dist/$file") == "$(sha256 "$DIST/$file")" ]] \
       || die "not reproducible: $file differs between wasm/dist and a fresh build in $dir/tree/wasm/dist"
   done
   rm -rf "$dir"
-  sha256 "$DIST/openssl-psk.wasm" >"$marker"
-  step "reproducible: a fresh build elsewhere gave byte-identical openssl-psk.wasm and openssl-psk.mjs"
+  sha256 "$DIST/openssl-psk.wasm" "$DIST/openssl-psk-full.wasm" >"$marker"
+  step "reproducible: a fresh build elsewhere gave byte-identical .wasm and .mjs files for both builds"
 }
 
 # The keys hash the pinned values, the flags, the toolchain and the code of the steps.
@@ -303,6 +317,7 @@ compute_keys() {
   LINK_KEY=$({
     echo "$OPENSSL_KEY"
     declare -p LINK_FLAGS
+    declare -p SHIM_CFLAGS NAME INFO VARIANT
     sha256 wasm/flags.sh # build-info.json records it: a new comment there is a new build-info
     declare -f link_module write_build_info json_array
     for file in "${SHIM_FILES[@]}"; do sha256 "$file"; done
@@ -310,14 +325,31 @@ compute_keys() {
   OPENSSL_LIBS=$CACHE/openssl-${OPENSSL_KEY:0:16}
 }
 
-main() {
-  ensure_tools
+# Sets the globals the steps read for one build: psk or full (wasm/flags.sh says what differs).
+select_variant() {
+  VARIANT=$1
+  WASM_PATCHES=(${COMMON_PATCHES[@]+"${COMMON_PATCHES[@]}"})
+  OPENSSL_CFLAGS=(${FULL_OPENSSL_CFLAGS[@]+"${FULL_OPENSSL_CFLAGS[@]}"})
+  LINK_FLAGS=("${FULL_LINK_FLAGS[@]}")
+  SHIM_CFLAGS=()
+  NAME=openssl-psk-full
+  INFO=build-info-full.json
+  if [[ $VARIANT == psk ]]; then
+    WASM_PATCHES+=(${PSK_PATCHES[@]+"${PSK_PATCHES[@]}"})
+    OPENSSL_CFLAGS+=("${PSK_OPENSSL_CFLAGS[@]}")
+    SHIM_CFLAGS=("${PSK_SHIM_CFLAGS[@]}")
+    NAME=openssl-psk
+    INFO=build-info.json
+  fi
   compute_keys
+}
 
-  if ((!FORCE)) && [[ -f $DIST/build-info.json ]] && grep -q "\"key\": \"$LINK_KEY\"" "$DIST/build-info.json" \
-      && [[ -f $DIST/openssl-psk.wasm && -f $DIST/openssl-psk.mjs ]]; then
-    step "${DIST#"$ROOT"/} is up to date ($(stat -c %s "$DIST/openssl-psk.wasm") bytes)"
-    if ((VERIFY)); then verify; fi
+build_variant() {
+  select_variant "$1"
+  VERIFY_KEYS+=("$LINK_KEY")
+  if ((!FORCE)) && [[ -f $DIST/$INFO ]] && grep -q "\"key\": \"$LINK_KEY\"" "$DIST/$INFO" \
+      && [[ -f $DIST/$NAME.wasm && -f $DIST/$NAME.mjs ]]; then
+    step "${DIST#"$ROOT"/}/$NAME.wasm is up to date ($(stat -c %s "$DIST/$NAME.wasm") bytes)"
     return 0
   fi
 
@@ -326,19 +358,26 @@ main() {
     fetch_sources
     build_openssl "$libs"
   else
-    step "OpenSSL libraries from the cache ($libs)"
+    step "OpenSSL libraries of the $VARIANT build from the cache ($libs)"
   fi
-  if ((FORCE)) || [[ ! -f $linked/openssl-psk.wasm ]]; then
+  if ((FORCE)) || [[ ! -f $linked/$NAME.wasm ]]; then
     link_module "$libs" "$linked"
   else
-    step "linked module from the cache ($linked)"
+    step "linked $VARIANT build from the cache ($linked)"
   fi
 
   touch "$libs" "$linked"
-  prune_cache
   mkdir -p "$DIST"
-  cp "$linked"/{openssl-psk.mjs,openssl-psk.d.mts,openssl-psk.wasm,build-info.json} "$DIST/"
-  step "${DIST#"$ROOT"/}: openssl-psk.wasm $(stat -c %s "$DIST/openssl-psk.wasm") bytes, sha256 $(sha256 "$DIST/openssl-psk.wasm")"
+  cp "$linked"/{"$NAME.mjs","$NAME.d.mts","$NAME.wasm","$INFO"} "$DIST/"
+  step "${DIST#"$ROOT"/}: $NAME.wasm $(stat -c %s "$DIST/$NAME.wasm") bytes, sha256 $(sha256 "$DIST/$NAME.wasm")"
+}
+
+main() {
+  ensure_tools
+  VERIFY_KEYS=()
+  local variant
+  for variant in "${VARIANTS[@]}"; do build_variant "$variant"; done
+  prune_cache
   if ((VERIFY)); then verify; fi
 }
 

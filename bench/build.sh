@@ -64,7 +64,7 @@ build_native() {
 bench_main() {
   ensure_tools
   ensure_native_tools
-  compute_keys
+  select_variant psk # the raw C runs on the PSK build's libraries, as the facade's figures do
   if [[ ! -f $OPENSSL_LIBS/lib/libcrypto.a ]]; then # wasm/dist may be current while the cache is gone
     fetch_sources
     build_openssl "$OPENSSL_LIBS"

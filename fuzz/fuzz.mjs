@@ -22,7 +22,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadOpenSSL, TlsError } from '../lib/index.js';
-import { loadWithGlue } from '../lib/tls/loader.js';
+import { loadBuild } from '../lib/tls/loader.js';
 import { concat, createPair, pump } from '../test/helpers/pair.js';
 import { prng } from './prng.mjs';
 
@@ -309,8 +309,8 @@ async function loadDebugBuild() {
   // CommonJS's require and __dirname, which an ES module does not have.
   globalThis.require ??= createRequire(import.meta.url);
   globalThis.__dirname ??= fileURLToPath(dir);
-  const { default: glue } = await import(new URL('openssl-psk.mjs', dir).href);
-  return loadWithGlue(glue, { wasmUrl: new URL('openssl-psk.wasm', dir) });
+  const { default: glue } = await import(new URL('openssl-psk-full.mjs', dir).href);
+  return loadBuild({ glue, wasmUrl: () => new URL('openssl-psk-full.wasm', dir), certificates: true });
 }
 
 /** One exchange on the long-lived session; returns a problem, or null. */

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Browser bundles with esbuild, in dist/browser/:
-//   openssl-psk-wasm.js  the library (ES module), the glue inside, the .wasm beside it, found
-//                        at run time by new URL('./openssl-psk.wasm', import.meta.url)
+//   openssl-psk-wasm.js  the library (ES module) on the PSK build, the glue inside, the .wasm
+//                        beside it, found at run time by new URL('./openssl-psk.wasm', import.meta.url)
+//   full.js              the same API on the full build (openssl-psk-full.wasm, with certificates);
+//                        only its modules name that .wasm, so an app's bundler emits one of the two
 //   worker.js            createTlsWorker() for pages: starts tls-worker.js from beside itself
 //   fetch.js             createPskFetch(): fetch() over TLS-PSK
 //   mqtt.js              mqttStreamBuilder(): the MQTT.js client over a TLS-PSK socket
@@ -54,6 +56,7 @@ await build({
   ...common,
   entryPoints: {
     'openssl-psk-wasm': `${root}/src/index.ts`,
+    full: `${root}/src/full.ts`,
     worker: `${root}/src/worker/index.ts`,
     fetch: `${root}/src/fetch/index.ts`,
     mqtt: `${root}/src/mqtt/index.ts`,
@@ -67,8 +70,9 @@ await build({ ...common, entryPoints: { 'vault-worker': `${root}/src/vault/vault
 await build({ ...common, entryPoints: { vault: `${root}/src/vault/vault-page.ts` }, outdir: out });
 copyFileSync(`${root}/src/vault/vault.html`, `${out}/vault.html`);
 copyFileSync(`${root}/wasm/dist/openssl-psk.wasm`, `${out}/openssl-psk.wasm`);
+copyFileSync(`${root}/wasm/dist/openssl-psk-full.wasm`, `${out}/openssl-psk-full.wasm`);
 console.log(
-  '[bundle] dist/browser/: openssl-psk-wasm.js, worker.js, fetch.js, mqtt.js, tls-worker.js, vault.html, vault.js, vault-worker.js, openssl-psk.wasm',
+  '[bundle] dist/browser/: openssl-psk-wasm.js, full.js, worker.js, fetch.js, mqtt.js, tls-worker.js, vault.html, vault.js, vault-worker.js, openssl-psk.wasm, openssl-psk-full.wasm',
 );
 
 if (process.argv.includes('--test')) {

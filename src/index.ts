@@ -4,7 +4,8 @@
  *
  * @module openssl-psk-wasm
  */
-export { loadOpenSSL, compileOpenSSL, type LoadOptions } from './tls/loader.js';
+export { loadOpenSSL, compileOpenSSL } from './tls/psk-build.js';
+export type { LoadOptions } from './tls/loader.js';
 export { preload } from './tls/preload.js';
 export { OpenSSL, type HeapStats } from './tls/openssl.js';
 export { SslContext, DEFAULT_CLIENT_CIPHERSUITES, DEFAULT_CLIENT_CIPHER_LIST, type ContextOptions } from './tls/context.js';
@@ -30,7 +31,8 @@ export { TlsError, type TlsErrorCode, type TlsErrorDetails, type TlsAlert } from
 export { onLeak } from './core/lifetime.js';
 export { describeMessage, type TlsMessage } from './tls/observers.js';
 export { handshakeStep, type HandshakeStep } from './tls/handshake-trace.js';
-export { connectTls, acceptTls, TlsSocket, type TlsTarget } from './socket/socket.js';
+export { connectTls, acceptTls } from './socket/connect.js';
+export { TlsSocket, type TlsTarget } from './socket/socket.js';
 export type { TlsSocketOptions, FindPsk } from './socket/socket-options.js';
 export type { TlsSocketInfo, TlsSocketLike } from './socket/socket-shape.js';
 export type { StaticPsk } from './socket/static-psk.js';

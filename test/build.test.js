@@ -11,7 +11,11 @@ import { EXPORTED_FUNCTIONS } from '../lib/core/ffi.js';
 
 const root = new URL('..', import.meta.url);
 const read = (path) => readFileSync(new URL(path, root));
-const info = JSON.parse(read('wasm/dist/build-info.json'));
+/** The two builds: the PSK build (the package's default) and the full build. */
+const BUILDS = [
+  { name: 'psk', info: JSON.parse(read('wasm/dist/build-info.json')), file: 'openssl-psk' },
+  { name: 'full', info: JSON.parse(read('wasm/dist/build-info-full.json')), file: 'openssl-psk-full' },
+];
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 /** The values pinned in wasm/inputs.sh, read by bash itself. */
@@ -32,63 +36,70 @@ function pinned() {
   );
 }
 
-test('build-info.json records every pinned input with the pinned sha256', () => {
-  const pins = pinned();
-  assert.equal(info.openssl, pins.debian);
-  assert.equal(info.inputs['openssl_1.1.1w.orig.tar.gz'], 'cf3098950cb4d853ad95c0841f1f9c6d3dc102dccfcacd521d93925208b76ac8');
-  for (const [file, hash] of Object.entries(pins)) {
-    if (file.endsWith('.tar.gz') || file.endsWith('.tar.xz')) assert.equal(info.inputs[file], hash, file);
-  }
-  const patches = Object.keys(info.inputs).filter((k) => k.startsWith('debian/patches/'));
-  assert.equal(patches.length, 40, 'the 40 security patches of the series, not the 6 packaging ones');
-  assert.ok(patches.includes('debian/patches/CVE-2024-5535-1.patch'));
-  assert.ok(!patches.includes('debian/patches/debian-targets.patch'));
-  for (const file of ['wasm/shim/psk.c', 'wasm/shim/opw.h', 'scripts/gen-ffi.mjs', 'wasm/flags.sh']) {
-    assert.equal(info.inputs[file], sha256(read(file)), `${file} as built is the file in the tree`);
-  }
-});
+for (const { name, info, file } of BUILDS) {
+  test(`${name} build: build-info records every pinned input with the pinned sha256`, () => {
+    const pins = pinned();
+    assert.equal(info.openssl, pins.debian);
+    assert.equal(info.inputs['openssl_1.1.1w.orig.tar.gz'], 'cf3098950cb4d853ad95c0841f1f9c6d3dc102dccfcacd521d93925208b76ac8');
+    for (const [file, hash] of Object.entries(pins)) {
+      if (file.endsWith('.tar.gz') || file.endsWith('.tar.xz')) assert.equal(info.inputs[file], hash, file);
+    }
+    const patches = Object.keys(info.inputs).filter((k) => k.startsWith('debian/patches/'));
+    assert.equal(patches.length, 40, 'the 40 security patches of the series, not the 6 packaging ones');
+    assert.ok(patches.includes('debian/patches/CVE-2024-5535-1.patch'));
+    assert.ok(!patches.includes('debian/patches/debian-targets.patch'));
+    for (const input of ['wasm/shim/psk.c', 'wasm/shim/opw.h', 'scripts/gen-ffi.mjs', 'wasm/flags.sh']) {
+      assert.equal(info.inputs[input], sha256(read(input)), `${input} as built is the file in the tree`);
+    }
+    // The PSK build's own patch is an input of that build only.
+    assert.equal(info.inputs['wasm/patches/psk/psk-build.patch'], name === 'psk' ? sha256(read('wasm/patches/psk/psk-build.patch')) : undefined);
+  });
 
-test('build-info.json records the toolchain, the flags, and the .wasm it describes', () => {
-  assert.match(info.emcc, /3\.1\.6/);
-  for (const flag of [
-    'no-asm',
-    'no-threads',
-    'no-shared',
-    'no-dso',
-    'no-engine',
-    'no-async',
-    'no-ssl3',
-    'no-comp',
-    'no-srp',
-    'no-ct',
-    'no-ocsp',
-    'no-cms',
-    '--with-rand-seed=none',
-  ]) {
-    assert.ok(info.configureFlags.includes(flag), flag);
-  }
-  assert.ok(!info.configureFlags.includes('no-psk'));
-  assert.ok(info.linkFlags.includes('-sFILESYSTEM=0'));
-  const wasm = read('wasm/dist/openssl-psk.wasm');
-  assert.equal(info.wasm.sha256, sha256(wasm));
-  assert.equal(info.wasm.bytes, wasm.length);
-  assert.equal(info.glue.sha256, sha256(read('wasm/dist/openssl-psk.mjs')));
-});
+  test(`${name} build: build-info records the toolchain, the flags, and the .wasm it describes`, () => {
+    assert.match(info.emcc, /3\.1\.6/);
+    for (const flag of [
+      'no-asm',
+      'no-threads',
+      'no-shared',
+      'no-dso',
+      'no-engine',
+      'no-async',
+      'no-ssl3',
+      'no-comp',
+      'no-srp',
+      'no-ct',
+      'no-ocsp',
+      'no-cms',
+      '--with-rand-seed=none',
+    ]) {
+      assert.ok(info.configureFlags.includes(flag), flag);
+    }
+    assert.ok(!info.configureFlags.includes('no-psk'));
+    assert.ok(info.linkFlags.includes('-sFILESYSTEM=0'));
+    assert.equal(info.build, name);
+    assert.equal(info.linkFlags.includes('-DOPW_PSK_ONLY'), name === 'psk');
+    const wasm = read(`wasm/dist/${file}.wasm`);
+    assert.equal(info.wasm.sha256, sha256(wasm));
+    assert.equal(info.wasm.bytes, wasm.length);
+    assert.equal(info.glue.sha256, sha256(read(`wasm/dist/${file}.mjs`)));
+  });
 
-test('the .wasm exports only the shim (and five functions of the runtime)', () => {
-  const exports = WebAssembly.Module.exports(new WebAssembly.Module(read('wasm/dist/openssl-psk.wasm')));
-  const functions = exports.filter((e) => e.kind === 'function');
-  // __wasm_call_ctors, __errno_location and malloc come with the emscripten runtime;
-  // stackSave and stackRestore are there for the trap guard.
-  assert.equal(functions.length, EXPORTED_FUNCTIONS.length + 5);
-  assert.deepEqual(
-    exports
-      .filter((e) => e.kind !== 'function')
-      .map((e) => e.kind)
-      .sort(),
-    ['memory', 'table'],
-  );
-});
+  test(`${name} build: the .wasm exports only the shim (and five functions of the runtime)`, () => {
+    const exports = WebAssembly.Module.exports(new WebAssembly.Module(read(`wasm/dist/${file}.wasm`)));
+    const functions = exports.filter((e) => e.kind === 'function');
+    // __wasm_call_ctors and __errno_location come with the emscripten runtime, and malloc
+    // when the glue needs it (the full build's does, the PSK build's not); stackSave and
+    // stackRestore are there for the trap guard.
+    assert.ok(functions.length === EXPORTED_FUNCTIONS.length + (name === 'psk' ? 4 : 5), `${functions.length} functions`);
+    assert.deepEqual(
+      exports
+        .filter((e) => e.kind !== 'function')
+        .map((e) => e.kind)
+        .sort(),
+      ['memory', 'table'],
+    );
+  });
+}
 
 test('src/core/ffi.ts and ffi-imports.ts are generated from wasm/shim/opw.h and up to date', () => {
   execFileSync(process.execPath, ['scripts/gen-ffi.mjs', '--check'], { cwd: root, stdio: 'pipe' });

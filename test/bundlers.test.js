@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +87,18 @@ async function runInEngines(url) {
   return results;
 }
 
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+/** Which build each .wasm under `dir` (recursively) is: 'psk', 'full', or its name if neither. */
+function emittedBuilds(dir) {
+  const builds = {
+    [sha256(readFileSync(join(root, 'dist/browser/openssl-psk.wasm')))]: 'psk',
+    [sha256(readFileSync(join(root, 'dist/browser/openssl-psk-full.wasm')))]: 'full',
+  };
+  return readdirSync(dir, { recursive: true })
+    .filter((f) => String(f).endsWith('.wasm'))
+    .map((f) => builds[sha256(readFileSync(join(dir, String(f))))] ?? String(f));
+}
+
 function checkEchoes(results) {
   assert.ok(Object.keys(results).length > 0, 'no browser engine installed');
   for (const [engine, result] of Object.entries(results)) {
@@ -108,7 +121,7 @@ describe('the packed package in apps built by real bundlers', { timeout: 600_000
     const output = await bundle(dir, 'vite/bin/vite.js', ['build']);
     assert.doesNotMatch(output, NODE_WARNINGS, output);
     const assets = readdirSync(join(dir, 'dist', 'assets'));
-    assert.equal(assets.filter((f) => f.endsWith('.wasm')).length, 1, `one .wasm emitted: ${assets.join(', ')}`);
+    assert.deepEqual(emittedBuilds(join(dir, 'dist')), ['psk'], 'an app of openssl-psk-wasm emits the PSK build only');
     assert.ok(
       assets.some((f) => /^vault-worker.*\.js$/.test(f)),
       `the store's worker emitted: ${assets.join(', ')}`,
@@ -142,7 +155,22 @@ describe('the packed package in apps built by real bundlers', { timeout: 600_000
     const output = await bundle(dir, 'webpack-cli/bin/cli.js', []);
     assert.doesNotMatch(output, NODE_WARNINGS, output);
     assert.match(output, /compiled/);
+    assert.deepEqual(emittedBuilds(join(dir, 'dist')), ['psk'], 'an app of openssl-psk-wasm emits the PSK build only');
     checkEchoes(await served(dir, (url) => runInEngines(`${url}/index.html`)));
+  });
+
+  test('an app that imports openssl-psk-wasm/full only: vite and webpack emit the full build only', async () => {
+    const app = "import { loadOpenSSL } from 'openssl-psk-wasm/full';\nconst openssl = await loadOpenSSL();\ndocument.body.textContent = openssl.version;\n";
+    const vite = join(work, 'vite');
+    writeFileSync(join(vite, 'src/main.js'), app);
+    const viteOutput = await bundle(vite, 'vite/bin/vite.js', ['build']);
+    assert.doesNotMatch(viteOutput, NODE_WARNINGS, viteOutput);
+    assert.deepEqual(emittedBuilds(join(vite, 'dist')), ['full'], 'vite');
+    const webpack = join(work, 'webpack');
+    writeFileSync(join(webpack, 'src/index.js'), app);
+    const webpackOutput = await bundle(webpack, 'webpack-cli/bin/cli.js', []);
+    assert.doesNotMatch(webpackOutput, NODE_WARNINGS, webpackOutput);
+    assert.deepEqual(emittedBuilds(join(webpack, 'dist')), ['full'], 'webpack');
   });
 
   test("esbuild, README's recipe (bundle, then copy the worker script and the .wasm beside it): page and worker echo in every engine", async () => {

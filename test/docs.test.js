@@ -9,7 +9,14 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const MODULES = ['openssl-psk-wasm', 'openssl-psk-wasm/worker', 'openssl-psk-wasm/bridge', 'openssl-psk-wasm/fetch', 'openssl-psk-wasm/mqtt'];
+const MODULES = [
+  'openssl-psk-wasm',
+  'openssl-psk-wasm/full',
+  'openssl-psk-wasm/worker',
+  'openssl-psk-wasm/bridge',
+  'openssl-psk-wasm/fetch',
+  'openssl-psk-wasm/mqtt',
+];
 
 /** The main entry points: each has a page with an example. */
 const EXAMPLES = {

@@ -8,17 +8,20 @@ import { Duplex } from 'node:stream';
 import { describe, test } from 'node:test';
 import { acceptTls, connectTls, loadOpenSSL } from '../lib/index.js';
 import { handshake, owner, text, tryHandshake } from './helpers/pair.js';
+import { loadOpenSSL as loadFullOpenSSL } from '../lib/full.js';
 import { testPki } from './helpers/pki.js';
 import { freeAll } from './helpers/psk.js';
 
 const ossl = await loadOpenSSL();
+/** The full build, for the test with a certificate. */
+const full = await loadFullOpenSSL();
 const key = (byte) => new Uint8Array(32).fill(byte);
 const session = (k) => ossl.createPskSession({ masterKey: k, cipher: 'TLS_AES_128_GCM_SHA256' });
 
 /** Handshakes a client and a server built from these options; returns both errors. */
-function outcome(client, server) {
-  const cctx = ossl.createContext({ role: 'client', ...client });
-  const sctx = ossl.createContext({ role: 'server', ...server });
+function outcome(client, server, openssl = ossl) {
+  const cctx = openssl.createContext({ role: 'client', ...client });
+  const sctx = openssl.createContext({ role: 'server', ...server });
   const cc = cctx.createConnection();
   const sc = sctx.createConnection();
   try {
@@ -73,7 +76,11 @@ describe('distinct codes, both sides', () => {
 
   test("an unknown identity with a certificate to fall back on goes on to the certificate (the man page's fallback)", () => {
     const pki = testPki();
-    const r = outcome(tls13Client(key(1), { ca: pki.otherCa }), { certificate: pki.certificate, privateKey: pki.privateKey, pskFindSession: () => null });
+    const r = outcome(
+      { pskUseSession: () => ({ identity: 'dev', session: full.createPskSession({ masterKey: key(1), cipher: 'TLS_AES_128_GCM_SHA256' }) }), ca: pki.otherCa },
+      { certificate: pki.certificate, privateKey: pki.privateKey, pskFindSession: () => null },
+      full,
+    );
     assert.deepEqual([r.client, r.server], ['ERR_CERT_VERIFY', 'ERR_HANDSHAKE']);
   });
 });

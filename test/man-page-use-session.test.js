@@ -5,10 +5,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadOpenSSL, TlsConnection, TlsError } from '../lib/index.js';
 import { handshake, str, text, transfer, tryHandshake, owner } from './helpers/pair.js';
+import { loadOpenSSL as loadFullOpenSSL } from '../lib/full.js';
 import { testPki } from './helpers/pki.js';
 import { freeAll, key32, key48, pskClient, pskServer } from './helpers/psk.js';
 
 const ossl = await loadOpenSSL();
+/** The full build: the tests that use certificates run on it (the PSK build has none). */
+const full = await loadFullOpenSSL();
 const AES128 = 'TLS_AES_128_GCM_SHA256';
 const AES256 = 'TLS_AES_256_GCM_SHA384';
 const CHACHA = 'TLS_CHACHA20_POLY1305_SHA256';
@@ -309,8 +312,8 @@ describe('DESCRIPTION', () => {
     const own = owner(t);
     const pki = testPki();
     // 1. A certificate-authenticated handshake, no PSK; one ticket so both sides end with the same session.
-    const cctx = own(ossl.createContext({ role: 'client', ca: pki.ca }));
-    const sctx = own(ossl.createContext({ role: 'server', certificate: pki.certificate, privateKey: pki.privateKey, numTickets: 1 }));
+    const cctx = own(full.createContext({ role: 'client', ca: pki.ca }));
+    const sctx = own(full.createContext({ role: 'server', certificate: pki.certificate, privateKey: pki.privateKey, numTickets: 1 }));
     const cc = own(cctx.createConnection({ serverName: 'localhost' }));
     const sc = own(sctx.createConnection());
     handshake(cc, sc);
@@ -322,8 +325,8 @@ describe('DESCRIPTION', () => {
     freeAll(cc, sc, cctx, sctx);
 
     // 2. Those sessions as the basis of an external PSK, on contexts without certificates.
-    const p = pskClient(ossl, 'from-earlier-handshake', clientSession);
-    const s = pskServer(ossl, new Map([['from-earlier-handshake', serverSession]]));
+    const p = pskClient(full, 'from-earlier-handshake', clientSession);
+    const s = pskServer(full, new Map([['from-earlier-handshake', serverSession]]));
     const cc2 = own(p.ctx.createConnection());
     const sc2 = own(s.ctx.createConnection());
     handshake(cc2, sc2);
@@ -419,9 +422,9 @@ describe('DESCRIPTION', () => {
     const pki = testPki();
     let called = 0;
     let pskOffered = false;
-    const cctx = own(ossl.createContext({ role: 'client', ca: pki.ca, pskUseSession: () => (called++, null) }));
+    const cctx = own(full.createContext({ role: 'client', ca: pki.ca, pskUseSession: () => (called++, null) }));
     const sctx = own(
-      ossl.createContext({
+      full.createContext({
         role: 'server',
         certificate: pki.certificate,
         privateKey: pki.privateKey,
@@ -439,7 +442,7 @@ describe('DESCRIPTION', () => {
     freeAll(cc, sc);
 
     // The handshake goes on to the certificate: a client that does not trust it stops there.
-    const strict = own(ossl.createContext({ role: 'client', ca: pki.otherCa, pskUseSession: () => null }));
+    const strict = own(full.createContext({ role: 'client', ca: pki.otherCa, pskUseSession: () => null }));
     const cc2 = own(strict.createConnection({ serverName: 'localhost' }));
     const sc2 = own(sctx.createConnection());
     const r = tryHandshake(cc2, sc2);

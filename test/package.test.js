@@ -24,12 +24,9 @@ function exportTargets(node, out = []) {
   return out;
 }
 
-test('the tarball: one .wasm, the LICENSE and README, no sources, tests or examples; every source map carries its sources', async () => {
+test('the tarball: one .wasm of each build, the LICENSE and README, no sources, tests or examples; every source map carries its sources', async () => {
   const files = await packed();
-  assert.deepEqual(
-    files.filter((f) => f.endsWith('.wasm')),
-    ['dist/browser/openssl-psk.wasm'],
-  );
+  assert.deepEqual(files.filter((f) => f.endsWith('.wasm')).sort(), ['dist/browser/openssl-psk-full.wasm', 'dist/browser/openssl-psk.wasm']);
   for (const required of [
     'LICENSE',
     'README.md',
@@ -38,8 +35,12 @@ test('the tarball: one .wasm, the LICENSE and README, no sources, tests or examp
     'dist/browser/vault.html',
     'dist/browser/vault.js',
     'dist/browser/vault-worker.js',
+    'dist/browser/full.js',
+    'lib/full.js',
     'wasm/dist/openssl-psk.mjs',
     'wasm/dist/build-info.json',
+    'wasm/dist/openssl-psk-full.mjs',
+    'wasm/dist/build-info-full.json',
   ]) {
     assert.ok(files.includes(required), required);
   }
@@ -64,6 +65,7 @@ test('package.json: every export points at a shipped file; the worker script, th
   for (const target of exportTargets(pkg.exports)) assert.ok(files.has(target), `exports names ${target}, which the tarball lacks`);
   for (const entry of [
     '.',
+    './full',
     './worker',
     './fetch',
     './mqtt',
@@ -73,10 +75,13 @@ test('package.json: every export points at a shipped file; the worker script, th
     './vault.js',
     './vault-worker.js',
     './openssl-psk.wasm',
+    './openssl-psk-full.wasm',
   ]) {
     assert.ok(pkg.exports[entry], entry);
   }
   assert.equal(pkg.exports['./openssl-psk.wasm'], './dist/browser/openssl-psk.wasm');
+  assert.equal(pkg.exports['./openssl-psk-full.wasm'], './dist/browser/openssl-psk-full.wasm');
+  assert.deepEqual(pkg.exports['./full'], { types: './lib/full.d.ts', browser: './dist/browser/full.js', default: './lib/full.js' });
   assert.equal(pkg.license, 'MIT AND OpenSSL');
   assert.ok(pkg.keywords.includes('psk') && pkg.keywords.includes('webassembly'));
   assert.ok(Array.isArray(pkg.sideEffects) && pkg.sideEffects.includes('./dist/browser/tls-worker.js'));

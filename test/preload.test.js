@@ -13,6 +13,7 @@ after(stopPeers);
 const run = promisify(execFile);
 const lib = new URL('../lib/index.js', import.meta.url).href;
 
+const fullLib = new URL('../lib/full.js', import.meta.url).href;
 const bridgeLib = new URL('../lib/node/bridge.js', import.meta.url).href;
 
 /** Runs `body` in a fresh Node process, after counting WebAssembly's compile and instantiate calls; its JSON result. */
@@ -26,6 +27,7 @@ async function fresh(body) {
     const unhandled = [];
     process.on('unhandledRejection', (reason) => unhandled.push(String(reason)));
     const lib = await import(${JSON.stringify(lib)});
+    const full = await import(${JSON.stringify(fullLib)});
     const { startBridge } = await import(${JSON.stringify(bridgeLib)});
     const result = await (async () => { ${body} })();
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -50,6 +52,38 @@ test('importing the package compiles and instantiates nothing; preload() compile
   assert.deepEqual(r.afterPreload, { compile: 1, instantiate: 0 }, 'compiled once, not instantiated');
   assert.deepEqual(r.afterLoad, { compile: 1, instantiate: 1 }, 'loadOpenSSL() then reuses the compiled module');
   assert.match(r.version, /^OpenSSL 1\.1\.1w/);
+  assert.deepEqual(r.unhandled, []);
+});
+
+test("each entry point's preload() compiles its own build: openssl-psk-wasm/full's, once, is what its loadOpenSSL() then instantiates", async () => {
+  const r = await fresh(`
+    await Promise.all([full.preload(), full.preload()]);
+    const afterFull = { ...calls };
+    const fullOssl = await full.loadOpenSSL();
+    const afterFullLoad = { ...calls };
+    let refused = null;
+    try {
+      fullOssl.createContext({ role: 'client', ca: 'not a certificate' }).free();
+    } catch (error) {
+      refused = error.code;
+    }
+    await lib.preload();
+    const afterPsk = { ...calls };
+    const pskOssl = await lib.loadOpenSSL();
+    let pskRefused = null;
+    try {
+      pskOssl.createContext({ role: 'client', ca: 'not a certificate' }).free();
+    } catch (error) {
+      pskRefused = error.code;
+    }
+    return { afterFull, afterFullLoad, afterPsk, afterPskLoad: { ...calls }, refused, pskRefused };
+  `);
+  assert.deepEqual(r.afterFull, { compile: 1, instantiate: 0 }, 'the full build compiled once, not instantiated');
+  assert.deepEqual(r.afterFullLoad, { compile: 1, instantiate: 1 }, "the full entry's loadOpenSSL() reuses what its preload() compiled");
+  assert.notEqual(r.refused, 'ERR_FULL_BUILD_REQUIRED', 'the instance preloaded by the full entry is the full build');
+  assert.deepEqual(r.afterPsk, { compile: 2, instantiate: 1 }, "openssl-psk-wasm's preload() compiles the PSK build, a module of its own");
+  assert.deepEqual(r.afterPskLoad, { compile: 2, instantiate: 2 });
+  assert.equal(r.pskRefused, 'ERR_FULL_BUILD_REQUIRED', 'the PSK entry loads the PSK build');
   assert.deepEqual(r.unhandled, []);
 });
 

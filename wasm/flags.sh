@@ -36,6 +36,31 @@ CONFIGURE_FLAGS=(
 # benchmark showed is worth 20-50% of handshake speed over -Os/-Oz.
 OPENSSL_CFLAGS=()
 
+# The PSK build (openssl-psk.wasm, the package's default): the same sources, configure flags and
+# link flags, plus wasm/patches/psk/ and these macros, each switching off one part of OpenSSL
+# that PSK TLS never reaches (README, "How it is built", measures what each one saves).
+# The full build (openssl-psk-full.wasm, openssl-psk-wasm/full and the CLI) has none of them.
+PSK_OPENSSL_CFLAGS=(
+  -DOPW_PSK_NO_CERTS          # no Certificate, CertificateRequest, CertificateVerify, RSA key
+                              # exchange, chain building or verification in libssl; no RSA,
+                              # RSA-PSS, Ed25519 or CMAC key methods; no X509v3 extension methods.
+                              # X.509 ASN.1 stays: a PEM session may carry a peer certificate
+  -DOPW_PSK_NO_X448           # no X448 group or Ed448 (X25519, P-256, P-384, P-521 stay)
+  -DOPW_PSK_NO_DTLS_CODE      # SSL_IS_DTLS() is 0 (no-dtls): the compiler drops the DTLS branches
+  -DOPW_PSK_NO_CONFIG         # SSL_CTX_new reads no system configuration (there is none:
+                              # no-autoload-config), so SSL_CONF and the config parser go
+  -DOPW_PSK_NO_CERT_ERRORS    # no error strings for libraries the build no longer has (RSA,
+                              # X509V3, PKCS7, PKCS12, UI, DSO, OSSL_STORE); every other
+                              # library's strings stay, loaded at start-up as before
+  -DOPW_PSK_NO_EXTRA_ALGS     # EVP names only the TLS ciphers (AES-CBC/GCM/CCM, ChaCha20-Poly1305)
+                              # and digests (no SHA-3)
+  -DOPW_PSK_NO_EXTRA_CURVES   # EC_GROUP_new_by_curve_name knows P-256, P-384 and P-521 only
+)
+PSK_SHIM_CFLAGS=(
+  -DOPW_PSK_ONLY              # the shim's certificate functions refuse (the facade never calls
+                              # them: it throws ERR_FULL_BUILD_REQUIRED first)
+)
+
 # emcc link flags.
 LINK_FLAGS=(
   -O3

@@ -12,6 +12,8 @@ export type TlsErrorCode =
   | 'ERR_CONFIG'
   /** A PEM certificate, private key or CA could not be loaded. */
   | 'ERR_CERTIFICATE'
+  /** Certificates (`certificate`, `privateKey`, `ca`) asked of the PSK build: import `openssl-psk-wasm/full`. */
+  | 'ERR_FULL_BUILD_REQUIRED'
   /** A PSK callback threw (the error is the `cause`) or returned failure. */
   | 'ERR_PSK_CALLBACK'
   /** An observer (onKeylog, onMessage, onNewSession) threw (the error is the `cause`). */

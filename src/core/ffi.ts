@@ -11,6 +11,7 @@ export interface RawExports {
   _opw_free(ptr: Owned<Ptr>): void;
   _opw_cleanse_free(ptr: Owned<Ptr>, len: number): void;
   _opw_heap_in_use(): number;
+  _opw_build_has_certificates(): number;
   _opw_err_get(): number;
   _opw_err_string(code: number, buf: CStringPtr, len: number): void;
   _opw_random_bytes(buf: BytePtr, len: number): number;
@@ -112,6 +113,7 @@ export interface Shim {
   free(ptr: Owned<Ptr>): void;
   cleanseFree(ptr: Owned<Ptr>, len: number): void;
   heapInUse(): number;
+  buildHasCertificates(): number;
   errGet(): number;
   errString(code: number, buf: CStringPtr, len: number): void;
   randomBytes(buf: BytePtr, len: number): number;
@@ -263,6 +265,16 @@ export function bindShim(raw: RawExports, guard: TrapGuard): Shim {
       const sp = raw.stackSave();
       try {
         return raw._opw_heap_in_use() >>> 0;
+      } catch (error) {
+        raw.stackRestore(sp);
+        throw guard.failure(error);
+      }
+    },
+    buildHasCertificates() {
+      guard.check();
+      const sp = raw.stackSave();
+      try {
+        return raw._opw_build_has_certificates();
       } catch (error) {
         raw.stackRestore(sp);
         throw guard.failure(error);
@@ -1159,6 +1171,7 @@ export const EXPORTED_FUNCTIONS = [
   '_opw_free',
   '_opw_cleanse_free',
   '_opw_heap_in_use',
+  '_opw_build_has_certificates',
   '_opw_err_get',
   '_opw_err_string',
   '_opw_random_bytes',

@@ -21,6 +21,7 @@ export class Runtime {
    * while it runs remembers it, so that returning that session hands it over (session.ts).
    */
   callbackFrame: object | null = null;
+  #certificates: boolean | undefined;
 
   constructor(
     readonly module: EmscriptenModule,
@@ -28,5 +29,10 @@ export class Runtime {
   ) {
     this.heap = new Heap(module, shim);
     this.ciphers = new CipherTable(shim, this.heap);
+  }
+
+  /** Whether this is the full build (certificates) rather than the PSK build. */
+  get certificates(): boolean {
+    return (this.#certificates ??= this.shim.buildHasCertificates() === 1);
   }
 }

@@ -19,7 +19,7 @@
  * @module openssl-psk-wasm/fetch
  */
 import { TlsError, textOf } from '../core/errors.js';
-import { connectTls } from '../socket/socket.js';
+import { connectTls } from '../socket/connect.js';
 import type { TlsSocketOptions } from '../socket/socket-options.js';
 import { ResponseReader, chunk, requestHead, type ResponseHead } from './http1.js';
 import { ConnectionPool, type FetchSocket, type HttpConnection } from './pool.js';

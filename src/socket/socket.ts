@@ -16,7 +16,7 @@
 import { TlsError, describe, isTlsError, requireBytes, textOf } from '../core/errors.js';
 import type { SslContext } from '../tls/context.js';
 import type { TlsConnection } from '../tls/connection.js';
-import { loadOpenSSL } from '../tls/loader.js';
+import { loadBuild, type ModuleBuild } from '../tls/loader.js';
 import type { OpenSSL } from '../tls/openssl.js';
 import type { PskAnswer } from '../tls/psk-lookup.js';
 import { SslSession, sessionsMade } from '../tls/session.js';
@@ -57,54 +57,17 @@ const OUT_BUFFER_BYTES = 64 * 1024;
 
 const STREAM_ENDED = new Set(['ERR_RESET_IN_HANDSHAKE', 'ERR_RESET_IN_RECORD', 'ERR_TRUNCATED', 'ERR_TRANSPORT']);
 
-let shared: Promise<OpenSSL> | null = null;
+/** The instance of each build that sockets use unless given one. */
+const shared = new Map<ModuleBuild, Promise<OpenSSL>>();
 
-/** The instance sockets use unless given one. */
-function sharedOpenSSL(): Promise<OpenSSL> {
-  shared ??= loadOpenSSL();
-  shared.catch(() => (shared = null));
-  return shared;
-}
-
-/**
- * Opens a TLS client socket over `target`: a ws:// or wss:// URL, an open WebSocket, or a byte duplex.
- *
- * @example In a page, through the bridge
- * ```ts
- * // npx openssl-psk-wasm bridge --listen 127.0.0.1:8080 --allow 10.0.0.7:4433
- * import { connectTls } from 'openssl-psk-wasm';
- *
- * const socket = connectTls('ws://127.0.0.1:8080/10.0.0.7:4433', { psk: { identity: 'dev-1', key } }); // key: a Uint8Array
- * const { protocol, cipher } = await socket.opened; // 'TLSv1.3', 'TLS_CHACHA20_POLY1305_SHA256'
- * const writer = socket.writable.getWriter();
- * await writer.write(new TextEncoder().encode('hello\n'));
- * for await (const chunk of socket) console.log(new TextDecoder().decode(chunk));
- * await socket.close();
- * ```
- */
-export function connectTls(target: TlsTarget, options: TlsSocketOptions = {}): TlsSocket {
-  return new TlsSocket('client', target, options);
-}
-
-/**
- * Serves TLS over an accepted transport: a WebSocket or a byte duplex.
- *
- * @example A Node TCP server with a table of PSKs, echoing
- * ```ts
- * import { createServer } from 'node:net';
- * import { Duplex } from 'node:stream';
- * import { acceptTls } from 'openssl-psk-wasm';
- *
- * const keys = new Map([['dev-1', key]]); // identity → PSK
- * createServer(async (tcp) => {
- *   const socket = acceptTls(Duplex.toWeb(tcp), { pskServer: (conn, identity) => keys.get(identity) ?? null });
- *   await socket.opened;
- *   await socket.readable.pipeTo(socket.writable); // echo until the client's close_notify
- * }).listen(4433, '127.0.0.1');
- * ```
- */
-export function acceptTls(transport: WebSocketLike | ByteDuplex, options: TlsSocketOptions = {}): TlsSocket {
-  return new TlsSocket('server', transport, options);
+function sharedOpenSSL(build: ModuleBuild): Promise<OpenSSL> {
+  let instance = shared.get(build);
+  if (!instance) {
+    instance = loadBuild(build);
+    shared.set(build, instance);
+    instance.catch(() => shared.delete(build));
+  }
+  return instance;
 }
 
 /**
@@ -123,6 +86,8 @@ export class TlsSocket implements TlsSocketLike {
 
   readonly #role: 'client' | 'server';
   readonly #options: TlsSocketOptions;
+  /** The build whose shared instance the socket uses unless `options.openssl` says otherwise. */
+  readonly #build: ModuleBuild;
   #transport: Transport | null = null;
   #conn: TlsConnection | null = null;
   readonly #owned: { free(): void }[] = [];
@@ -148,8 +113,9 @@ export class TlsSocket implements TlsSocketLike {
   #rejectClosed!: (error: TlsError) => void;
 
   /** @internal Use connectTls() or acceptTls(). */
-  constructor(role: 'client' | 'server', target: TlsTarget, options: TlsSocketOptions) {
+  constructor(role: 'client' | 'server', target: TlsTarget, options: TlsSocketOptions, build: ModuleBuild) {
     this.#role = role;
+    this.#build = build;
     this.#options = options ?? {};
     this.#trace = this.#options.traceHandshake ? [] : null;
     this.closed = new Promise<void>((resolve, reject) => {
@@ -227,7 +193,7 @@ export class TlsSocket implements TlsSocketLike {
       const opening = toTransport(target, transport, o.maxBufferedBytes);
       let ossl: OpenSSL;
       try {
-        [ossl, this.#transport] = await Promise.all([o.openssl ?? sharedOpenSSL(), opening]);
+        [ossl, this.#transport] = await Promise.all([o.openssl ?? sharedOpenSSL(this.#build), opening]);
       } catch (error) {
         // One failed: a transport the other opened meanwhile is closed, not left open.
         opening.then((opened) => (opened === transport ? undefined : opened.close())).catch(() => {});

@@ -249,6 +249,12 @@ export class SslContext extends Lifetime {
 
   #usePem(what: string, pem: unknown, use: (ctx: SslCtxPtr, pem: never, len: number) => number): void {
     if (typeof pem !== 'string') throw new TlsError('ERR_INVALID_ARGUMENT', `${what} must be a PEM string, got ${describe(pem)}`);
+    if (!this.#rt.certificates) {
+      throw new TlsError(
+        'ERR_FULL_BUILD_REQUIRED',
+        `\`${what}\` needs certificates, which the PSK build of openssl-psk-wasm leaves out: import from 'openssl-psk-wasm/full' instead (the same API on the full build)`,
+      );
+    }
     const ok = this.#rt.heap.withCString(pem, (s, len) => use(this.#ctx, s as never, len));
     if (!ok) throw configError(this.#rt, 'ERR_CERTIFICATE', `${what} could not be loaded`);
   }

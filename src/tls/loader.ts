@@ -1,9 +1,11 @@
 /**
- * loadOpenSSL(): fetch or read the .wasm, compile it (once per URL), instantiate the module,
- * wire the shim's imports, and seed OpenSSL from the platform CSPRNG. The same code runs in
- * Node 20, browsers and workers; the emscripten glue never loads anything by itself.
+ * loadBuild(): fetch or read the .wasm of one build (the PSK build or the full build, see
+ * ModuleBuild), compile it (once per URL), instantiate the module, wire the shim's imports, and
+ * seed OpenSSL from the platform CSPRNG. The same code runs in Node 20, browsers and workers;
+ * the emscripten glue never loads anything by itself. This module names neither build, so that
+ * an application's bundle holds only the one its entry point imports (psk-build.ts, full-build.ts).
  */
-import createOpenSSLModule from '../../wasm/dist/openssl-psk.mjs';
+import type createOpenSSLModule from '../../wasm/dist/openssl-psk.mjs';
 import { takeErrors } from '../core/error-queue.js';
 import { readFileUrl } from '../core/read-file.js';
 import { TlsError, textOf } from '../core/errors.js';
@@ -12,7 +14,6 @@ import { installImports } from '../core/ffi-imports.js';
 import { TrapGuard } from '../core/guard.js';
 import { OpenSSL } from './openssl.js';
 import { Runtime } from '../core/runtime.js';
-import { defaultWasmUrl } from '../core/wasm-url.js';
 
 /** Where loadOpenSSL() and compileOpenSSL() find the module; at most one of these is needed. */
 export interface LoadOptions {
@@ -26,11 +27,19 @@ export interface LoadOptions {
 
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
-/**
- * Compiles the .wasm. With a URL (or the default) the result is cached, so later
- * loadOpenSSL() calls only instantiate. Pass the result as `module` to share it yourself.
- */
-export function compileOpenSSL(options: Omit<LoadOptions, 'module'> = {}): Promise<WebAssembly.Module> {
+/** The factory an emscripten glue of this module exports (wasm/dist/openssl-psk.mjs). */
+export type GlueFactory = typeof createOpenSSLModule;
+
+/** @internal One build of the module: its glue, where its .wasm is, and whether it has certificates. */
+export interface ModuleBuild {
+  readonly glue: GlueFactory;
+  /** The .wasm's default URL; a relative `wasmUrl` resolves against it. */
+  readonly wasmUrl: () => URL;
+  readonly certificates: boolean;
+}
+
+/** @internal compileOpenSSL() of a build. */
+export function compileBuild(build: ModuleBuild, options: Omit<LoadOptions, 'module'> = {}): Promise<WebAssembly.Module> {
   if (typeof WebAssembly !== 'object') {
     return Promise.reject(
       new TlsError('ERR_WASM_LOAD', 'this environment has no WebAssembly (a JIT-less mode such as node --jitless or Lockdown Mode turns it off)'),
@@ -41,7 +50,7 @@ export function compileOpenSSL(options: Omit<LoadOptions, 'module'> = {}): Promi
       throw loadError('the wasmBinary given could not be compiled', error);
     });
   }
-  const base = defaultWasmUrl();
+  const base = build.wasmUrl();
   const url = new URL(options.wasmUrl ?? base, base);
   let module = compiled.get(url.href);
   if (!module) {
@@ -52,38 +61,21 @@ export function compileOpenSSL(options: Omit<LoadOptions, 'module'> = {}): Promi
   return module;
 }
 
-/**
- * Loads a new, independent OpenSSL instance. connectTls() and acceptTls() load a shared one by
- * themselves; load your own for the sans-IO engine, or to say where the .wasm is.
- *
- * @example
- * ```ts
- * import { connectTls, loadOpenSSL } from 'openssl-psk-wasm';
- *
- * const openssl = await loadOpenSSL({ wasmUrl: '/static/openssl-psk.wasm' }); // or loadOpenSSL(): the package's
- * console.log(openssl.version); // 'OpenSSL 1.1.1w  11 Sep 2023'
- * const socket = connectTls('ws://127.0.0.1:8080/10.0.0.7:4433', { psk: { identity: 'dev-1', key }, openssl });
- * await socket.opened;
- * ```
- */
-export function loadOpenSSL(options: LoadOptions = {}): Promise<OpenSSL> {
-  return loadWithGlue(createOpenSSLModule, options);
+/** @internal preload() of a build: compileOpenSSL() whose rejection, if ignored, is not unhandled. */
+export function preloadBuild(build: ModuleBuild, options: Pick<LoadOptions, 'wasmUrl'> = {}): Promise<void> {
+  const done = compileBuild(build, options.wasmUrl === undefined ? {} : { wasmUrl: options.wasmUrl }).then(() => undefined);
+  done.catch(() => {});
+  return done;
 }
 
-/** The factory an emscripten glue of this module exports (wasm/dist/openssl-psk.mjs). */
-export type GlueFactory = typeof createOpenSSLModule;
-
-/**
- * @internal loadOpenSSL() with the glue of another build of the module: `npm run fuzz` loads
- * the debug variant (./build.sh --debug, wasm/dist-debug/) so, its .wasm given as `wasmUrl`.
- */
-export async function loadWithGlue(createModule: GlueFactory, options: LoadOptions = {}): Promise<OpenSSL> {
+/** @internal loadOpenSSL() of a build. */
+export async function loadBuild(build: ModuleBuild, options: LoadOptions = {}): Promise<OpenSSL> {
   const random = platformRandom();
-  const wasmModule = options.module ?? (await compileOpenSSL(options));
+  const wasmModule = options.module ?? (await compileBuild(build, options));
 
   let instantiationFailed!: (error: unknown) => void;
   const failed = new Promise<never>((_, reject) => (instantiationFailed = reject));
-  const ready = createModule({
+  const ready = build.glue({
     instantiateWasm(imports, receiveInstance) {
       WebAssembly.instantiate(wasmModule, imports)
         .then((instance) => receiveInstance(instance, wasmModule))
@@ -98,9 +90,20 @@ export async function loadWithGlue(createModule: GlueFactory, options: LoadOptio
   let initialised: number;
   try {
     initialised = rt.shim.init();
+    if (rt.certificates !== build.certificates) {
+      throw new TlsError(
+        'ERR_WASM_LOAD',
+        `the .wasm is the ${build.certificates ? 'PSK' : 'full'} build, not the ${build.certificates ? 'full' : 'PSK'} one this entry point loads: give openssl-psk${build.certificates ? '-full' : ''}.wasm as wasmUrl`,
+      );
+    }
   } catch (error) {
-    // A .wasm from another build lacks the functions this glue calls.
-    throw error instanceof TlsError ? error : loadError('the .wasm does not match this package (rebuild with build.sh)', error);
+    // A .wasm from another build (or the other build of this one) lacks the functions this glue calls.
+    throw error instanceof TlsError
+      ? error
+      : loadError(
+          "the .wasm does not match this package or this entry point's build (openssl-psk.wasm for openssl-psk-wasm, openssl-psk-full.wasm for openssl-psk-wasm/full; rebuild with build.sh)",
+          error,
+        );
   }
   if (!initialised) {
     const openssl = takeErrors(rt);

@@ -2,8 +2,10 @@
  * preload(): start fetching and compiling the module now, so that the first connectTls() (or
  * loadOpenSSL()) finds it compiled. Compiling has no side effect: no instance, no memory, no
  * randomness drawn; importing the package does nothing at all until something is called.
+ * `openssl-psk-wasm` preloads the PSK build, `openssl-psk-wasm/full` the full build.
  */
-import { compileOpenSSL, type LoadOptions } from './loader.js';
+import { preloadBuild, type LoadOptions } from './loader.js';
+import { pskBuild } from './psk-build.js';
 
 /**
  * Starts fetching and compiling the .wasm (once per URL: later calls, connectTls() and
@@ -23,7 +25,5 @@ import { compileOpenSSL, type LoadOptions } from './loader.js';
  * ```
  */
 export function preload(options: Pick<LoadOptions, 'wasmUrl'> = {}): Promise<void> {
-  const done = compileOpenSSL(options.wasmUrl === undefined ? {} : { wasmUrl: options.wasmUrl }).then(() => undefined);
-  done.catch(() => {});
-  return done;
+  return preloadBuild(pskBuild, options);
 }

@@ -5,11 +5,12 @@
  * them (./channel.ts); keys never cross back. The arguments arrive checked (./serve.ts).
  */
 import { TlsError } from '../core/errors.js';
-import { loadOpenSSL } from '../tls/loader.js';
+import { loadOpenSSL } from '../tls/psk-build.js';
 import type { OpenSSL } from '../tls/openssl.js';
 import type { SecretKey } from '../tls/secret.js';
 import type { TlsSocketInfo } from '../socket/socket-shape.js';
-import { acceptTls, connectTls, type TlsSocket } from '../socket/socket.js';
+import { acceptTls, connectTls } from '../socket/connect.js';
+import type { TlsSocket } from '../socket/socket.js';
 import type { StaticPsk } from '../socket/static-psk.js';
 import type { FindPsk } from '../socket/socket-options.js';
 import { newWebSocket } from '../socket/transport.js';

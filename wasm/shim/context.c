@@ -81,6 +81,29 @@ int opw_ctx_set_num_tickets(SSL_CTX *ctx, size_t count)
     return SSL_CTX_set_num_tickets(ctx, count);
 }
 
+#ifdef OPW_PSK_ONLY
+/*
+ * The PSK build (OPW_PSK_ONLY) has no certificates: the facade refuses them before calling
+ * these (opw_build_has_certificates), so none of the PEM, X.509 and private key code is linked.
+ */
+int opw_ctx_use_certificate_chain_pem(SSL_CTX *ctx, const char *pem, size_t len)
+{
+    SSLerr(SSL_F_SSL_CTX_USE_CERTIFICATE, ERR_R_DISABLED);
+    return 0;
+}
+
+int opw_ctx_use_private_key_pem(SSL_CTX *ctx, const char *pem, size_t len)
+{
+    SSLerr(SSL_F_SSL_CTX_USE_PRIVATEKEY, ERR_R_DISABLED);
+    return 0;
+}
+
+int opw_ctx_add_ca_pem(SSL_CTX *ctx, const char *pem, size_t len)
+{
+    SSLerr(SSL_F_SSL_CTX_USE_CERTIFICATE, ERR_R_DISABLED);
+    return 0;
+}
+#else
 /* PEM input is never encrypted here: refuse to prompt for a password. */
 static int no_password(char *buf, int size, int rwflag, void *userdata)
 {
@@ -157,6 +180,7 @@ int opw_ctx_add_ca_pem(SSL_CTX *ctx, const char *pem, size_t len)
     BIO_free(bio);
     return cert == NULL && added > 0 && pem_input_ended();
 }
+#endif
 
 void opw_ctx_set_verify_peer(SSL_CTX *ctx, int on)
 {

@@ -43,6 +43,15 @@ size_t opw_heap_in_use(void)
     return (size_t)info.uordblks;
 }
 
+int opw_build_has_certificates(void)
+{
+#ifdef OPW_PSK_ONLY
+    return 0;
+#else
+    return 1;
+#endif
+}
+
 uint32_t opw_err_get(void)
 {
     return (uint32_t)ERR_get_error();

@@ -47,6 +47,7 @@ OPW_EXPORT OPW_OWNED uint8_t *opw_alloc(size_t len);
 OPW_EXPORT void opw_free(OPW_OWNED void *ptr);
 OPW_EXPORT void opw_cleanse_free(OPW_OWNED void *ptr, size_t len);
 OPW_EXPORT size_t opw_heap_in_use(void);
+OPW_EXPORT int opw_build_has_certificates(void); /* 0 in the PSK build, 1 in the full build */
 OPW_EXPORT uint32_t opw_err_get(void);
 OPW_EXPORT void opw_err_string(uint32_t code, char *buf, size_t len);
 
