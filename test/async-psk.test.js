@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { acceptTls, connectTls, loadOpenSSL, TlsError } from '../lib/index.js';
-import { handshake, move, str, text, tryHandshake } from './helpers/pair.js';
+import { duplexPair, handshake, move, str, text, tryHandshake } from './helpers/pair.js';
 import { freeAll, key32, key48 } from './helpers/psk.js';
 
 const ossl = await loadOpenSSL();
@@ -316,16 +316,6 @@ describe('the sans-IO engine: want-psk', () => {
     cl.free();
   });
 });
-
-/** Two byte duplexes wired to each other, in memory. */
-function duplexPair() {
-  const ab = new TransformStream();
-  const ba = new TransformStream();
-  return [
-    { readable: ba.readable, writable: ab.writable },
-    { readable: ab.readable, writable: ba.writable },
-  ];
-}
 
 async function echoOnce(client, server, line) {
   const writer = client.writable.getWriter();

@@ -39,7 +39,8 @@ export function messagesContainKey(messages, key) {
   return messages.some((message) => flatten(message).some((bytes) => forms.some((form) => includesBytes(bytes, form))));
 }
 
-async function echo(socket, text, expected) {
+/** Writes `text` on the socket and reads until `expected.length` characters came back (or the end). */
+export async function echo(socket, text, expected) {
   const writer = socket.writable.getWriter();
   const reader = socket.readable.getReader();
   await writer.write(new TextEncoder().encode(text));

@@ -199,3 +199,13 @@ export function owner(t) {
   });
   return (o) => (made.push(o), o);
 }
+
+/** Two byte duplexes ({ readable, writable }) wired to each other in memory, for acceptTls/connectTls. */
+export function duplexPair() {
+  const ab = new TransformStream();
+  const ba = new TransformStream();
+  return [
+    { readable: ba.readable, writable: ab.writable },
+    { readable: ab.readable, writable: ba.writable },
+  ];
+}
