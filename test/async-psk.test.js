@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { acceptTls, connectTls, loadOpenSSL, TlsError } from '../lib/index.js';
-import { handshake, move, str, text } from './helpers/pair.js';
+import { duplexPair, handshake, move, str, text, tryHandshake } from './helpers/pair.js';
 import { freeAll, key32, key48 } from './helpers/psk.js';
 
 const ossl = await loadOpenSSL();
@@ -26,37 +26,15 @@ function client(identity, key, { cipher = SUITE, maxEarlyData = 0, ...options } 
  * side ended with, and how many times the server waited.
  */
 function run(c, s, answer, { rounds = 12 } = {}) {
-  const out = { client: null, server: null, waits: 0, wanted: [] };
-  let cDone = false;
-  let sDone = false;
-  for (let i = 0; i < rounds && !(cDone && sDone) && !(out.client && out.server); i++) {
-    if (!cDone && !out.client) {
-      try {
-        cDone = c.handshake() === 'done';
-      } catch (error) {
-        out.client = error;
-      }
-    }
-    move(c, s);
-    for (let n = 0; !sDone && !out.server && n < 4; n++) {
-      let state;
-      try {
-        state = s.handshake();
-      } catch (error) {
-        out.server = error;
-        break;
-      }
-      if (state === 'done') sDone = true;
-      if (state !== 'want-psk') break;
-      out.waits++;
-      const wanted = s.pskWanted;
-      out.wanted.push(wanted.map(str));
-      answer(s, wanted);
-    }
-    move(s, c);
-  }
-  out.done = cDone && sDone;
-  return out;
+  const out = { waits: 0, wanted: [] };
+  const onWantPsk = (conn) => {
+    const wanted = conn.pskWanted;
+    out.waits++;
+    out.wanted.push(wanted.map(str));
+    answer(conn, wanted);
+  };
+  const ended = tryHandshake(c, s, { rounds, onWantPsk });
+  return { ...out, ...ended, done: !ended.client && !ended.server };
 }
 
 describe('the sans-IO engine: want-psk', () => {
@@ -338,16 +316,6 @@ describe('the sans-IO engine: want-psk', () => {
     cl.free();
   });
 });
-
-/** Two byte duplexes wired to each other, in memory. */
-function duplexPair() {
-  const ab = new TransformStream();
-  const ba = new TransformStream();
-  return [
-    { readable: ba.readable, writable: ab.writable },
-    { readable: ab.readable, writable: ba.writable },
-  ];
-}
 
 async function echoOnce(client, server, line) {
   const writer = client.writable.getWriter();

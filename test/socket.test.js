@@ -14,6 +14,7 @@ import { startBridge } from '../lib/node/bridge.js';
 import { runClient } from './e2e/client-run.js';
 import { runEchoServer } from './e2e/server-run.js';
 import { nodeTlsEchoServer, nodeTlsFloodServer, nodeTlsServer, opensslClient, opensslServer, pskArgs, stopPeers } from './helpers/peers.js';
+import { duplexPair } from './helpers/pair.js';
 import { startRelay } from './helpers/relay.js';
 
 after(stopPeers);
@@ -22,16 +23,6 @@ const key = () => webcrypto.getRandomValues(new Uint8Array(32));
 const text = (s) => new TextEncoder().encode(s);
 const str = (b) => new TextDecoder().decode(b);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Two byte duplexes wired to each other through small stream buffers, in memory. */
-function duplexPair() {
-  const ab = new TransformStream();
-  const ba = new TransformStream();
-  return [
-    { readable: ba.readable, writable: ab.writable },
-    { readable: ab.readable, writable: ba.writable },
-  ];
-}
 
 async function readAll(readable, { limit = Infinity } = {}) {
   const chunks = [];

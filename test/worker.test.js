@@ -9,10 +9,10 @@ import { webcrypto } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { after, describe, test } from 'node:test';
 import { createTlsWorker as createShippedWorker } from '../lib/worker/index.js';
-import { nodeTlsEchoServer, pskArgs, silentServer, stopPeers } from './helpers/peers.js';
+import { nodeTlsEchoServer, nodeTlsServer, pskArgs, silentServer, stopPeers, waitUntil } from './helpers/peers.js';
 import { pbkdf2, serverBehindBridge } from './helpers/setups.js';
 import { startBridge } from '../lib/node/bridge.js';
-import { passphraseSession, portFlood, rawMessages, twoWorkers, workerBulkEcho, workerSession } from './e2e/worker-run.js';
+import { hookedWorker, passphraseSession, portFlood, rawMessages, twoWorkers, workerBulkEcho, workerSession } from './e2e/worker-run.js';
 import { checkBulkEcho, checkPortFlood, checkRawMessages, checkTwoWorkers, checkWorkerSession } from './e2e/worker-checks.js';
 
 after(stopPeers);
@@ -38,6 +38,38 @@ for (const streams of ['transfer', 'port']) {
         checkWorkerSession(r, name === 'TLS 1.3' ? 'TLSv1.3' : 'TLSv1.2');
       });
     }
+
+    test('close() right after a write: the peer gets every byte written before close_notify (50 sockets)', async () => {
+      const key = random(32);
+      const received = [];
+      const server = await nodeTlsServer({ identity: 'order', key }, (socket) => {
+        const chunks = [];
+        socket.on('data', (chunk) => chunks.push(chunk));
+        socket.on('end', () => received.push(Buffer.concat(chunks).toString()));
+        socket.on('end', () => socket.end());
+      });
+      const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`] });
+      const worker = await createTlsWorker();
+      try {
+        await worker.importPsk('order', key.slice().buffer);
+        const sent = [];
+        for (let i = 0; i < 50; i++) {
+          const socket = worker.connect(`${bridge.url}/127.0.0.1:${server.port}`, { identity: 'order' });
+          await socket.opened;
+          const writer = socket.writable.getWriter();
+          const line = `line ${i} `.repeat(1 + (i % 7) * 300);
+          await writer.write(new TextEncoder().encode(line));
+          await socket.close(); // no writer.close(): the write above has resolved, that is enough
+          sent.push(line);
+        }
+        await waitUntil(() => received.length === sent.length, 10_000);
+        assert.deepEqual(received.sort(), sent.sort());
+      } finally {
+        worker.terminate();
+        await bridge.close();
+        await server.stop();
+      }
+    });
 
     for (const how of ['terminate', 'crash']) {
       test(`two workers with different keys; one ${how === 'crash' ? 'crashes' : 'is terminated'}: its socket fails with ERR_WORKER_GONE, the other goes on, a new one works`, async () => {
@@ -85,6 +117,26 @@ describe('a compromised page', () => {
       checkRawMessages(r, { testWorker: true });
     } finally {
       await peer.stop();
+    }
+  });
+
+  test('close() claiming more bytes than the page wrote: the socket still closes, after a bounded wait', async () => {
+    const key = random(32);
+    const server = await nodeTlsEchoServer({ identity: 'claim', key });
+    const bridge = await startBridge({ allow: [`127.0.0.1:${server.port}`] });
+    const { worker, replies, raw } = await hookedWorker(createTlsWorker, Worker);
+    try {
+      await worker.importPsk('claim', key.slice().buffer);
+      const socket = worker.connect(`${bridge.url}/127.0.0.1:${server.port}`, { identity: 'claim' });
+      await socket.opened;
+      raw({ call: 9900, method: 'close', args: [1, Number.MAX_SAFE_INTEGER] });
+      await socket.closed;
+      await waitUntil(() => replies.some((r) => r && r.reply === 9900), 5_000);
+      assert.equal(replies.find((r) => r && r.reply === 9900).error, undefined);
+    } finally {
+      worker.terminate();
+      await bridge.close();
+      await server.stop();
     }
   });
 

@@ -41,6 +41,8 @@ export interface PageChannel {
   writable: WritableStream<Uint8Array>;
   /** Errors both streams with `error` (the worker is gone). */
   fail(error: TlsError): void;
+  /** Bytes handed to the worker so far (close() tells the worker to send them all first). */
+  sent(): number;
 }
 
 /**
@@ -51,7 +53,14 @@ export function openChannel(mode: StreamMode, explain: (error: unknown) => Promi
   if (mode === 'port') {
     const { port1, port2 } = new MessageChannel();
     const streams = streamsOverPort(port1, { window: PORT_WINDOW, transferWrites: false, ...(tap ? { tap } : {}) });
-    return { channel: { kind: 'port', port: port2 }, transfer: [port2], readable: streams.readable, writable: streams.writable, fail: streams.fail };
+    return {
+      channel: { kind: 'port', port: port2 },
+      transfer: [port2],
+      readable: streams.readable,
+      writable: streams.writable,
+      fail: streams.fail,
+      sent: streams.sent,
+    };
   }
   return transferredStreams(explain);
 }
@@ -64,6 +73,7 @@ function transferredStreams(explain: (error: unknown) => Promise<TlsError>): Pag
   const reader = toPage.readable.getReader();
   const writer = fromPage.writable.getWriter();
   const typed = async (error: unknown): Promise<TlsError> => (error instanceof TlsError ? error : explain(error));
+  let sent = 0;
   const readable = new ReadableStream<Uint8Array>(
     {
       start: (controller) => void (readController = controller),
@@ -86,6 +96,7 @@ function transferredStreams(explain: (error: unknown) => Promise<TlsError>): Pag
       try {
         await writer.ready;
         await writer.write(chunk);
+        sent += chunk.byteLength;
       } catch (error) {
         throw await typed(error);
       }
@@ -112,5 +123,6 @@ function transferredStreams(explain: (error: unknown) => Promise<TlsError>): Pag
       reader.cancel(error).catch(() => {});
       writer.abort(error).catch(() => {});
     },
+    sent: () => sent,
   };
 }

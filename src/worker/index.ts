@@ -298,7 +298,9 @@ export class WorkerTlsSocket implements TlsSocketLike {
 
   /** Sends close_notify and closes (in the worker). */
   async close(): Promise<void> {
-    await this.#client.call('close', [this.#id]).catch(() => {});
+    // What the writable took has crossed (or is crossing) on another channel than this call:
+    // the worker sends that many bytes before close_notify.
+    await this.#client.call('close', [this.#id, this.#channel.sent()]).catch(() => {});
     await this.closed.catch(() => {});
   }
 

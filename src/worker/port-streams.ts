@@ -40,6 +40,8 @@ export interface PortStreams {
   writable: WritableStream<Uint8Array>;
   /** Errors both streams (e.g. the worker is gone) and closes the port. */
   fail(error: TlsError): void;
+  /** Bytes the writable has posted so far. */
+  sent(): number;
 }
 
 export function streamsOverPort(port: MessagePort, { window, transferWrites, tap }: PortStreamOptions): PortStreams {
@@ -51,6 +53,7 @@ export function streamsOverPort(port: MessagePort, { window, transferWrites, tap
   let arrived: (() => void) | null = null;
   // What may be sent, for the writable.
   let credit = window;
+  let posted = 0;
   let outFailure: TlsError | null = null;
   let creditCame: (() => void) | null = null;
   let writeController!: WritableStreamDefaultController;
@@ -182,6 +185,7 @@ export function streamsOverPort(port: MessagePort, { window, transferWrites, tap
         const piece = chunk.subarray(at, at + window);
         const own = transferWrites && piece.byteOffset === 0 && piece.byteLength === piece.buffer.byteLength ? piece : piece.slice();
         credit -= own.length;
+        posted += own.length; // (before the post: a transferred buffer is detached after it)
         post({ t: 'chunk', bytes: own }, [own.buffer]);
         at += piece.length;
       }
@@ -206,6 +210,7 @@ export function streamsOverPort(port: MessagePort, { window, transferWrites, tap
       failOut(error);
       shut();
     },
+    sent: () => posted,
   };
 }
 

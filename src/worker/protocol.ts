@@ -97,7 +97,11 @@ export interface TlsWorkerMethods {
   open(id: number, role: 'client' | 'server', url: string, options: WorkerSocketOptions, channel: SocketChannel): TlsSocketInfo;
   /** Resolves when socket `id` has closed; rejects with what ended it. */
   closed(id: number): void;
-  close(id: number): void;
+  /**
+   * Sends close_notify and closes socket `id`, once the first `sent` bytes the page wrote
+   * (they cross on the socket's own channel, in no order with this call) have gone to TLS.
+   */
+  close(id: number, sent?: number): void;
 }
 
 export type MethodName = keyof TlsWorkerMethods;

@@ -66,8 +66,8 @@ function apiHandlers(service: TlsWorkerService): Record<MethodName, Handler> {
       return service.closed(check.socketId(a[0], 'socket'));
     },
     close: (a) => {
-      check.arity(a, 1, 1, 'close');
-      return service.close(check.socketId(a[0], 'socket'));
+      check.arity(a, 1, 2, 'close');
+      return service.close(check.socketId(a[0], 'socket'), a[1] === undefined ? 0 : check.count(a[1], 'sent'));
     },
   };
 }

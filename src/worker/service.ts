@@ -23,6 +23,8 @@ export class TlsWorkerService {
   readonly #keys = new Map<string, { key: SecretKey; cipher: string }>();
   /** Each socket by the page's number, from open() until it has closed. */
   readonly #sockets = new Map<number, Promise<TlsSocket>>();
+  /** What each open socket's pump has handed to TLS, for close(). */
+  readonly #pumps = new Map<number, Pump>();
 
   /**
    * Loads OpenSSL (from `wasmUrl`, or the package's .wasm): once, before anything else has
@@ -119,9 +121,15 @@ export class TlsWorkerService {
       fromPage.cancel(error).catch(() => {});
       throw error;
     }
-    void socket.closed.catch(() => {}).finally(() => this.#sockets.delete(id));
+    const pumping = new Pump(fromPage, socket.writable);
+    this.#pumps.set(id, pumping);
+    void socket.closed
+      .catch(() => {})
+      .finally(() => {
+        this.#sockets.delete(id);
+        this.#pumps.delete(id);
+      });
     socket.readable.pipeTo(toPage).catch(() => {});
-    void pump(fromPage, socket.writable);
     return socket.opened;
   }
 
@@ -174,28 +182,78 @@ export class TlsWorkerService {
     ).closed;
   }
 
-  async close(id: number): Promise<void> {
-    await (await this.#sockets.get(id)?.catch(() => null))?.close();
+  /** Closes socket `id` once the first `sent` bytes from the page have gone to TLS (see protocol.ts). */
+  async close(id: number, sent = 0): Promise<void> {
+    const socket = await this.#sockets.get(id)?.catch(() => null);
+    await this.#pumps.get(id)?.handedOn(sent, CLOSE_WAIT_MS);
+    await socket?.close();
   }
 }
 
+/** How long close() waits for bytes the page says it sent (a page may claim more than it did). */
+const CLOSE_WAIT_MS = 10_000;
+
 /**
  * fromPage.pipeTo(socket), except that a failure of the page's side reaches the socket at
- * once: pipeTo would first wait for the write in progress, which may wait for the handshake.
+ * once (pipeTo would first wait for the write in progress, which may wait for the handshake),
+ * and it counts what TLS has taken, for a close() that must not overtake it.
  */
-async function pump(from: ReadableStream<Uint8Array>, to: WritableStream<Uint8Array>): Promise<void> {
-  const reader = from.getReader();
-  const writer = to.getWriter();
-  reader.closed.catch((error: unknown) => writer.abort(error).catch(() => {}));
-  writer.closed.catch((error: unknown) => reader.cancel(error).catch(() => {}));
-  try {
-    for (;;) {
-      await writer.ready;
-      const { value, done } = await reader.read();
-      if (done) return await writer.close();
-      writer.write(value).catch(() => {}); // a failed write errors the writer: see writer.closed
+class Pump {
+  #handedOn = 0;
+  #ended = false;
+  #waiters = new Set<() => void>();
+
+  constructor(from: ReadableStream<Uint8Array>, to: WritableStream<Uint8Array>) {
+    void this.#run(from, to).finally(() => {
+      this.#ended = true;
+      this.#wake();
+    });
+  }
+
+  /** Resolves once `bytes` have been written to TLS, the pump has ended, or `ms` have passed. */
+  async handedOn(bytes: number, ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    try {
+      while (this.#handedOn < bytes && !this.#ended) {
+        let woken!: () => void;
+        const wake = new Promise<void>((resolve) => (woken = resolve));
+        this.#waiters.add(woken);
+        const timedOut = await Promise.race([wake.then(() => false), deadline.then(() => true)]);
+        this.#waiters.delete(woken);
+        if (timedOut) return;
+      }
+    } finally {
+      clearTimeout(timer);
     }
-  } catch {
-    // one side failed; the handlers above pass it to the other
+  }
+
+  #wake(): void {
+    for (const waiter of this.#waiters) waiter();
+  }
+
+  async #run(from: ReadableStream<Uint8Array>, to: WritableStream<Uint8Array>): Promise<void> {
+    const reader = from.getReader();
+    const writer = to.getWriter();
+    reader.closed.catch((error: unknown) => writer.abort(error).catch(() => {}));
+    writer.closed.catch((error: unknown) => reader.cancel(error).catch(() => {}));
+    try {
+      for (;;) {
+        await writer.ready;
+        const { value, done } = await reader.read();
+        if (done) return await writer.close();
+        // Not awaited, so the next chunk is read meanwhile; a failed write errors the writer
+        // (see writer.closed).
+        writer.write(value).then(
+          () => {
+            this.#handedOn += value.byteLength;
+            this.#wake();
+          },
+          () => {},
+        );
+      }
+    } catch {
+      // one side failed; the handlers above pass it to the other
+    }
   }
 }

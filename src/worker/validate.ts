@@ -9,7 +9,7 @@ import { SOCKET_OPTIONS } from '../socket/socket-options.js';
 import { CONTEXT_OPTIONS } from '../tls/context.js';
 import type { PassphraseOptions, SocketChannel, StartOptions, WorkerSocketOptions } from './protocol.js';
 
-export { bytes, kindOf, string };
+export { bytes, count, kindOf, string };
 
 export const identity = nonEmptyString;
 

@@ -1,6 +1,6 @@
 // Key vault runs in a page (test/e2e/browser-suite.js): plain JavaScript and web APIs only,
 // JSON-serialisable results. `createTlsWorker` comes from the browser bundle.
-import { messagesContainKey } from './worker-run.js';
+import { echo, messagesContainKey } from './worker-run.js';
 
 const fromHex = (hex) => Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
 const describe = (error) => ({ code: error?.code ?? null, name: error?.name ?? null, message: String(error?.message ?? error) });
@@ -11,20 +11,10 @@ const settle = (promise) =>
   );
 
 /** Echoes `text` over a socket of the worker (a Node echo server behind the bridge). */
-async function echo(worker, url, identity, text) {
+async function echoThrough(worker, url, identity, text) {
   const socket = worker.connect(url, { identity });
   const info = await socket.opened;
-  const writer = socket.writable.getWriter();
-  const reader = socket.readable.getReader();
-  await writer.write(new TextEncoder().encode(text));
-  let received = '';
-  while (received.length < text.length) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    received += new TextDecoder().decode(value);
-  }
-  writer.releaseLock();
-  reader.releaseLock();
+  const received = await echo(socket, text, text);
   await socket.close();
   return { received, protocol: info.protocol };
 }
@@ -37,7 +27,7 @@ export async function importAndUse(createTlsWorker, { vault, url, identity, keyH
     await worker.clearStore();
     const key = fromHex(keyHex);
     await worker.importPsk(identity, key.slice().buffer);
-    const echoed = await settle(echo(worker, url, identity, 'first visit\n'));
+    const echoed = await settle(echoThrough(worker, url, identity, 'first visit\n'));
     return { storage: worker.storage, listed: await worker.listPsks(), echoed, leaked: messagesContainKey(messages, key) };
   } finally {
     worker.terminate();
@@ -55,7 +45,7 @@ export async function reconnect(createTlsWorker, { vault, url, identity, keyHex,
     const key = fromHex(keyHex);
     const listed = await worker.listPsks();
     const before = debug ? await worker.memoryContains(key) : null;
-    const echoed = await settle(echo(worker, url, identity, 'after a reload\n'));
+    const echoed = await settle(echoThrough(worker, url, identity, 'after a reload\n'));
     const after = debug ? await worker.memoryContains(key) : null;
     return { storage: worker.storage, listed, before, after, echoed, leaked: messagesContainKey(messages, key) };
   } finally {
@@ -113,7 +103,7 @@ export async function compromisedPage(createTlsWorker, { vault, url, identity, k
   out.replies = replies;
   // The vault goes on: the key is still there and usable, and was not replaced by the "pair".
   out.listed = await worker.listPsks();
-  out.echoed = await settle(echo(worker, url, identity, 'still here\n'));
+  out.echoed = await settle(echoThrough(worker, url, identity, 'still here\n'));
   // 3. Navigate the frame: the worker is gone, typed; nothing else comes out.
   const pending = settle(worker.listPsks());
   frame.src = 'about:blank';
@@ -147,7 +137,7 @@ export async function importAndEcho(createTlsWorker, { vault, url, identity, key
   try {
     const imported = await settle(worker.importPsk(identity, fromHex(keyHex).buffer));
     const listed = await worker.listPsks();
-    const echoed = await settle(echo(worker, url, identity, 'in memory\n'));
+    const echoed = await settle(echoThrough(worker, url, identity, 'in memory\n'));
     return { storage: worker.storage, imported, listed, echoed };
   } finally {
     worker.terminate();
@@ -184,7 +174,7 @@ export async function twoTabs(createTlsWorker, { vault, url, identity }) {
     (async () => {
       const worker = await createTlsWorker({ vault });
       try {
-        return { listed: await worker.listPsks(), echoed: await echo(worker, url, identity, 'tab one\n') };
+        return { listed: await worker.listPsks(), echoed: await echoThrough(worker, url, identity, 'tab one\n') };
       } finally {
         worker.terminate();
       }
@@ -206,10 +196,10 @@ export async function sameOriginStore(createTlsWorker, { store, url, identity, k
     if (step === 'import') {
       await worker.clearStore();
       await worker.importPsk(identity, fromHex(keyHex).buffer);
-      return { storage: worker.storage, listed: await worker.listPsks(), echoed: await settle(echo(worker, url, identity, 'store one\n')) };
+      return { storage: worker.storage, listed: await worker.listPsks(), echoed: await settle(echoThrough(worker, url, identity, 'store one\n')) };
     }
     const listed = await worker.listPsks();
-    const echoed = await settle(echo(worker, url, identity, 'store two\n'));
+    const echoed = await settle(echoThrough(worker, url, identity, 'store two\n'));
     // The page opens the store's database and decrypts a record with the stored CryptoKey.
     const readBack = await new Promise((resolve, reject) => {
       const req = indexedDB.open(`openssl-psk-store:${store}`);

@@ -5,7 +5,7 @@ export function checkRawMessages(r, { testWorker }) {
   assert.equal(r.error, undefined, JSON.stringify(r.error));
   assert.deepEqual(r.unanswered, [], 'every refused message with an id is answered');
   for (const [name, outcome] of Object.entries(r.refused)) assert.equal(outcome, 'ERR_INVALID_ARGUMENT', name);
-  assert.ok(Object.keys(r.refused).length >= (testWorker ? 26 : 29));
+  assert.ok(Object.keys(r.refused).length >= (testWorker ? 28 : 31));
   assert.ok(r.junkReplies >= 4, 'messages without an id are refused too');
   if (testWorker) assert.deepEqual(r.pollution, { objectPrototype: [], functionConstructor: 'undefined' });
   assert.deepEqual(r.listed, ['raw']);

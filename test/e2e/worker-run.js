@@ -39,7 +39,8 @@ export function messagesContainKey(messages, key) {
   return messages.some((message) => flatten(message).some((bytes) => forms.some((form) => includesBytes(bytes, form))));
 }
 
-async function echo(socket, text, expected) {
+/** Writes `text` on the socket and reads until `expected.length` characters came back (or the end). */
+export async function echo(socket, text, expected) {
   const writer = socket.writable.getWriter();
   const reader = socket.readable.getReader();
   await writer.write(new TextEncoder().encode(text));
@@ -160,7 +161,7 @@ export async function passphraseSession(createTlsWorker, { url, identity, passph
  * createTlsWorker() and so gets the worker, to send it anything. Returns the TlsWorker, `raw`
  * (posts a message of the page's choosing) and every reply seen.
  */
-async function hookedWorker(createTlsWorker, WorkerClass) {
+export async function hookedWorker(createTlsWorker, WorkerClass) {
   const replies = [];
   const original = WorkerClass.prototype.postMessage;
   let target = null;
@@ -221,6 +222,8 @@ export async function rawMessages(createTlsWorker, WorkerClass, { url, identity,
       'a socket number of 0': { call: 9017, method: 'closed', args: [0] },
       'a socket never opened': { call: 9018, method: 'closed', args: [12345] },
       'a fractional call number': { call: 1.5, method: 'listPsks', args: [] },
+      'close() with a negative byte count': { call: 9024, method: 'close', args: [1, -1] },
+      'close() with a byte count that is a string': { call: 9025, method: 'close', args: [1, '100'] },
     };
     if (!testWorker) {
       attacks['test-only memoryContains'] = { call: 9019, method: 'memoryContains', args: [new Uint8Array([1, 2, 3])] };

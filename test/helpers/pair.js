@@ -111,9 +111,11 @@ export function handshake(client, server, { rounds = 10 } = {}) {
 
 /**
  * Like handshake(), but returns { client, server } errors (null on success) instead of
- * throwing, after letting each side see what the other sent, alerts included.
+ * throwing, after letting each side see what the other sent, alerts included. A server made
+ * with deferPskLookup that says 'want-psk' is handed to `onWantPsk(conn)` to answer, then asked
+ * again (a few times at most: an answer that answers nothing leaves the handshake unsettled).
  */
-export function tryHandshake(client, server, { rounds = 10 } = {}) {
+export function tryHandshake(client, server, { rounds = 10, onWantPsk } = {}) {
   const state = { client: null, server: null };
   const done = { client: false, server: false };
   const step = (side, conn) => {
@@ -128,10 +130,17 @@ export function tryHandshake(client, server, { rounds = 10 } = {}) {
       }
       return;
     }
-    try {
-      done[side] = conn.handshake() === 'done';
-    } catch (error) {
-      state[side] = error;
+    for (let asked = 0; asked < 4; asked++) {
+      let now;
+      try {
+        now = conn.handshake();
+      } catch (error) {
+        state[side] = error;
+        return;
+      }
+      done[side] = now === 'done';
+      if (now !== 'want-psk' || !onWantPsk) return;
+      onWantPsk(conn);
     }
   };
   for (let i = 0; i < rounds; i++) {
@@ -189,4 +198,14 @@ export function owner(t) {
     for (const o of made.splice(0).reverse()) o?.free();
   });
   return (o) => (made.push(o), o);
+}
+
+/** Two byte duplexes ({ readable, writable }) wired to each other in memory, for acceptTls/connectTls. */
+export function duplexPair() {
+  const ab = new TransformStream();
+  const ba = new TransformStream();
+  return [
+    { readable: ba.readable, writable: ab.writable },
+    { readable: ab.readable, writable: ba.writable },
+  ];
 }
