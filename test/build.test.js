@@ -113,3 +113,15 @@ test('no build output or OpenSSL source is tracked by git', () => {
   const bad = tracked.filter((f) => /(^|\/)node_modules\/|\.wasm$|^wasm\/dist\/|^lib\/|^dist\/|openssl-1\.1\.1/.test(f));
   assert.deepEqual(bad, []);
 });
+
+test("the PSK build's object table (psk-objects.patch) holds exactly the NIDs of objects-keep.txt", () => {
+  const keep = read('wasm/patches/psk/objects-keep.txt')
+    .toString()
+    .split('\n')
+    .flatMap((line) => line.replace(/#.*/, '').split(/\s+/).filter(Boolean));
+  const patch = read('wasm/patches/psk/psk-objects.patch').toString();
+  const kept = [...patch.matchAll(/^\+ {4}\{"[^"]*", "[^"]*", (NID_\w+)/gm)].map((m) => m[1]).filter((nid) => nid !== 'NID_undef');
+  assert.deepEqual([...new Set(kept)].sort(), [...new Set(keep)].sort());
+  assert.match(patch, /^\+#define NUM_NID 1195$/m, 'every NID keeps its position (OBJ_nid2obj indexes the table)');
+  assert.match(patch, /^\+#ifdef OPW_PSK_SMALL_OBJ_TABLE$/m, 'the full build keeps the whole table');
+});

@@ -98,6 +98,37 @@ describe('the PSK build (openssl-psk-wasm)', () => {
     assert.ok(r.client.openssl.length > 0, 'the reason, from OpenSSL, as text');
   });
 
+  test("a PEM session carrying the server's certificate (from a full-build client) reads and writes back unchanged", (t) => {
+    const own = owner(t);
+    const pki = testPki();
+    const tls12 = { maxVersion: 'TLSv1.2', cipherList: 'ECDHE-ECDSA-AES128-GCM-SHA256' };
+    const cctx = own(fullSsl.createContext({ role: 'client', ca: pki.ca, ...tls12 }));
+    const sctx = own(fullSsl.createContext({ role: 'server', certificate: pki.certificate, privateKey: pki.privateKey, ...tls12 }));
+    const cc = own(cctx.createConnection({ serverName: 'localhost' }));
+    const sc = own(sctx.createConnection());
+    handshake(cc, sc);
+    const pem = own(cc.getSession()).toPem();
+    // The session's DER holds the certificate's DER (the peer field reaches X.509's ASN.1 and its OIDs).
+    const der = (p) => Buffer.from(p.replace(/-----[^-]+-----/g, '').replace(/\s/g, ''), 'base64');
+    assert.ok(der(pem).includes(der(pki.certificate)), 'the session carries the certificate');
+    assert.equal(own(pskSsl.sessionFromPem(pem)).toPem(), pem);
+  });
+
+  test("OpenSSL's error strings are there: a wrong PSK fails with SSL routines' reasons as text", (t) => {
+    const own = owner(t);
+    const psk12 = { maxVersion: 'TLSv1.2', cipherList: 'PSK-AES128-GCM-SHA256' };
+    const cctx = own(pskSsl.createContext({ role: 'client', ...psk12, pskClient: () => ({ identity: 'dev', psk: new Uint8Array(32).fill(4) }) }));
+    const sctx = own(pskSsl.createContext({ role: 'server', ...psk12, pskServer: () => new Uint8Array(32).fill(5) }));
+    const cc = own(cctx.createConnection());
+    const sc = own(sctx.createConnection());
+    const r = tryHandshake(cc, sc);
+    assert.ok(r.server instanceof psk.TlsError, String(r.server));
+    const lines = r.server.openssl.join('\n');
+    assert.match(lines, /SSL routines/);
+    assert.match(lines, /decryption failed or bad record mac|bad record mac|decrypt/);
+    assert.doesNotMatch(lines, /reason\(\d+\)|func\(\d+\)/);
+  });
+
   test("loading the full build's .wasm through openssl-psk-wasm fails with ERR_WASM_LOAD", async () => {
     await assert.rejects(psk.loadOpenSSL({ wasmUrl: new URL('../dist/browser/openssl-psk-full.wasm', import.meta.url) }), (e) => e.code === 'ERR_WASM_LOAD');
     await assert.rejects(full.loadOpenSSL({ wasmUrl: new URL('../dist/browser/openssl-psk.wasm', import.meta.url) }), (e) => e.code === 'ERR_WASM_LOAD');

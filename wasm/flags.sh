@@ -45,16 +45,22 @@ PSK_OPENSSL_CFLAGS=(
                               # exchange, chain building or verification in libssl; no RSA,
                               # RSA-PSS, Ed25519 or CMAC key methods; no X509v3 extension methods.
                               # X.509 ASN.1 stays: a PEM session may carry a peer certificate
-  -DOPW_PSK_NO_X448           # no X448 group or Ed448 (X25519, P-256, P-384, P-521 stay)
-  -DOPW_PSK_NO_DTLS_CODE      # SSL_IS_DTLS() is 0 (no-dtls): the compiler drops the DTLS branches
+  -DOPW_PSK_NO_X448           # no X448 group or Ed448 (X25519, P-256, P-384, P-521 stay); the
+                              # X25519 key code refuses X448/Ed448 keys, so curve448 goes
+  -DOPW_PSK_NO_DTLS_CODE      # SSL_IS_DTLS() is 0 (no-dtls): the compiler drops the DTLS branches,
+                              # and nothing refers to DTLS_method(), so the DTLS record layer goes
   -DOPW_PSK_NO_CONFIG         # SSL_CTX_new reads no system configuration (there is none:
-                              # no-autoload-config), so SSL_CONF and the config parser go
+                              # no-autoload-config) and OPENSSL_INIT_LOAD_CONFIG loads nothing,
+                              # so SSL_CONF, the config parser and the config modules go
   -DOPW_PSK_NO_CERT_ERRORS    # no error strings for libraries the build no longer has (RSA,
                               # X509V3, PKCS7, PKCS12, UI, DSO, OSSL_STORE); every other
                               # library's strings stay, loaded at start-up as before
   -DOPW_PSK_NO_EXTRA_ALGS     # EVP names only the TLS ciphers (AES-CBC/GCM/CCM, ChaCha20-Poly1305)
                               # and digests (no SHA-3)
   -DOPW_PSK_NO_EXTRA_CURVES   # EC_GROUP_new_by_curve_name knows P-256, P-384 and P-521 only
+  -DOPW_PSK_SMALL_OBJ_TABLE   # the object table holds the NIDs the build's code names (383 of
+                              # 1195; wasm/patches/psk/objects-keep.txt says which and why);
+                              # any other OID still decodes, as dotted numbers without a name
 )
 PSK_SHIM_CFLAGS=(
   -DOPW_PSK_ONLY              # the shim's certificate functions refuse (the facade never calls
