@@ -9,8 +9,9 @@
 //   ?variant=sequential   loadOpenSSL() first, then connectTls: the module, then the WebSocket
 //   ?variant=preload      as tls, in a page that preloads the module with <link rel="preload">
 //   ?variant=accept       connectTls to an acceptTls echo server
-//   ?variant=early        the same, the line sent as 0-RTT early data
-// &warm=N adds N connections of each kind (TLS and plain) once the first is done: the module is loaded then.
+//   ?variant=early        the same, the line sent as 0-RTT early data (answered as 0.5-RTT data)
+// &warm=N adds N connections of each kind (the page's TLS variant and plain) once the first is
+// done: the module is loaded then.
 import * as api from '/dist/browser/openssl-psk-wasm.js';
 
 const params = new URLSearchParams(location.search);
@@ -101,7 +102,8 @@ async function run() {
         });
   const warm = { tls: [], plain: [] };
   for (let i = 0; i < warmRounds; i++) {
-    const tls = await tlsEcho(config.opensslUrl);
+    const tls = variant === 'early' ? await tlsEcho(config.acceptUrl, { early: true }) : await tlsEcho(config.opensslUrl);
+    if (variant === 'early' && !tls.earlyDataAccepted) throw new Error('early, warm: the server did not accept the early data');
     warm.tls.push(tls.firstByte - tls.start);
     const plain = await plainEcho(config.plainUrl);
     warm.plain.push(plain.firstByte - plain.start);

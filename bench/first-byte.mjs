@@ -7,10 +7,13 @@
 //   tls         connectTls through the bridge to openssl s_server -rev (TLS 1.3 PSK)
 //   sequential  as tls, with the module loaded before the WebSocket opens (before the overlap)
 //   preload     as tls, in a page with the README's <link rel="preload"> recipe
-//   accept      connectTls to an acceptTls echo server; early: the same with 0-RTT early data
+//   accept      connectTls to an acceptTls echo server; early: the same with 0-RTT early data,
+//               which the server (halfRttData) answers as 0.5-RTT data, before the client's
+//               Finished (the accept variant sends no early data: the option changes nothing there)
 // Runs alternate between the variants (the machine is shared: noise hits all alike); each
-// figure is the median of `runs`, with the lowest and highest. Warm: in the tls page, once the
-// first echo is done, more TLS and plain echoes alternate (the module is loaded then).
+// figure is the median of `runs`, with the lowest and highest. Warm: in the tls page and in the
+// early page, once the first echo is done, more echoes of the page's kind and plain echoes
+// alternate (the module is loaded then).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createTcpServer, connect as netConnect } from 'node:net';
@@ -59,12 +62,15 @@ async function reverseServer() {
   return { port, stop: () => (child.kill(), exited) };
 }
 
-/** An acceptTls echo server allowing 0-RTT early data (s_server cannot echo it: -early_data excludes -rev). */
+/**
+ * An acceptTls echo server allowing 0-RTT early data and answering it as 0.5-RTT data
+ * (halfRttData; s_server cannot echo early data: -early_data excludes -rev).
+ */
 async function acceptTlsEcho() {
   const key = Buffer.from(KEY_HEX, 'hex');
   const server = createTcpServer(async (tcp) => {
     tcp.on('error', () => {});
-    const tls = api.acceptTls(Duplex.toWeb(tcp), { psk: { identity: IDENTITY, key }, maxEarlyData: 16384 });
+    const tls = api.acceptTls(Duplex.toWeb(tcp), { psk: { identity: IDENTITY, key }, maxEarlyData: 16384, halfRttData: true });
     try {
       await tls.readable.pipeTo(tls.writable);
     } catch {
@@ -103,6 +109,8 @@ const spread = (list) => ({ median: median(list), low: Math.min(...list), high: 
  * The figures: { loopback: {…}, emulated: {…} }, each { variants: { name: { firstByte, steps } },
  * warm: { tls, plain } }, with every time as { median, low, high, runs } in ms; and the module's
  * URL and sizes as the page fetched it (resource timing), and how often the preload page fetched it.
+ * warm: { tls, plain } from the tls page (connectTls to s_server, alternating with plain echoes),
+ * and { early, earlyPlain } from the early page (0-RTT to the acceptTls echo, answered at 0.5-RTT).
  */
 export async function firstByteFigures(chromium, { runs = 7, variants = FIRST_BYTE_VARIANTS, log = () => {} } = {}) {
   const running = [];
@@ -173,16 +181,21 @@ export async function firstByteFigures(chromium, { runs = 7, variants = FIRST_BY
     ]) {
       log(`first byte, cold, ${env}: ${variants.join(', ')}; ${runs} runs each, alternating`);
       const samples = Object.fromEntries(variants.map((v) => [v, []]));
-      const warm = { tls: [], plain: [] };
+      const warm = { tls: [], plain: [], early: [], earlyPlain: [] };
       for (let i = 0; i < runs; i++) {
         for (const variant of variants) {
-          const r = await load(variant, emulate, variant === 'tls' ? WARM_ROUNDS : 0);
+          const r = await load(variant, emulate, variant === 'tls' || variant === 'early' ? WARM_ROUNDS : 0);
           samples[variant].push(r);
           if (variant === 'preload') report.preloadFetches.push(r.wasmFetches);
           if (variant !== 'plain' && r.wasmFetches !== 1) throw new Error(`${variant}: the .wasm was fetched ${r.wasmFetches} times in one page load`);
           if (variant === 'early' && !r.first.earlyDataAccepted) throw new Error('early: the server did not accept the early data');
-          warm.tls.push(...r.warm.tls);
-          warm.plain.push(...r.warm.plain);
+          if (variant === 'early') {
+            warm.early.push(...r.warm.tls);
+            warm.earlyPlain.push(...r.warm.plain);
+          } else {
+            warm.tls.push(...r.warm.tls);
+            warm.plain.push(...r.warm.plain);
+          }
         }
       }
       const figures = {};
@@ -207,7 +220,14 @@ export async function firstByteFigures(chromium, { runs = 7, variants = FIRST_BY
               };
         figures[variant] = { firstByte: of((r) => r.first.firstByte), steps };
       }
-      report[env] = { variants: figures, warm: { tls: spread(warm.tls), plain: spread(warm.plain) } };
+      report[env] = {
+        variants: figures,
+        warm: Object.fromEntries(
+          Object.entries(warm)
+            .filter(([, list]) => list.length > 0)
+            .map(([k, list]) => [k, spread(list)]),
+        ),
+      };
     }
     return report;
   } finally {
@@ -233,7 +253,15 @@ export function firstByteLines(report) {
       lines.push(`    ${name.padEnd(11)} ${fmt(f.firstByte)}${plain && name !== 'plain' ? `  ${(f.firstByte.median / plain).toFixed(2)}x plain` : ''}`);
       for (const [step, s] of Object.entries(f.steps)) lines.push(`      ${step.padEnd(36)} ${fmt(s)}`);
     }
-    lines.push(`    warm (second connection on): tls ${fmt(warm.tls)}, plain ${fmt(warm.plain)}, ${(warm.tls.median / warm.plain.median).toFixed(2)}x`);
+    if (warm.tls)
+      lines.push(
+        `    warm (second connection on), tls page: tls ${fmt(warm.tls)}, plain ${fmt(warm.plain)}, ${(warm.tls.median / warm.plain.median).toFixed(2)}x`,
+      );
+    if (warm.early) {
+      lines.push(
+        `    warm (second connection on), early page: early (0-RTT, 0.5-RTT answer) ${fmt(warm.early)}, plain ${fmt(warm.earlyPlain)}, ${(warm.early.median / warm.earlyPlain.median).toFixed(2)}x`,
+      );
+    }
   }
   return lines;
 }
