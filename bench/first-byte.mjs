@@ -17,9 +17,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createTcpServer, connect as netConnect } from 'node:net';
-import { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import * as api from '../lib/index.js';
 import { startBridge } from '../lib/node/bridge.js';
 import { serveStatic } from '../examples/static-server.mjs';
 
@@ -30,6 +28,8 @@ export const FIRST_BYTE_VARIANTS = ['plain', 'tls', 'sequential', 'preload', 'ac
 /** Chromium's emulation: latency is added to each request (about one round trip); throughput in bytes/s. */
 export const EMULATION = { offline: false, latency: 40, downloadThroughput: 20e6 / 8, uploadThroughput: 20e6 / 8 };
 const WARM_ROUNDS = 5;
+/** The pages that go on with warm echoes of their own kind, alternating with plain ones. */
+const WARM_VARIANTS = ['tls', 'accept', 'early'];
 
 async function listen(server) {
   server.listen(0, '127.0.0.1');
@@ -64,21 +64,22 @@ async function reverseServer() {
 
 /**
  * An acceptTls echo server allowing 0-RTT early data and answering it as 0.5-RTT data
- * (halfRttData; s_server cannot echo early data: -early_data excludes -rev).
+ * (halfRttData; s_server cannot echo early data: -early_data excludes -rev), in a process of
+ * its own (bench/accept-echo.mjs), as s_server is: not on the bridge's thread.
  */
 async function acceptTlsEcho() {
-  const key = Buffer.from(KEY_HEX, 'hex');
-  const server = createTcpServer(async (tcp) => {
-    tcp.on('error', () => {});
-    const tls = api.acceptTls(Duplex.toWeb(tcp), { psk: { identity: IDENTITY, key }, maxEarlyData: 16384, halfRttData: true });
-    try {
-      await tls.readable.pipeTo(tls.writable);
-    } catch {
-      tcp.destroy();
-    }
+  const child = spawn(process.execPath, [here('accept-echo.mjs'), KEY_HEX, IDENTITY], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  let output = '';
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = /listening (\d+)/.exec(output);
+      if (match) resolve(Number(match[1]));
+    });
+    exited.then(() => reject(new Error(`the acceptTls echo server exited: ${output}`)));
   });
-  const port = await listen(server);
-  return { port, stop: () => new Promise((resolve) => server.close(resolve)) };
+  return { port, stop: () => (child.kill(), exited) };
 }
 
 async function tcpEcho() {
@@ -181,20 +182,21 @@ export async function firstByteFigures(chromium, { runs = 7, variants = FIRST_BY
     ]) {
       log(`first byte, cold, ${env}: ${variants.join(', ')}; ${runs} runs each, alternating`);
       const samples = Object.fromEntries(variants.map((v) => [v, []]));
-      const warm = { tls: [], plain: [], early: [], earlyPlain: [] };
+      const warm = { tls: [], plain: [], accept: [], acceptPlain: [], early: [], earlyPlain: [] };
+      const warmSteps = { tls: [], plain: [], accept: [], acceptPlain: [], early: [], earlyPlain: [] };
       for (let i = 0; i < runs; i++) {
         for (const variant of variants) {
-          const r = await load(variant, emulate, variant === 'tls' || variant === 'early' ? WARM_ROUNDS : 0);
+          const r = await load(variant, emulate, WARM_VARIANTS.includes(variant) ? WARM_ROUNDS : 0);
           samples[variant].push(r);
           if (variant === 'preload') report.preloadFetches.push(r.wasmFetches);
           if (variant !== 'plain' && r.wasmFetches !== 1) throw new Error(`${variant}: the .wasm was fetched ${r.wasmFetches} times in one page load`);
           if (variant === 'early' && !r.first.earlyDataAccepted) throw new Error('early: the server did not accept the early data');
-          if (variant === 'early') {
-            warm.early.push(...r.warm.tls);
-            warm.earlyPlain.push(...r.warm.plain);
-          } else {
-            warm.tls.push(...r.warm.tls);
-            warm.plain.push(...r.warm.plain);
+          if (WARM_VARIANTS.includes(variant)) {
+            const plain = variant === 'tls' ? 'plain' : `${variant}Plain`;
+            warm[variant].push(...r.warm.tls);
+            warm[plain].push(...r.warm.plain);
+            warmSteps[variant].push(...r.warm.tlsSteps);
+            warmSteps[plain].push(...r.warm.plainSteps);
           }
         }
       }
@@ -220,8 +222,16 @@ export async function firstByteFigures(chromium, { runs = 7, variants = FIRST_BY
               };
         figures[variant] = { firstByte: of((r) => r.first.firstByte), steps };
       }
+      const stepsOf = (list) =>
+        Object.fromEntries(Object.keys(list[0] ?? {}).map((step) => [step, spread(list.map((s) => s[step]).filter((x) => Number.isFinite(x)))]));
+      const warmBreakdown = Object.fromEntries(
+        Object.entries(warmSteps)
+          .filter(([, list]) => list.length > 0)
+          .map(([k, list]) => [k, stepsOf(list)]),
+      );
       report[env] = {
         variants: figures,
+        warmSteps: warmBreakdown,
         warm: Object.fromEntries(
           Object.entries(warm)
             .filter(([, list]) => list.length > 0)
@@ -257,11 +267,25 @@ export function firstByteLines(report) {
       lines.push(
         `    warm (second connection on), tls page: tls ${fmt(warm.tls)}, plain ${fmt(warm.plain)}, ${(warm.tls.median / warm.plain.median).toFixed(2)}x`,
       );
+    for (const [kind, steps] of Object.entries(report[env].warmSteps ?? {})) {
+      lines.push(
+        `      warm ${kind}: ${Object.entries(steps)
+          .map(([step, s]) => `${step} ${fmt(s)}`)
+          .join('; ')}`,
+      );
+    }
+    if (warm.accept) {
+      lines.push(
+        `    warm (second connection on), accept page: accept (acceptTls, no early data) ${fmt(warm.accept)}, plain ${fmt(warm.acceptPlain)}, ${(warm.accept.median / warm.acceptPlain.median).toFixed(2)}x`,
+      );
+    }
     if (warm.early) {
       lines.push(
         `    warm (second connection on), early page: early (0-RTT, 0.5-RTT answer) ${fmt(warm.early)}, plain ${fmt(warm.earlyPlain)}, ${(warm.early.median / warm.earlyPlain.median).toFixed(2)}x`,
       );
     }
+    if (warm.early && warm.accept)
+      lines.push(`    warm early ÷ warm accept (the 0-RTT + 0.5-RTT lever, same server): ${(warm.early.median / warm.accept.median).toFixed(2)}`);
   }
   return lines;
 }

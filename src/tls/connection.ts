@@ -431,7 +431,8 @@ export class TlsConnection extends Lifetime {
    * and before handshake() returns 'done', i.e. before the client's Finished has authenticated
    * the client. Such an answer may go to a replayed ClientHello (the caveat of accepting early
    * data at all). OpenSSL allows it whether the early data was accepted or not (check
-   * earlyDataStatus); outside that window it throws ERR_EARLY_DATA: use write() once done.
+   * earlyDataStatus); before readEarlyData() it throws ERR_EARLY_DATA. Once handshake() is
+   * done, use write().
    */
   writeEarlyData(plain: Uint8Array): void {
     requireBytes(plain, 'writeEarlyData() input');
