@@ -10,6 +10,7 @@ const [keyHex, identity] = process.argv.slice(2);
 const key = Buffer.from(keyHex, 'hex');
 const server = createServer(async (tcp) => {
   tcp.on('error', () => {});
+  tcp.setNoDelay(true); // the flight and the 0.5-RTT answer are two writes (README, 0.5-RTT answers)
   const tls = acceptTls(Duplex.toWeb(tcp), { psk: { identity, key }, maxEarlyData: 16384, halfRttData: true });
   try {
     await tls.readable.pipeTo(tls.writable);

@@ -10,6 +10,10 @@
 //   accept      connectTls to an acceptTls echo server; early: the same with 0-RTT early data,
 //               which the server (halfRttData) answers as 0.5-RTT data, before the client's
 //               Finished (the accept variant sends no early data: the option changes nothing there)
+// Environments: loopback; emulated (Chromium's network emulation, which delays the
+// WebSocket's opening request but not its messages); remote (loopback for the browser, but
+// the bridge reaches every server through a TCP proxy that delays each chunk REMOTE_DELAY ms
+// each way: the round trips a WebSocket's messages make to a distant server).
 // Runs alternate between the variants (the machine is shared: noise hits all alike); each
 // figure is the median of `runs`, with the lowest and highest. Warm: in the tls page and in the
 // early page, once the first echo is done, more echoes of the page's kind and plain echoes
@@ -28,6 +32,8 @@ export const FIRST_BYTE_VARIANTS = ['plain', 'tls', 'sequential', 'preload', 'ac
 /** Chromium's emulation: latency is added to each request (about one round trip); throughput in bytes/s. */
 export const EMULATION = { offline: false, latency: 40, downloadThroughput: 20e6 / 8, uploadThroughput: 20e6 / 8 };
 const WARM_ROUNDS = 5;
+/** remote: the delay added to each chunk, each way, between the bridge and the servers (a 40 ms round trip). */
+export const REMOTE_DELAY = 20;
 /** The pages that go on with warm echoes of their own kind, alternating with plain ones. */
 const WARM_VARIANTS = ['tls', 'accept', 'early'];
 
@@ -82,6 +88,32 @@ async function acceptTlsEcho() {
   return { port, stop: () => (child.kill(), exited) };
 }
 
+/**
+ * A TCP proxy to `target` that forwards each chunk `delay` ms late, both ways (in order: one
+ * delay for all), and an end likewise: a network between the bridge and a server. Its own
+ * accept is immediate, so only data pays the delay, not the connection's set-up.
+ */
+async function delayProxy(target, delay) {
+  const sockets = new Set();
+  const server = createTcpServer((inbound) => {
+    const outbound = netConnect(target, '127.0.0.1');
+    for (const socket of [inbound, outbound]) {
+      sockets.add(socket);
+      socket.setNoDelay(true);
+      socket.on('close', () => sockets.delete(socket));
+    }
+    const forward = (from, to) => {
+      from.on('data', (chunk) => setTimeout(() => to.writable && to.write(chunk), delay));
+      from.on('end', () => setTimeout(() => to.end(), delay));
+      from.on('error', () => to.destroy());
+    };
+    forward(inbound, outbound);
+    forward(outbound, inbound);
+  });
+  const port = await listen(server);
+  return { port, stop: () => new Promise((resolve) => (sockets.forEach((s) => s.destroy()), server.close(resolve))) };
+}
+
 async function tcpEcho() {
   const sockets = new Set();
   const server = createTcpServer((socket) => {
@@ -123,15 +155,19 @@ export async function firstByteFigures(chromium, { runs = 7, variants = FIRST_BY
     running.push(accept.stop);
     const echo = await tcpEcho();
     running.push(echo.stop);
-    const bridge = await startBridge({ allow: [openssl, accept, echo].map((s) => `127.0.0.1:${s.port}`), maxConnections: 256 });
+    const far = await Promise.all([openssl, accept, echo].map((s) => delayProxy(s.port, REMOTE_DELAY)));
+    running.push(...far.map((proxy) => proxy.stop));
+    const bridge = await startBridge({ allow: [openssl, accept, echo, ...far].map((s) => `127.0.0.1:${s.port}`), maxConnections: 256 });
     running.push(() => bridge.close());
-    const config = {
+    const urls = ([o, a, e]) => ({
       identity: IDENTITY,
       keyHex: KEY_HEX,
-      opensslUrl: `${bridge.url}/127.0.0.1:${openssl.port}`,
-      acceptUrl: `${bridge.url}/127.0.0.1:${accept.port}`,
-      plainUrl: `${bridge.url}/127.0.0.1:${echo.port}`,
-    };
+      opensslUrl: `${bridge.url}/127.0.0.1:${o.port}`,
+      acceptUrl: `${bridge.url}/127.0.0.1:${a.port}`,
+      plainUrl: `${bridge.url}/127.0.0.1:${e.port}`,
+    });
+    const near = urls([openssl, accept, echo]);
+    const remote = urls(far);
     let wasmUrl = null;
     const routes = Object.fromEntries(
       FIRST_BYTE_VARIANTS.map((v) => [
@@ -142,7 +178,7 @@ export async function firstByteFigures(chromium, { runs = 7, variants = FIRST_BY
     const web = await serveStatic({ mounts: { '/': here('..') }, routes, onRequest: (path) => fetches.set(path, (fetches.get(path) ?? 0) + 1) });
     running.push(() => web.close());
 
-    const load = async (variant, emulate, warm = 0) => {
+    const load = async (variant, emulate, warm = 0, config = near) => {
       fetches.clear();
       const context = await chromium.newContext();
       try {
@@ -175,10 +211,11 @@ export async function firstByteFigures(chromium, { runs = 7, variants = FIRST_BY
       decodedBodySize: probe.wasm.decodedBodySize,
     };
 
-    const report = { module, runs, emulation: EMULATION, preloadFetches: [] };
-    for (const [env, emulate] of [
-      ['loopback', false],
-      ['emulated', true],
+    const report = { module, runs, emulation: EMULATION, remoteDelay: REMOTE_DELAY, preloadFetches: [] };
+    for (const [env, emulate, config] of [
+      ['loopback', false, near],
+      ['emulated', true, near],
+      ['remote', false, remote],
     ]) {
       log(`first byte, cold, ${env}: ${variants.join(', ')}; ${runs} runs each, alternating`);
       const samples = Object.fromEntries(variants.map((v) => [v, []]));
@@ -186,7 +223,7 @@ export async function firstByteFigures(chromium, { runs = 7, variants = FIRST_BY
       const warmSteps = { tls: [], plain: [], accept: [], acceptPlain: [], early: [], earlyPlain: [] };
       for (let i = 0; i < runs; i++) {
         for (const variant of variants) {
-          const r = await load(variant, emulate, WARM_VARIANTS.includes(variant) ? WARM_ROUNDS : 0);
+          const r = await load(variant, emulate, WARM_VARIANTS.includes(variant) ? WARM_ROUNDS : 0, config);
           samples[variant].push(r);
           if (variant === 'preload') report.preloadFetches.push(r.wasmFetches);
           if (variant !== 'plain' && r.wasmFetches !== 1) throw new Error(`${variant}: the .wasm was fetched ${r.wasmFetches} times in one page load`);
@@ -255,10 +292,15 @@ export function firstByteLines(report) {
   const lines = [
     `cold first byte, ms from navigation start: median (lowest-highest) of ${report.runs} runs; module ${report.module.url}, ${report.module.encodedBodySize.toLocaleString('en')} B sent (gzip), ${report.module.decodedBodySize.toLocaleString('en')} B`,
   ];
-  for (const env of ['loopback', 'emulated']) {
+  const about = {
+    loopback: '',
+    emulated: ` (${report.emulation.latency} ms RTT, ${(report.emulation.downloadThroughput * 8) / 1e6} Mbit/s: the WebSocket's opening, not its messages)`,
+    remote: ` (loopback, but the servers ${2 * report.remoteDelay} ms of round trip from the bridge)`,
+  };
+  for (const env of ['loopback', 'emulated', 'remote'].filter((e) => report[e])) {
     const { variants, warm } = report[env];
     const plain = variants.plain?.firstByte.median;
-    lines.push(`  ${env}${env === 'emulated' ? ` (${report.emulation.latency} ms RTT, ${(report.emulation.downloadThroughput * 8) / 1e6} Mbit/s)` : ''}:`);
+    lines.push(`  ${env}${about[env]}:`);
     for (const [name, f] of Object.entries(variants)) {
       lines.push(`    ${name.padEnd(11)} ${fmt(f.firstByte)}${plain && name !== 'plain' ? `  ${(f.firstByte.median / plain).toFixed(2)}x plain` : ''}`);
       for (const [step, s] of Object.entries(f.steps)) lines.push(`      ${step.padEnd(36)} ${fmt(s)}`);
