@@ -583,26 +583,47 @@ function bulkTargets(report) {
     .map((f) => ({ name: `${f.name} / plain WebSocket (${f.env})`, value: f.overPlain, target: '>= 0.80', met: f.overPlain >= 0.8 }));
 }
 
-/** Cold first byte against the plain page's, and warm against a plain WebSocket. */
+/** The variant each first-byte target is about, as the target line names it. */
+const FIRST_BYTE_TARGET_NAMES = {
+  tls: 'tls (connectTls to s_server)',
+  preload: 'preload (tls with the preload recipe)',
+  early: 'early (0-RTT to acceptTls, 0.5-RTT answer)',
+};
+
+/** Cold first byte against the plain page's, and warm against a plain WebSocket (each in its own page). */
 function firstByteTargets(fb) {
   const list = [];
   const over = (env, variant) => fb[env].variants[variant].firstByte.median / fb[env].variants.plain.firstByte.median;
   for (const [env, limit] of [
     ['loopback', 1.5],
     ['emulated', 2.0],
+    ['remote', null], // the warm targets only: the issue sets no cold one for a distant server
   ]) {
-    for (const variant of ['tls', 'preload']) {
-      if (!fb[env].variants[variant]) continue;
+    if (!fb[env]) continue;
+    for (const variant of ['tls', 'preload', 'early']) {
+      if (!fb[env].variants[variant] || limit === null) continue;
       const value = over(env, variant);
       list.push({
-        name: `cold first byte ${variant === 'tls' ? '' : 'with the preload recipe '}/ plain page (chromium, ${env})`,
+        name: `cold first byte, ${FIRST_BYTE_TARGET_NAMES[variant]} / plain page (chromium, ${env})`,
         value,
         target: `<= ${limit.toFixed(2)}`,
         met: value <= limit,
       });
     }
-    const warm = fb[env].warm.tls.median / fb[env].warm.plain.median;
-    list.push({ name: `warm first byte (module loaded) / plain WebSocket (chromium, ${env})`, value: warm, target: '<= 1.10', met: warm <= 1.1 });
+    const { warm } = fb[env];
+    for (const [kind, plain] of [
+      ['tls', 'plain'],
+      ['early', 'earlyPlain'],
+    ]) {
+      if (!warm[kind]) continue;
+      const value = warm[kind].median / warm[plain].median;
+      list.push({
+        name: `warm first byte (module loaded), ${FIRST_BYTE_TARGET_NAMES[kind]} / plain WebSocket (chromium, ${env})`,
+        value,
+        target: '<= 1.10',
+        met: value <= 1.1,
+      });
+    }
   }
   return list;
 }

@@ -9,8 +9,9 @@
 //   ?variant=sequential   loadOpenSSL() first, then connectTls: the module, then the WebSocket
 //   ?variant=preload      as tls, in a page that preloads the module with <link rel="preload">
 //   ?variant=accept       connectTls to an acceptTls echo server
-//   ?variant=early        the same, the line sent as 0-RTT early data
-// &warm=N adds N connections of each kind (TLS and plain) once the first is done: the module is loaded then.
+//   ?variant=early        the same, the line sent as 0-RTT early data (answered as 0.5-RTT data)
+// &warm=N adds N connections of each kind (the page's TLS variant and plain) once the first is
+// done: the module is loaded then; each TLS one traces its handshake for the warm breakdown.
 import * as api from '/dist/browser/openssl-psk-wasm.js';
 
 const params = new URLSearchParams(location.search);
@@ -49,6 +50,7 @@ function watch() {
         marks.wsStart = now();
         this.addEventListener('open', () => (marks.wsOpen ??= now()));
       }
+      this.addEventListener('open', () => (marks.lastWsOpen = now())); // each one's: the warm breakdown
     }
   };
 }
@@ -57,13 +59,24 @@ const hexBytes = (hex) => Uint8Array.from(hex.match(/../g), (h) => parseInt(h, 1
 const psk = { identity: config.identity, key: hexBytes(config.keyHex) };
 
 /** One TLS echo: connect, send the line (or with the ClientHello), time the first byte back. */
-async function tlsEcho(url, { early = false, sequential = false } = {}) {
+async function tlsEcho(url, { early = false, sequential = false, trace = false } = {}) {
   const t = { start: now() };
   const openssl = sequential ? await api.loadOpenSSL() : undefined;
-  const socket = api.connectTls(url, { psk, ...(early ? { earlyData: LINE } : {}), ...(openssl ? { openssl } : {}) });
+  const socket = api.connectTls(url, {
+    psk,
+    ...(early ? { earlyData: LINE } : {}),
+    ...(openssl ? { openssl } : {}),
+    ...(trace ? { traceHandshake: true } : {}),
+  });
   const reader = socket.readable.getReader();
   const info = await socket.opened;
   t.handshake = now();
+  t.open = marks.lastWsOpen;
+  if (trace) {
+    // The handshake's steps, in ms since the socket began it (once the WebSocket was open and the module loaded).
+    const at = (direction, name) => info.handshake.find((s) => s.direction === direction && s.name === name)?.timeMs ?? NaN;
+    t.steps = { clientHello: at('sent', 'ClientHello'), serverFinished: at('received', 'Finished'), clientFinished: at('sent', 'Finished') };
+  }
   if (!early) await socket.writable.getWriter().write(LINE);
   const { value } = await reader.read();
   t.firstByte = now();
@@ -99,12 +112,23 @@ async function run() {
           early: variant === 'early',
           sequential: variant === 'sequential',
         });
-  const warm = { tls: [], plain: [] };
+  const warm = { tls: [], plain: [], tlsSteps: [], plainSteps: [] };
   for (let i = 0; i < warmRounds; i++) {
-    const tls = await tlsEcho(config.opensslUrl);
+    const url = variant === 'accept' || variant === 'early' ? config.acceptUrl : config.opensslUrl;
+    const tls = await tlsEcho(url, { early: variant === 'early', trace: true });
+    if (variant === 'early' && !tls.earlyDataAccepted) throw new Error('early, warm: the server did not accept the early data');
     warm.tls.push(tls.firstByte - tls.start);
     const plain = await plainEcho(config.plainUrl);
     warm.plain.push(plain.firstByte - plain.start);
+    warm.tlsSteps.push({
+      'WebSocket open': tls.open - tls.start,
+      'ClientHello sent (context, connection, ClientHello)': tls.steps.clientHello,
+      "server's Finished received (after ClientHello)": tls.steps.serverFinished - tls.steps.clientHello,
+      "client's Finished sent (after server's)": tls.steps.clientFinished - tls.steps.serverFinished,
+      'opened (after WebSocket open)': tls.handshake - tls.open,
+      'first byte (after opened)': tls.firstByte - tls.handshake,
+    });
+    warm.plainSteps.push({ 'WebSocket open': plain.open - plain.start, 'first byte (after open)': plain.firstByte - plain.open });
   }
   const resources = performance.getEntriesByType('resource').map((e) => ({
     name: e.name,

@@ -7,16 +7,21 @@
 //   tls         connectTls through the bridge to openssl s_server -rev (TLS 1.3 PSK)
 //   sequential  as tls, with the module loaded before the WebSocket opens (before the overlap)
 //   preload     as tls, in a page with the README's <link rel="preload"> recipe
-//   accept      connectTls to an acceptTls echo server; early: the same with 0-RTT early data
+//   accept      connectTls to an acceptTls echo server; early: the same with 0-RTT early data,
+//               which the server (halfRttData) answers as 0.5-RTT data, before the client's
+//               Finished (the accept variant sends no early data: the option changes nothing there)
+// Environments: loopback; emulated (Chromium's network emulation, which delays the
+// WebSocket's opening request but not its messages); remote (loopback for the browser, but
+// the bridge reaches every server through a TCP proxy that delays each chunk REMOTE_DELAY ms
+// each way: the round trips a WebSocket's messages make to a distant server).
 // Runs alternate between the variants (the machine is shared: noise hits all alike); each
-// figure is the median of `runs`, with the lowest and highest. Warm: in the tls page, once the
-// first echo is done, more TLS and plain echoes alternate (the module is loaded then).
+// figure is the median of `runs`, with the lowest and highest. Warm: in the tls page and in the
+// early page, once the first echo is done, more echoes of the page's kind and plain echoes
+// alternate (the module is loaded then).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createTcpServer, connect as netConnect } from 'node:net';
-import { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import * as api from '../lib/index.js';
 import { startBridge } from '../lib/node/bridge.js';
 import { serveStatic } from '../examples/static-server.mjs';
 
@@ -27,6 +32,10 @@ export const FIRST_BYTE_VARIANTS = ['plain', 'tls', 'sequential', 'preload', 'ac
 /** Chromium's emulation: latency is added to each request (about one round trip); throughput in bytes/s. */
 export const EMULATION = { offline: false, latency: 40, downloadThroughput: 20e6 / 8, uploadThroughput: 20e6 / 8 };
 const WARM_ROUNDS = 5;
+/** remote: the delay added to each chunk, each way, between the bridge and the servers (a 40 ms round trip). */
+export const REMOTE_DELAY = 20;
+/** The pages that go on with warm echoes of their own kind, alternating with plain ones. */
+const WARM_VARIANTS = ['tls', 'accept', 'early'];
 
 async function listen(server) {
   server.listen(0, '127.0.0.1');
@@ -59,20 +68,50 @@ async function reverseServer() {
   return { port, stop: () => (child.kill(), exited) };
 }
 
-/** An acceptTls echo server allowing 0-RTT early data (s_server cannot echo it: -early_data excludes -rev). */
+/**
+ * An acceptTls echo server allowing 0-RTT early data and answering it as 0.5-RTT data
+ * (halfRttData; s_server cannot echo early data: -early_data excludes -rev), in a process of
+ * its own (bench/accept-echo.mjs), as s_server is: not on the bridge's thread.
+ */
 async function acceptTlsEcho() {
-  const key = Buffer.from(KEY_HEX, 'hex');
-  const server = createTcpServer(async (tcp) => {
-    tcp.on('error', () => {});
-    const tls = api.acceptTls(Duplex.toWeb(tcp), { psk: { identity: IDENTITY, key }, maxEarlyData: 16384 });
-    try {
-      await tls.readable.pipeTo(tls.writable);
-    } catch {
-      tcp.destroy();
+  const child = spawn(process.execPath, [here('accept-echo.mjs'), KEY_HEX, IDENTITY], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  let output = '';
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = /listening (\d+)/.exec(output);
+      if (match) resolve(Number(match[1]));
+    });
+    exited.then(() => reject(new Error(`the acceptTls echo server exited: ${output}`)));
+  });
+  return { port, stop: () => (child.kill(), exited) };
+}
+
+/**
+ * A TCP proxy to `target` that forwards each chunk `delay` ms late, both ways (in order: one
+ * delay for all), and an end likewise: a network between the bridge and a server. Its own
+ * accept is immediate, so only data pays the delay, not the connection's set-up.
+ */
+async function delayProxy(target, delay) {
+  const sockets = new Set();
+  const server = createTcpServer((inbound) => {
+    const outbound = netConnect(target, '127.0.0.1');
+    for (const socket of [inbound, outbound]) {
+      sockets.add(socket);
+      socket.setNoDelay(true);
+      socket.on('close', () => sockets.delete(socket));
     }
+    const forward = (from, to) => {
+      from.on('data', (chunk) => setTimeout(() => to.writable && to.write(chunk), delay));
+      from.on('end', () => setTimeout(() => to.end(), delay));
+      from.on('error', () => to.destroy());
+    };
+    forward(inbound, outbound);
+    forward(outbound, inbound);
   });
   const port = await listen(server);
-  return { port, stop: () => new Promise((resolve) => server.close(resolve)) };
+  return { port, stop: () => new Promise((resolve) => (sockets.forEach((s) => s.destroy()), server.close(resolve))) };
 }
 
 async function tcpEcho() {
@@ -103,6 +142,8 @@ const spread = (list) => ({ median: median(list), low: Math.min(...list), high: 
  * The figures: { loopback: {…}, emulated: {…} }, each { variants: { name: { firstByte, steps } },
  * warm: { tls, plain } }, with every time as { median, low, high, runs } in ms; and the module's
  * URL and sizes as the page fetched it (resource timing), and how often the preload page fetched it.
+ * warm: { tls, plain } from the tls page (connectTls to s_server, alternating with plain echoes),
+ * and { early, earlyPlain } from the early page (0-RTT to the acceptTls echo, answered at 0.5-RTT).
  */
 export async function firstByteFigures(chromium, { runs = 7, variants = FIRST_BYTE_VARIANTS, log = () => {} } = {}) {
   const running = [];
@@ -114,15 +155,19 @@ export async function firstByteFigures(chromium, { runs = 7, variants = FIRST_BY
     running.push(accept.stop);
     const echo = await tcpEcho();
     running.push(echo.stop);
-    const bridge = await startBridge({ allow: [openssl, accept, echo].map((s) => `127.0.0.1:${s.port}`), maxConnections: 256 });
+    const far = await Promise.all([openssl, accept, echo].map((s) => delayProxy(s.port, REMOTE_DELAY)));
+    running.push(...far.map((proxy) => proxy.stop));
+    const bridge = await startBridge({ allow: [openssl, accept, echo, ...far].map((s) => `127.0.0.1:${s.port}`), maxConnections: 256 });
     running.push(() => bridge.close());
-    const config = {
+    const urls = ([o, a, e]) => ({
       identity: IDENTITY,
       keyHex: KEY_HEX,
-      opensslUrl: `${bridge.url}/127.0.0.1:${openssl.port}`,
-      acceptUrl: `${bridge.url}/127.0.0.1:${accept.port}`,
-      plainUrl: `${bridge.url}/127.0.0.1:${echo.port}`,
-    };
+      opensslUrl: `${bridge.url}/127.0.0.1:${o.port}`,
+      acceptUrl: `${bridge.url}/127.0.0.1:${a.port}`,
+      plainUrl: `${bridge.url}/127.0.0.1:${e.port}`,
+    });
+    const near = urls([openssl, accept, echo]);
+    const remote = urls(far);
     let wasmUrl = null;
     const routes = Object.fromEntries(
       FIRST_BYTE_VARIANTS.map((v) => [
@@ -133,7 +178,7 @@ export async function firstByteFigures(chromium, { runs = 7, variants = FIRST_BY
     const web = await serveStatic({ mounts: { '/': here('..') }, routes, onRequest: (path) => fetches.set(path, (fetches.get(path) ?? 0) + 1) });
     running.push(() => web.close());
 
-    const load = async (variant, emulate, warm = 0) => {
+    const load = async (variant, emulate, warm = 0, config = near) => {
       fetches.clear();
       const context = await chromium.newContext();
       try {
@@ -166,23 +211,30 @@ export async function firstByteFigures(chromium, { runs = 7, variants = FIRST_BY
       decodedBodySize: probe.wasm.decodedBodySize,
     };
 
-    const report = { module, runs, emulation: EMULATION, preloadFetches: [] };
-    for (const [env, emulate] of [
-      ['loopback', false],
-      ['emulated', true],
+    const report = { module, runs, emulation: EMULATION, remoteDelay: REMOTE_DELAY, preloadFetches: [] };
+    for (const [env, emulate, config] of [
+      ['loopback', false, near],
+      ['emulated', true, near],
+      ['remote', false, remote],
     ]) {
       log(`first byte, cold, ${env}: ${variants.join(', ')}; ${runs} runs each, alternating`);
       const samples = Object.fromEntries(variants.map((v) => [v, []]));
-      const warm = { tls: [], plain: [] };
+      const warm = { tls: [], plain: [], accept: [], acceptPlain: [], early: [], earlyPlain: [] };
+      const warmSteps = { tls: [], plain: [], accept: [], acceptPlain: [], early: [], earlyPlain: [] };
       for (let i = 0; i < runs; i++) {
         for (const variant of variants) {
-          const r = await load(variant, emulate, variant === 'tls' ? WARM_ROUNDS : 0);
+          const r = await load(variant, emulate, WARM_VARIANTS.includes(variant) ? WARM_ROUNDS : 0, config);
           samples[variant].push(r);
           if (variant === 'preload') report.preloadFetches.push(r.wasmFetches);
           if (variant !== 'plain' && r.wasmFetches !== 1) throw new Error(`${variant}: the .wasm was fetched ${r.wasmFetches} times in one page load`);
           if (variant === 'early' && !r.first.earlyDataAccepted) throw new Error('early: the server did not accept the early data');
-          warm.tls.push(...r.warm.tls);
-          warm.plain.push(...r.warm.plain);
+          if (WARM_VARIANTS.includes(variant)) {
+            const plain = variant === 'tls' ? 'plain' : `${variant}Plain`;
+            warm[variant].push(...r.warm.tls);
+            warm[plain].push(...r.warm.plain);
+            warmSteps[variant].push(...r.warm.tlsSteps);
+            warmSteps[plain].push(...r.warm.plainSteps);
+          }
         }
       }
       const figures = {};
@@ -207,7 +259,22 @@ export async function firstByteFigures(chromium, { runs = 7, variants = FIRST_BY
               };
         figures[variant] = { firstByte: of((r) => r.first.firstByte), steps };
       }
-      report[env] = { variants: figures, warm: { tls: spread(warm.tls), plain: spread(warm.plain) } };
+      const stepsOf = (list) =>
+        Object.fromEntries(Object.keys(list[0] ?? {}).map((step) => [step, spread(list.map((s) => s[step]).filter((x) => Number.isFinite(x)))]));
+      const warmBreakdown = Object.fromEntries(
+        Object.entries(warmSteps)
+          .filter(([, list]) => list.length > 0)
+          .map(([k, list]) => [k, stepsOf(list)]),
+      );
+      report[env] = {
+        variants: figures,
+        warmSteps: warmBreakdown,
+        warm: Object.fromEntries(
+          Object.entries(warm)
+            .filter(([, list]) => list.length > 0)
+            .map(([k, list]) => [k, spread(list)]),
+        ),
+      };
     }
     return report;
   } finally {
@@ -225,15 +292,42 @@ export function firstByteLines(report) {
   const lines = [
     `cold first byte, ms from navigation start: median (lowest-highest) of ${report.runs} runs; module ${report.module.url}, ${report.module.encodedBodySize.toLocaleString('en')} B sent (gzip), ${report.module.decodedBodySize.toLocaleString('en')} B`,
   ];
-  for (const env of ['loopback', 'emulated']) {
+  const about = {
+    loopback: '',
+    emulated: ` (${report.emulation.latency} ms RTT, ${(report.emulation.downloadThroughput * 8) / 1e6} Mbit/s: the WebSocket's opening, not its messages)`,
+    remote: ` (loopback, but the servers ${2 * report.remoteDelay} ms of round trip from the bridge)`,
+  };
+  for (const env of ['loopback', 'emulated', 'remote'].filter((e) => report[e])) {
     const { variants, warm } = report[env];
     const plain = variants.plain?.firstByte.median;
-    lines.push(`  ${env}${env === 'emulated' ? ` (${report.emulation.latency} ms RTT, ${(report.emulation.downloadThroughput * 8) / 1e6} Mbit/s)` : ''}:`);
+    lines.push(`  ${env}${about[env]}:`);
     for (const [name, f] of Object.entries(variants)) {
       lines.push(`    ${name.padEnd(11)} ${fmt(f.firstByte)}${plain && name !== 'plain' ? `  ${(f.firstByte.median / plain).toFixed(2)}x plain` : ''}`);
       for (const [step, s] of Object.entries(f.steps)) lines.push(`      ${step.padEnd(36)} ${fmt(s)}`);
     }
-    lines.push(`    warm (second connection on): tls ${fmt(warm.tls)}, plain ${fmt(warm.plain)}, ${(warm.tls.median / warm.plain.median).toFixed(2)}x`);
+    if (warm.tls)
+      lines.push(
+        `    warm (second connection on), tls page: tls ${fmt(warm.tls)}, plain ${fmt(warm.plain)}, ${(warm.tls.median / warm.plain.median).toFixed(2)}x`,
+      );
+    for (const [kind, steps] of Object.entries(report[env].warmSteps ?? {})) {
+      lines.push(
+        `      warm ${kind}: ${Object.entries(steps)
+          .map(([step, s]) => `${step} ${fmt(s)}`)
+          .join('; ')}`,
+      );
+    }
+    if (warm.accept) {
+      lines.push(
+        `    warm (second connection on), accept page: accept (acceptTls, no early data) ${fmt(warm.accept)}, plain ${fmt(warm.acceptPlain)}, ${(warm.accept.median / warm.acceptPlain.median).toFixed(2)}x`,
+      );
+    }
+    if (warm.early) {
+      lines.push(
+        `    warm (second connection on), early page: early (0-RTT, 0.5-RTT answer) ${fmt(warm.early)}, plain ${fmt(warm.earlyPlain)}, ${(warm.early.median / warm.earlyPlain.median).toFixed(2)}x`,
+      );
+    }
+    if (warm.early && warm.accept)
+      lines.push(`    warm early ÷ warm accept (the 0-RTT + 0.5-RTT lever, same server): ${(warm.early.median / warm.accept.median).toFixed(2)}`);
   }
   return lines;
 }

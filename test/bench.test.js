@@ -102,13 +102,18 @@ test('npm run bench --short produces every figure, size, load time and heap figu
         for (const [step, value] of Object.entries(figure.steps)) assert.ok(Number.isFinite(value.median), `${variant} (${env}): ${step}`);
       }
       assert.ok(fb[env].warm.tls.median > 0 && fb[env].warm.plain.median > 0);
+      assert.ok(fb[env].warm.early.median > 0 && fb[env].warm.earlyPlain.median > 0);
     }
     assert.ok(
       fb.preloadFetches.every((n) => n === 1),
       'the preload page fetched the .wasm once',
     );
     assert.match(stdout, /cold first byte, ms from navigation start/);
-    for (const name of ['cold first byte / plain page (chromium, loopback)', 'warm first byte (module loaded) / plain WebSocket (chromium, emulated)']) {
+    for (const name of [
+      'cold first byte, tls (connectTls to s_server) / plain page (chromium, loopback)',
+      'warm first byte (module loaded), tls (connectTls to s_server) / plain WebSocket (chromium, emulated)',
+      'warm first byte (module loaded), early (0-RTT to acceptTls, 0.5-RTT answer) / plain WebSocket (chromium, loopback)',
+    ]) {
       assert.ok(
         report.targets.some((t) => t.name === name),
         name,

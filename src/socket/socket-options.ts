@@ -35,6 +35,18 @@ export interface TlsSocketOptions extends Omit<ContextOptions, 'role'> {
   pskLookupTimeoutMs?: number;
   /** Client, TLS 1.3: data to send as 0-RTT early data with the ClientHello. Resent after the handshake if the server rejects it. */
   earlyData?: Uint8Array;
+  /**
+   * Server, TLS 1.3, with maxEarlyData: answer early data at once, as 0.5-RTT data. The
+   * readable delivers the client's early data as it arrives, before `opened`, and what is
+   * written before the handshake ends goes out right after the server's flight instead of
+   * waiting for the client's Finished: the client gets the answer one round trip sooner. The
+   * cost: the answer leaves before the client has proved it holds the PSK, to a request that
+   * may be a replay (the caveat of accepting early data at all, made visible by the answer).
+   * At most 64 KiB goes out that way; the rest, and every write when the early data was
+   * rejected or not sent, waits for the handshake as without this option, in order. Refused
+   * (ERR_INVALID_ARGUMENT) on a client and without maxEarlyData. Default false.
+   */
+  halfRttData?: boolean;
   /** Server name for SNI and certificate checks (client). */
   serverName?: string;
   /** Client: a session to resume (SSL_set_session), e.g. from getSession() or sessionFromPem(). */
@@ -70,6 +82,7 @@ export const SOCKET_OPTIONS = {
   findPsk: LOCAL,
   pskLookupTimeoutMs: count,
   earlyData: bytes,
+  halfRttData: LOCAL,
   serverName: string,
   session: LOCAL,
   openssl: LOCAL,

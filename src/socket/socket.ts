@@ -55,6 +55,9 @@ const MAX_TRACE_STEPS = 64;
 /** Bytes drained per transport write when the buffer is reused: up to four records, one WebSocket message (the transport's largest). */
 const OUT_BUFFER_BYTES = 64 * 1024;
 
+/** halfRttData: the most plaintext sent before the client's Finished (the rest waits for the handshake). */
+const HALF_RTT_LIMIT = 64 * 1024;
+
 const STREAM_ENDED = new Set(['ERR_RESET_IN_HANDSHAKE', 'ERR_RESET_IN_RECORD', 'ERR_TRUNCATED', 'ERR_TRANSPORT']);
 
 /** The instance of each build that sockets use unless given one. */
@@ -96,6 +99,16 @@ export class TlsSocket implements TlsSocketLike {
   #outBuffer: Uint8Array | null = null;
   #receiving: Promise<void> | null = null;
   #earlyData: Uint8Array[] = [];
+  /**
+   * halfRttData (server): 'waiting' until the server's flight is out; 'open' while writes go
+   * out as 0.5-RTT data (early data accepted, handshake not done); 'over' afterwards, or when
+   * the early data was rejected or not sent. null without the option.
+   */
+  #halfRtt: 'waiting' | 'open' | 'over' | null = null;
+  /** Plaintext sent as 0.5-RTT data so far (at most HALF_RTT_LIMIT). */
+  #halfRttSent = 0;
+  /** Readers and writers waiting for early data or for #halfRtt to change. */
+  #earlyWaiters: (() => void)[] = [];
   #readController!: ReadableStreamDefaultController<Uint8Array>;
   #writeController!: WritableStreamDefaultController;
   #state: SocketState = 'opening';
@@ -118,6 +131,7 @@ export class TlsSocket implements TlsSocketLike {
     this.#build = build;
     this.#options = options ?? {};
     this.#trace = this.#options.traceHandshake ? [] : null;
+    if (this.#options.halfRttData === true && role === 'server') this.#halfRtt = 'waiting';
     this.closed = new Promise<void>((resolve, reject) => {
       this.#resolveClosed = resolve;
       this.#rejectClosed = reject;
@@ -218,6 +232,7 @@ export class TlsSocket implements TlsSocketLike {
           'findPsk with a context needs one made with deferPskLookup: true (or give the options instead of `context`)',
         );
       }
+      checkHalfRtt(this.#role, o);
       const ctx = o.context ?? this.#createContext(ossl, o);
       const conn = ctx.createConnection(o.serverName === undefined ? {} : { serverName: o.serverName });
       this.#owned.push(conn);
@@ -279,7 +294,16 @@ export class TlsSocket implements TlsSocketLike {
       for (;;) {
         const { data, finished, wantPsk } = conn.readEarlyData();
         this.#send();
-        if (data) this.#earlyData.push(data);
+        if (this.#halfRtt === 'waiting') {
+          // The status is 'accepted' once the ClientHello is processed and the flight is out;
+          // rejected or absent early data finishes at once.
+          if (conn.earlyDataStatus === 'accepted') this.#setHalfRtt('open');
+          else if (finished) this.#setHalfRtt('over');
+        }
+        if (data) {
+          this.#earlyData.push(data);
+          this.#wakeEarly();
+        }
         if (finished) break;
         if (wantPsk) await this.#lookUpPsk(conn);
         else if (!data) await this.#receive();
@@ -292,7 +316,10 @@ export class TlsSocket implements TlsSocketLike {
       } finally {
         this.#send(); // the flight, or the alert
       }
-      if (state === 'done') return;
+      if (state === 'done') {
+        if (this.#halfRtt !== null) this.#setHalfRtt('over');
+        return;
+      }
       if (state === 'want-psk') await this.#lookUpPsk(conn);
       else await this.#receive();
     }
@@ -398,6 +425,14 @@ export class TlsSocket implements TlsSocketLike {
 
   async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     try {
+      // halfRttData: early data goes to the reader as it arrives, before `opened`, so that
+      // the application can answer it while the handshake is still on its way.
+      while (this.#halfRtt !== null && this.#info === null) {
+        const early = this.#earlyData.shift();
+        if (early) return controller.enqueue(early);
+        if (this.#halfRtt === 'over') break; // no more early data: the rest comes after the handshake
+        await this.#earlyChange();
+      }
       await this.opened;
       for (;;) {
         if (this.#state !== 'open' && this.#state !== 'write-ended') return; // cancelled by the reader, or over
@@ -421,6 +456,12 @@ export class TlsSocket implements TlsSocketLike {
 
   async #write(chunk: Uint8Array): Promise<void> {
     try {
+      if (this.#halfRtt !== null && this.#info === null) {
+        requireBytes(chunk, 'a chunk written to the TLS socket');
+        const rest = await this.#writeHalfRtt(chunk);
+        if (rest.byteLength === 0 && chunk.byteLength > 0) return;
+        chunk = rest;
+      }
       await this.opened;
       requireBytes(chunk, 'a chunk written to the TLS socket');
       this.#conn!.write(chunk);
@@ -428,6 +469,36 @@ export class TlsSocket implements TlsSocketLike {
     } catch (error) {
       throw this.#fail(error);
     }
+  }
+
+  /**
+   * halfRttData: sends what it can of `chunk` as 0.5-RTT data (SSL_write_early_data on the
+   * server) once the server's flight is out, and returns the rest, which waits for the
+   * handshake: all of it if the early data was rejected or not sent, or the limit is reached.
+   */
+  async #writeHalfRtt(chunk: Uint8Array): Promise<Uint8Array> {
+    while (this.#halfRtt === 'waiting') await this.#earlyChange();
+    if (this.#halfRtt !== 'open' || (this.#state !== 'opening' && this.#state !== 'opening-read-ended')) return chunk;
+    const part = chunk.subarray(0, Math.max(0, HALF_RTT_LIMIT - this.#halfRttSent));
+    if (part.byteLength === 0) return chunk;
+    this.#conn!.writeEarlyData(part);
+    this.#halfRttSent += part.byteLength;
+    await this.#flush();
+    return chunk.subarray(part.byteLength);
+  }
+
+  #setHalfRtt(state: 'open' | 'over'): void {
+    this.#halfRtt = state;
+    this.#wakeEarly();
+  }
+
+  #wakeEarly(): void {
+    for (const wake of this.#earlyWaiters.splice(0)) wake();
+  }
+
+  /** Until early data arrives, #halfRtt changes, or the handshake ends (rejects if it failed). */
+  #earlyChange(): Promise<unknown> {
+    return Promise.race([this.opened, new Promise<void>((resolve) => this.#earlyWaiters.push(resolve))]);
   }
 
   async #closeWrite(): Promise<void> {
@@ -453,6 +524,11 @@ export class TlsSocket implements TlsSocketLike {
   }
 
   async #close(): Promise<void> {
+    if (this.#halfRtt === 'open' && this.#halfRttSent > 0) {
+      // A 0.5-RTT answer is out: the client gets closeTimeoutMs to finish its handshake, so
+      // that the answer ends with close_notify rather than a cut connection.
+      await this.#withTimeout(this.opened, this.#options.closeTimeoutMs ?? 2000).catch(() => {});
+    }
     if (this.#state === 'opening' || this.#state === 'opening-read-ended') {
       // Still connecting: stop now rather than finish a handshake nobody wants.
       this.#fail(new TlsError('ERR_CLOSED', 'the socket was closed before the handshake finished'), { byUser: true });
@@ -578,6 +654,17 @@ export class TlsSocket implements TlsSocketLike {
       timer = setTimeout(() => reject(new TlsError('ERR_TIMEOUT', `no answer from the peer within ${ms} ms`)), ms);
     });
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** halfRttData's checks: a boolean, for a server that accepts early data. */
+function checkHalfRtt(role: 'client' | 'server', o: TlsSocketOptions): void {
+  const on = o.halfRttData;
+  if (on === undefined || on === false) return;
+  if (on !== true) throw new TlsError('ERR_INVALID_ARGUMENT', `halfRttData must be a boolean, got ${describe(on)}`);
+  if (role !== 'server') throw new TlsError('ERR_INVALID_ARGUMENT', 'halfRttData is for servers (acceptTls): a client sends early data with earlyData');
+  if (!((o.maxEarlyData ?? 0) > 0)) {
+    throw new TlsError('ERR_INVALID_ARGUMENT', 'halfRttData answers early data: give maxEarlyData too (the early data the server accepts)');
   }
 }
 

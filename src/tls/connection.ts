@@ -421,9 +421,18 @@ export class TlsConnection extends Lifetime {
   }
 
   /**
-   * SSL_write_early_data (client, TLS 1.3): sends `plain` as 0-RTT data before the handshake
-   * completes. Needs a PSK from the use-session callback whose session allows early data;
-   * afterwards, handshake() as usual and check earlyDataStatus.
+   * SSL_write_early_data (TLS 1.3).
+   *
+   * Client: sends `plain` as 0-RTT data before the handshake completes. Needs a PSK from the
+   * use-session callback whose session allows early data; afterwards, handshake() as usual and
+   * check earlyDataStatus.
+   *
+   * Server: sends `plain` as 0.5-RTT data: after readEarlyData() has sent the server's flight
+   * and before handshake() returns 'done', i.e. before the client's Finished has authenticated
+   * the client. Such an answer may go to a replayed ClientHello (the caveat of accepting early
+   * data at all). OpenSSL allows it whether the early data was accepted or not (check
+   * earlyDataStatus); before readEarlyData() it throws ERR_EARLY_DATA. Once handshake() is
+   * done, use write().
    */
   writeEarlyData(plain: Uint8Array): void {
     requireBytes(plain, 'writeEarlyData() input');

@@ -93,7 +93,7 @@ export function classifyFailure(f: FailureFacts): { code: TlsErrorCode; message:
     return { code: 'ERR_PROTOCOL', message: 'OpenSSL wants to write but the memory BIO refused (out of memory?)' };
   }
   if (!f.inHandshake) {
-    if (f.codeHint && !received && !sent) return { code: f.codeHint, message: earlyDataMessage(f.reason, what) };
+    if (f.codeHint && !received && !sent) return { code: f.codeHint, message: earlyDataMessage(f.reason, what, f.role) };
     return { code: 'ERR_PROTOCOL', message: `TLS error: ${what}` };
   }
 
@@ -156,12 +156,18 @@ export function classifyFailure(f: FailureFacts): { code: TlsErrorCode; message:
       ),
     };
   }
-  if (f.codeHint && f.sslError === SSL_ERROR_SSL && !received && !sent) return { code: f.codeHint, message: earlyDataMessage(f.reason, what) };
+  if (f.codeHint && f.sslError === SSL_ERROR_SSL && !received && !sent) return { code: f.codeHint, message: earlyDataMessage(f.reason, what, f.role) };
   const likely = f.likelyDigestMismatch ? ` (probably ${f.likelyDigestMismatch})` : '';
   return { code: 'ERR_HANDSHAKE', message: `TLS handshake failed: ${what}${likely}` };
 }
 
-function earlyDataMessage(reason: string | null, what: string): string {
+function earlyDataMessage(reason: string | null, what: string, role: 'client' | 'server'): string {
+  if (reason === 'called a function you should not call' && role === 'server') {
+    return (
+      `0.5-RTT data is not possible on this connection now (${what}): a server writes early data only after readEarlyData() ` +
+      'has sent its flight and before the handshake completes; otherwise call write() once handshake() returns done'
+    );
+  }
   if (reason === 'called a function you should not call') {
     return (
       `early data is not possible on this connection (${what}): it needs a TLS 1.3 PSK from the use-session callback ` +
