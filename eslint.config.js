@@ -18,6 +18,9 @@ export default tseslint.config(
       'docs/api/',
       '.build/',
       'test-results/',
+      // What tests make in the tree while they run (see .gitignore): snippet projects, bundled apps.
+      'test/.readme-*/',
+      'test/.bundlers-*/',
       'src/core/ffi.ts',
       'src/core/ffi-imports.ts',
     ],
